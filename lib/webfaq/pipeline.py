@@ -1,0 +1,207 @@
+"""The unit of work: one input file in, FAQ records and counters out.
+
+``webfaq extract-file`` calls :func:`process_file` in one process; the Spark job calls the same
+function once per WARC on the executors. Per page the steps are: byte prefilter, decode,
+schema.org extraction, the method's cleaning and filters F1-F6, language ID (F7). Every page
+and QA pair ends in exactly one counter, so the funnel in ``counters.EXTRACT_FUNNEL`` adds up.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from webfaq.config import Config
+from webfaq.counters import Counters
+from webfaq.decoding import decode_html
+from webfaq.langid import get_identifier
+from webfaq.prefilter import detect_syntaxes
+from webfaq.records import host_matches, origin_of, parse_warc_date, record_id
+from webfaq.schemaorg import RawQA, extract_faq_pairs
+from webfaq.storage import FetchError, open_stream, redact, with_retries
+from webfaq.text_clean import clean_pair, lid_text
+from webfaq.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
+
+
+@dataclass
+class FileResult:
+    """What one input file produced. ``status``: ok, partial (format broke mid-file; records
+    before the break kept) or failed (nothing kept)."""
+
+    uri: str
+    status: str
+    reason: str | None = None
+    crawl: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    seconds: float = 0.0
+
+
+class GuardedStream(io.RawIOBase):
+    """Marks every error of the underlying stream as a transient fetch error, so a connection
+    reset (an OSError) is retried instead of being mistaken for a corrupt WARC."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
+        except Exception as exc:  # noqa: BLE001 - re-raised with a class
+            raise FetchError("read_error", type(exc).__name__, transient=True) from exc
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+class QAProcessor:
+    """Raw schema.org pairs of one page -> cleaned, filtered, language-tagged FAQ records."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.langid = get_identifier(cfg.langid)
+
+    def records(self, pairs: Iterable[RawQA], url: str, fetch_time: str | None, crawl: str,
+                source_file: str, counters: Counters) -> Iterator[dict[str, Any]]:
+        host_ok = host_matches(url) or not self.cfg.filters.check_host
+        origin = origin_of(url)
+        fetched = parse_warc_date(fetch_time)
+        for raw in pairs:
+            reason, question, answer = clean_pair(raw.question, raw.answer, self.cfg.filters)
+            if reason is None and not host_ok:
+                reason = "host_mismatch"
+            if reason is None and origin is None:
+                reason = "bad_url"
+            lang = None
+            if reason is None:
+                lang = self.langid.identify(lid_text(question, answer), url)
+                reason = lang.reason
+            if reason is not None:
+                counters.drop(reason)
+                continue
+            counters.add("qa.kept")
+            counters.add(f"kept.lang.{lang.language}")
+            counters.add(f"kept.syntax.{raw.syntax}")
+            yield {
+                "id": record_id(question, answer),
+                "crawl": crawl,
+                "url": url,
+                "origin": origin,
+                "language": lang.language,
+                "language_confidence": round(float(lang.confidence), 4),
+                "question": question,
+                "answer": answer,
+                "syntax": raw.syntax,
+                "warc_file": source_file,
+                "fetch_time": fetched,
+            }
+
+    def page_records(self, page: HtmlPage, crawl: str, source_file: str, counters: Counters) -> list[dict]:
+        syntaxes = detect_syntaxes(page.payload, self.cfg.extract.syntaxes)
+        if not syntaxes:
+            counters.add("prefilter.miss")
+            return []
+        counters.add("prefilter.hit")
+        text = decode_html(page.payload, page.content_type)
+        if text is None:
+            counters.skip("parse", "undecodable")
+            return []
+        counters.add("pages.parsed")
+        pairs = extract_faq_pairs(text, page.url, syntaxes, counters)
+        if pairs:
+            counters.add("pages.with_faq")
+            counters.add("qa.extracted", len(pairs))
+        return list(self.records(pairs, page.url, page.fetch_time, crawl, source_file, counters))
+
+
+def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
+    return cfg.input.crawl or cfg.job.crawl_id or warcinfo.get("isPartOf") or "unknown"
+
+
+def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
+    """One attempt at one WARC. Raises FetchError on fetch/network failure (caller retries)."""
+    counters, records, info = Counters(), [], {}
+    name = redact(uri)
+    stream = GuardedStream(open_stream(uri, cfg.s3, cfg.retry))
+    status, reason = "ok", None
+    try:
+        for page in iter_html_pages(stream, counters, cfg.extract.max_page_bytes, info):
+            records += processor.page_records(page, _crawl_for(cfg, info), name, counters)
+    except WarcFormatError as exc:
+        status, reason = "partial", "corrupt_warc"
+        counters.add("warc.format_errors")
+        counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
+    finally:
+        stream.close()
+    if status == "partial" and counters.get("warc.records", 0) == 0:
+        status, reason = "failed", "not_a_warc"
+    return FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
+                      counters=counters, records=records)
+
+
+def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
+    import gzip
+
+    from webfaq.schemaorg.nquads import iter_nquads_pages
+
+    counters, records = Counters(), []
+    name = redact(uri)
+    stream = GuardedStream(open_stream(uri, cfg.s3, cfg.retry))
+    try:
+        raw = gzip.GzipFile(fileobj=stream) if uri.endswith(".gz") else stream
+        lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        crawl = cfg.input.crawl or cfg.job.crawl_id or "unknown"
+        for page_url, pairs in iter_nquads_pages(lines, counters):
+            counters.add("nquads.pages")
+            if pairs:
+                counters.add("pages.with_faq")
+                counters.add("qa.extracted", len(pairs))
+            records += processor.records(pairs, page_url, None, crawl, name, counters)
+    finally:
+        stream.close()
+    return FileResult(uri=name, status="ok", crawl=crawl, counters=counters, records=records)
+
+
+def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) -> FileResult:
+    """Process one input file with retries; never raises for bad input or failed fetches."""
+    processor = processor or QAProcessor(cfg)
+    reader = _read_nquads if cfg.input.format == "nquads" else _read_warc
+    started = time.monotonic()
+    attempts = 0
+    retried = Counters()
+
+    def attempt() -> FileResult:
+        nonlocal attempts
+        attempts += 1
+        return reader(uri, cfg, processor)
+
+    def on_retry(exc: FetchError) -> None:
+        retried.add(f"files.retries.{exc.reason}")
+
+    try:
+        result = with_retries(attempt, cfg.retry, on_retry)
+    except FetchError as exc:
+        result = FileResult(uri=redact(uri), status="failed", reason=exc.reason)
+    result.counters = Counters(result.counters)
+    result.counters.update(retried)
+    result.counters.add("files.total")
+    result.counters.add("files.ok" if result.status == "ok" else f"files.{result.status}.{result.reason}")
+    result.counters = result.counters.as_dict()
+    result.attempts = attempts
+    result.seconds = round(time.monotonic() - started, 3)
+    return result

@@ -1,0 +1,65 @@
+"""The FAQ record: its fields, its id, and the website ("origin") it belongs to.
+
+One definition serves every writer (JSON lines from ``extract-file``, Parquet/Delta from Spark)
+so the lake and the debugging output can never drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from webfaq.text_clean import lid_text
+
+# (name, Spark SQL type). crawl and language are the lake's partition columns.
+FAQ_FIELDS: list[tuple[str, str]] = [
+    ("id", "string"),
+    ("crawl", "string"),
+    ("url", "string"),
+    ("origin", "string"),
+    ("language", "string"),
+    ("language_confidence", "double"),
+    ("question", "string"),
+    ("answer", "string"),
+    ("syntax", "string"),
+    ("warc_file", "string"),
+    ("fetch_time", "timestamp"),
+]
+FAQ_COLUMNS = [name for name, _ in FAQ_FIELDS]
+PARTITION_COLUMNS = ["crawl", "language"]
+
+
+def record_id(question: str, answer: str) -> str:
+    """md5 of ``question + " " + answer`` with newlines as spaces, as the method's id."""
+    return hashlib.md5(lid_text(question, answer).encode("utf-8")).hexdigest()
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]``: the paper's definition of a website (keeps a non-default port)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = parts.hostname
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def host_matches(url: str) -> bool:
+    """Filter F6: the raw host part must start with the parsed hostname (rejects user@host,
+    malformed and mixed-case authorities the same way the method's check does)."""
+    parts = urlsplit(url)
+    return bool(parts.hostname) and parts.netloc.startswith(parts.hostname)
+
+
+def parse_warc_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return None

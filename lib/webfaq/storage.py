@@ -1,0 +1,190 @@
+"""Opening local, ``s3://`` and ``https://`` objects as streams, and reading small text objects.
+
+Common Crawl's bucket answers ``SlowDown`` under load, networks reset, and object stores lose
+nothing but time: so errors are classified as *transient* (retry with backoff) or *permanent*
+(missing key, access denied: record the failure at once). Retrying lives in one place,
+:func:`with_retries`, used both for opening and for whole-file processing.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import gzip
+import io
+import os
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from functools import lru_cache
+from typing import BinaryIO, Callable, TypeVar
+
+from webfaq.config import RetryConfig, S3Config
+
+T = TypeVar("T")
+
+_TRANSIENT_S3_CODES = {
+    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
+    "InternalError", "ServiceUnavailable", "503", "500", "502", "504",
+}
+
+
+class FetchError(Exception):
+    """An object could not be fetched. ``transient`` says whether retrying may help."""
+
+    def __init__(self, reason: str, detail: str = "", transient: bool = False):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.transient = transient
+
+
+def redact(uri: str) -> str:
+    """Drop query strings (signed URLs carry credentials there) and user:password@ parts."""
+    parts = urllib.parse.urlsplit(uri)
+    if not parts.scheme or len(parts.scheme) == 1:  # local path (or a Windows drive letter)
+        return uri
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@lru_cache(maxsize=8)
+def _s3_client(endpoint_url: str | None, anonymous: bool, region: str, profile: str | None, timeout_s: float):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config as BotoConfig
+
+    cfg = BotoConfig(
+        signature_version=UNSIGNED if anonymous and not profile else None,
+        retries={"max_attempts": 1, "mode": "standard"},  # our own retry loop counts attempts
+        connect_timeout=timeout_s,
+        read_timeout=timeout_s,
+    )
+    session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=cfg)
+
+
+def s3_client(s3: S3Config, retry: RetryConfig):
+    return _s3_client(s3.endpoint_url, s3.anonymous, s3.region, s3.profile, retry.timeout_s)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(uri)
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def _classify_boto(exc: Exception) -> FetchError:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if code in ("NoSuchKey", "404", "NoSuchBucket", "NotFound"):
+            return FetchError("not_found", code)
+        if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId"):
+            return FetchError("access_denied", code)
+        transient = code in _TRANSIENT_S3_CODES or status.startswith("5")
+        return FetchError("s3_error", code or status, transient=transient)
+    if isinstance(exc, BotoCoreError):
+        return FetchError("network_error", type(exc).__name__, transient=True)
+    return FetchError("network_error", type(exc).__name__, transient=True)
+
+
+def _classify_http(exc: Exception) -> FetchError:
+    if isinstance(exc, urllib.error.HTTPError):
+        if exc.code == 404:
+            return FetchError("not_found", "HTTP 404")
+        if exc.code in (401, 403):
+            return FetchError("access_denied", f"HTTP {exc.code}")
+        return FetchError("http_error", f"HTTP {exc.code}", transient=exc.code in (408, 429) or exc.code >= 500)
+    return FetchError("network_error", type(exc).__name__, transient=True)
+
+
+def open_stream(uri: str, s3: S3Config, retry: RetryConfig) -> BinaryIO:
+    """Open ``uri`` for streaming reads (no whole-object buffering). Raises FetchError."""
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if scheme == "s3":
+        bucket, key = split_s3(uri)
+        try:
+            return s3_client(s3, retry).get_object(Bucket=bucket, Key=key)["Body"]
+        except Exception as exc:  # noqa: BLE001 - classified, never swallowed
+            raise _classify_boto(exc) from exc
+    if scheme in ("http", "https"):
+        try:
+            return urllib.request.urlopen(uri, timeout=retry.timeout_s)  # noqa: S310 - URL is the input
+        except Exception as exc:  # noqa: BLE001
+            raise _classify_http(exc) from exc
+    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    try:
+        return open(path, "rb")
+    except FileNotFoundError as exc:
+        raise FetchError("not_found", path) from exc
+    except PermissionError as exc:
+        raise FetchError("access_denied", path) from exc
+    except OSError as exc:
+        raise FetchError("io_error", str(exc)) from exc
+
+
+def with_retries(fn: Callable[[], T], retry: RetryConfig, on_retry: Callable[[FetchError], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> T:
+    """Call ``fn`` until it succeeds, a permanent FetchError occurs, or attempts run out.
+
+    Backoff is exponential with full jitter (AWS's recommendation for throttled shared
+    buckets), so many executors hitting SlowDown at once spread out instead of retrying in step.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn()
+        except FetchError as exc:
+            if not exc.transient or attempt >= retry.max_attempts:
+                raise
+            if on_retry:
+                on_retry(exc)
+            sleep(random.uniform(0, min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))))
+
+
+def read_bytes(uri: str, s3: S3Config, retry: RetryConfig) -> bytes:
+    """Whole small object (listings, manifests), retried, gunzipped when it ends in .gz."""
+    def fetch() -> bytes:
+        stream = open_stream(uri, s3, retry)
+        try:
+            data = stream.read()
+        except Exception as exc:  # noqa: BLE001
+            raise FetchError("network_error", type(exc).__name__, transient=True) from exc
+        finally:
+            stream.close()
+        return data
+
+    data = with_retries(fetch, retry)
+    return gzip.decompress(data) if uri.endswith(".gz") else data
+
+
+def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
+    """Expand a local glob, a local directory, or an ``s3://bucket/prefix*`` glob."""
+    if pattern.startswith("s3://"):
+        if not any(ch in pattern for ch in "*?["):
+            return [pattern]
+        import fnmatch
+
+        bucket, key_pattern = split_s3(pattern)
+        prefix = key_pattern.split("*")[0].split("?")[0].split("[")[0]
+        paginator = s3_client(s3, retry).get_paginator("list_objects_v2")
+        keys = [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+                for obj in page.get("Contents", [])]
+        return [f"s3://{bucket}/{k}" for k in sorted(keys) if fnmatch.fnmatchcase(k, key_pattern)]
+    if "://" in pattern:
+        return [pattern]
+    if os.path.isdir(pattern):
+        found = [p for ext in ("*.warc", "*.warc.gz", "*.arc.gz") for p in _glob.glob(os.path.join(pattern, ext))]
+        return sorted(found)
+    matches = sorted(_glob.glob(pattern))
+    return matches if matches or any(ch in pattern for ch in "*?[") else [pattern]
+
+
+def text_lines(data: bytes) -> list[str]:
+    return [line.strip() for line in io.StringIO(data.decode("utf-8")) if line.strip()]

@@ -1,0 +1,181 @@
+"""Text cleaning and QA filters of the WebFAQ method (method dossier §1.3 and §2, filters F1-F5).
+
+Order of operations, exactly as the method:
+
+1. every raw literal goes through :func:`clean_literal` (§1.3 steps 1-3);
+2. the pair is filtered on the *cleaned but not yet stripped* text (:func:`filter_reason`, F1-F5);
+3. only surviving pairs get their decorations stripped (:func:`strip_decorations`, §1.3 steps 4-7).
+
+Notes on fidelity (see also the module tests):
+
+* HTML -> text uses Resiliparse with ``preserve_formatting=False`` as the method does. With that
+  setting Resiliparse collapses *all* white space, real newlines and block boundaries (``<br>``,
+  ``<p>``, ``<li>`` ...) included, into single spaces. Newlines in the output therefore only come
+  from *literal* escape sequences (backslash + ``n``, as found in WDC N-Quads literals and in
+  double-escaped JSON strings), which step 3 turns into real newlines after the HTML pass. F3 (too
+  many answer lines) counts exactly those, as in the method.
+* ``strip_decorations`` applies the quote rule once per listed quote kind, in the listed order,
+  like the reference implementation (so ``"“x”"`` loses both pairs). Nothing is re-filtered after
+  stripping (also as the reference): a question made only of emojis passes F4 and ends up empty.
+* No Unicode normalisation and no lowercasing anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import emoji
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
+
+from webfaq.config import FilterConfig
+
+__all__ = [
+    "clean_literal",
+    "filter_reason",
+    "strip_decorations",
+    "clean_pair",
+    "lid_text",
+    "FILTER_REASONS",
+]
+
+# Reason names, in the method's order (F1-F5).
+FILTER_REASONS = (
+    "empty",
+    "answer_has_question_mark",
+    "answer_too_many_lines",
+    "question_too_short",
+    "answer_too_short",
+)
+
+_NEWLINE_RUN = re.compile(r"\s*\n+\s*")
+_Q_PREFIXES = (re.compile(r"^Q:\s+"), re.compile(r"^Question:\s+"))
+_A_PREFIXES = (re.compile(r"^A:\s+"), re.compile(r"^Answer:\s+"))
+_NUMBERING = re.compile(r"^\d+\.\d*\s+")
+# (opening, closing) pairs, in the method's order.
+_QUOTE_PAIRS = (
+    ('"', '"'),
+    ("\u201c", "\u201d"),  # “ ”
+    ("\u2018", "\u2019"),  # ‘ ’
+    ("\u201f", "\u201d"),  # ‟ ”
+    ("\u201e", "\u201d"),  # „ ”
+    ("\u201e", "\u201c"),  # „ “
+)
+
+
+def _html_to_text(text: str) -> str:
+    """Resiliparse plain-text extraction with the method's settings."""
+    try:
+        tree = HTMLTree.parse(text)
+        return extract_plain_text(
+            tree,
+            main_content=False,
+            alt_texts=False,
+            preserve_formatting=False,
+            noscript=True,
+        )
+    except Exception:  # pragma: no cover - Resiliparse is very lenient; keep the row, not the crash
+        return " ".join(text.split())
+
+
+def _normalize_newlines(text: str) -> str:
+    """Literal ``\\r\\n`` / ``\\n`` escapes -> real newline; collapse ``\\s*\\n+\\s*`` -> ``\\n``."""
+    text = text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    while True:
+        collapsed = _NEWLINE_RUN.sub("\n", text)
+        if collapsed == text:
+            return collapsed
+        text = collapsed
+
+
+def clean_literal(text: str) -> str:
+    """Method §1.3 steps 1-3 on one raw literal (question or answer).
+
+    1. ``html.unescape``; literal ``\\t`` escapes (backslash + t) -> space;
+    2. HTML -> plain text (Resiliparse ``HTMLTree.parse`` + ``extract_plain_text(main_content=False,
+       alt_texts=False, preserve_formatting=False, noscript=True)``; all four keyword arguments exist
+       in Resiliparse 2.0.1);
+    3. literal ``\\"`` -> ``"``; literal ``\\r\\n``/``\\n`` escapes -> real newline, collapse
+       ``\\s*\\n+\\s*`` -> ``\\n`` until stable; strip.
+    """
+    if not text:
+        return ""
+    text = html.unescape(text)
+    text = text.replace("\\t", " ")
+    text = _html_to_text(text)
+    text = text.replace('\\"', '"')
+    text = _normalize_newlines(text)
+    return text.strip()
+
+
+def filter_reason(question: str, answer: str, cfg: FilterConfig) -> str | None:
+    """Filters F1-F5 in the method's order on *cleaned, unstripped* text.
+
+    Returns the name of the first filter that drops the pair, or ``None`` if the pair is kept.
+    F2 checks the ASCII ``?`` only (full-width ``？`` and Arabic ``؟`` pass), as the method.
+    """
+    if not question or not answer:
+        return "empty"
+    if cfg.drop_question_mark_in_answer and "?" in answer:
+        return "answer_has_question_mark"
+    if answer.count("\n") >= cfg.max_answer_newlines:
+        return "answer_too_many_lines"
+    if len(question) < cfg.min_question_chars:
+        return "question_too_short"
+    if len(answer) < cfg.min_answer_chars:
+        return "answer_too_short"
+    return None
+
+
+def _strip_quotes(text: str) -> str:
+    for opening, closing in _QUOTE_PAIRS:
+        if text.startswith(opening) and text.endswith(closing):
+            text = text[1:-1]
+    return text
+
+
+def strip_decorations(question: str, answer: str) -> tuple[str, str]:
+    """Method §1.3 steps 4-7 on a pair that passed the filters.
+
+    4. prefixes ``^Q:\\s+`` then ``^Question:\\s+`` (question), ``^A:\\s+`` then ``^Answer:\\s+`` (answer);
+    5. numbering ``^\\d+\\.\\d*\\s+`` (both);
+    6. enclosing quotes ``"…"``, ``“…”``, ``‘…’``, ``‟…”``, ``„…”``, ``„…“`` (each kind checked once, in
+       that order, as the reference code);
+    7. emojis removed with ``emoji.replace_emoji(text, "")`` (this also removes emoji-capable symbols
+       such as ``©``, ``®``, ``™``, ``↔``), then strip.
+    """
+    for pattern in _Q_PREFIXES:
+        question = pattern.sub("", question)
+    for pattern in _A_PREFIXES:
+        answer = pattern.sub("", answer)
+    question = _NUMBERING.sub("", question)
+    answer = _NUMBERING.sub("", answer)
+    question = _strip_quotes(question)
+    answer = _strip_quotes(answer)
+    question = emoji.replace_emoji(question, "").strip()
+    answer = emoji.replace_emoji(answer, "").strip()
+    return question, answer
+
+
+def clean_pair(raw_question: str, raw_answer: str, cfg: FilterConfig) -> tuple[str | None, str, str]:
+    """Clean both literals, filter (F1-F5), then strip decorations.
+
+    Returns ``(drop_reason, question, answer)``. When the pair is dropped, ``question`` and
+    ``answer`` are the cleaned but unstripped texts the filter saw.
+    """
+    question = clean_literal(raw_question)
+    answer = clean_literal(raw_answer)
+    reason = filter_reason(question, answer, cfg)
+    if reason is not None:
+        return reason, question, answer
+    question, answer = strip_decorations(question, answer)
+    return None, question, answer
+
+
+def lid_text(question: str, answer: str) -> str:
+    """``question + " " + answer`` with newlines as spaces, stripped.
+
+    The exact string both language identification and the record id (md5) use (method §2 F8, §3).
+    """
+    return (question + " " + answer).replace("\n", " ").strip()
