@@ -313,7 +313,7 @@ class FastTextIdentifier(_BaseIdentifier):
     def _predict(self, text: str, k: int) -> list[tuple[str | None, float]]:
         try:
             labels, probs = self.model.predict(text, k=k)
-        except UnicodeError:  # lone surrogates etc.
+        except (UnicodeError, TypeError):  # lone surrogates: pybind11 cannot convert the str
             text = text.encode("utf-8", "replace").decode("utf-8")
             labels, probs = self.model.predict(text, k=k)
         return [
