@@ -9,6 +9,7 @@ and QA pair ends in exactly one counter, so the funnel in ``counters.EXTRACT_FUN
 from __future__ import annotations
 
 import io
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -205,3 +206,38 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     result.attempts = attempts
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+# --------------------------------------------------------------------------- Spark rows
+# The Spark job stages one table holding both QA records (kind "qa") and one summary row per
+# input file (kind "file"), so a single pass over the WARCs yields data and accounting.
+FILE_FIELDS: list[tuple[str, str]] = [
+    ("file_uri", "string"), ("file_status", "string"), ("file_reason", "string"),
+    ("file_crawl", "string"), ("file_counters", "string"), ("file_attempts", "int"),
+    ("file_seconds", "double"),
+]
+
+
+def staging_fields() -> list[tuple[str, str]]:
+    from webfaq.records import FAQ_FIELDS
+
+    return [("kind", "string")] + FAQ_FIELDS + FILE_FIELDS
+
+
+def result_rows(result: FileResult) -> Iterator[tuple]:
+    from webfaq.records import FAQ_COLUMNS
+
+    empty_file = (None,) * len(FILE_FIELDS)
+    for rec in result.records:
+        yield ("qa",) + tuple(rec[c] for c in FAQ_COLUMNS) + empty_file
+    yield ("file",) + (None,) * len(FAQ_COLUMNS) + (
+        result.uri, result.status, result.reason, result.crawl,
+        json.dumps(result.counters, sort_keys=True), result.attempts, result.seconds)
+
+
+def extract_partition(cfg_dict: dict, uris: Iterable[str]) -> Iterator[tuple]:
+    """Executor side of the extract job: every input file of the partition, one after another."""
+    cfg = Config.from_dict(cfg_dict)
+    processor = QAProcessor(cfg)
+    for uri in uris:
+        yield from result_rows(process_file(uri, cfg, processor))

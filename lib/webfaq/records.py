@@ -30,6 +30,15 @@ FAQ_COLUMNS = [name for name, _ in FAQ_FIELDS]
 PARTITION_COLUMNS = ["crawl", "language"]
 
 
+def arrow_schema(fields: list[tuple[str, str]] = FAQ_FIELDS):
+    """The table's pyarrow schema (Delta commits need it; Spark writes timestamps as micros)."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "double": pa.float64(), "long": pa.int64(), "int": pa.int32(),
+             "timestamp": pa.timestamp("us", tz="UTC"), "boolean": pa.bool_()}
+    return pa.schema([pa.field(name, types[tp]) for name, tp in fields])
+
+
 def record_id(question: str, answer: str) -> str:
     """md5 of ``question + " " + answer`` with newlines as spaces, as the method's id."""
     return hashlib.md5(lid_text(question, answer).encode("utf-8")).hexdigest()

@@ -1,0 +1,233 @@
+"""The one small base class every Spark job extends (in the spirit of cc-pyspark's CCSparkJob).
+
+A job declares its name and CLI arguments and implements :meth:`SparkJob.run`; the base class
+parses flags + config file into one :class:`webfaq.config.Config`, builds the SparkSession,
+gives the job a lake file system, and always writes the run manifest — also when the job fails,
+so a failed run leaves a record of why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import secrets
+import sys
+import time
+import traceback
+from typing import Any
+
+from webfaq.config import Config, add_config_arguments, config_from_args
+from webfaq.lake import FileInfo, write_manifest
+
+
+class JobFailed(RuntimeError):
+    """The job ran but its result must not be used (e.g. failure budget exceeded)."""
+
+
+def new_run_id(job: str) -> str:
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{job}-{secrets.token_hex(3)}"
+
+
+class HadoopFS:
+    """webfaq.lake.LakeFS on Hadoop's FileSystem API: the same code path for file:, hdfs:,
+    s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials."""
+
+    def __init__(self, spark):
+        self._jvm = spark._jvm
+        self._conf = spark._jsc.hadoopConfiguration()
+
+    def _p(self, path: str):
+        p = self._jvm.org.apache.hadoop.fs.Path(path)
+        return p, p.getFileSystem(self._conf)
+
+    def exists(self, path: str) -> bool:
+        p, fs = self._p(path)
+        return fs.exists(p)
+
+    def mkdirs(self, path: str) -> None:
+        p, fs = self._p(path)
+        fs.mkdirs(p)
+
+    def rename(self, src: str, dst: str) -> None:
+        s, fs = self._p(src)
+        d, _ = self._p(dst)
+        fs.mkdirs(d.getParent())
+        if not fs.rename(s, d):
+            raise OSError(f"rename failed: {src} -> {dst}")
+
+    def delete(self, path: str) -> None:
+        p, fs = self._p(path)
+        if fs.exists(p):
+            fs.delete(p, True)
+
+    def list_dirs(self, path: str) -> list[str]:
+        p, fs = self._p(path)
+        if not fs.exists(p):
+            return []
+        return sorted(s.getPath().getName() for s in fs.listStatus(p) if s.isDirectory())
+
+    def list_files(self, path: str) -> list[FileInfo]:
+        p, fs = self._p(path)
+        if not fs.exists(p):
+            return []
+        base = fs.makeQualified(p).toString().rstrip("/") + "/"
+        out, it = [], fs.listFiles(p, True)
+        while it.hasNext():
+            st = it.next()
+            full = st.getPath().toString()
+            out.append(FileInfo(full[len(base):], st.getLen(), st.getModificationTime()))
+        return sorted(out, key=lambda f: f.path)
+
+    def write_text(self, path: str, text: str) -> None:
+        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+        p, fs = self._p(tmp)
+        out = fs.create(p, True)
+        try:
+            out.write(bytearray(text.encode("utf-8")))
+        finally:
+            out.close()
+        d, _ = self._p(path)
+        if fs.exists(d):
+            fs.delete(d, False)
+        fs.rename(p, d)
+
+    def read_text(self, path: str) -> str:
+        p, fs = self._p(path)
+        stream = fs.open(p)
+        try:
+            reader = self._jvm.java.io.BufferedReader(self._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+            lines = []
+            line = reader.readLine()
+            while line is not None:
+                lines.append(line)
+                line = reader.readLine()
+            return "\n".join(lines)
+        finally:
+            stream.close()
+
+
+class SparkJob:
+    """Subclasses set ``name`` and ``config_sections``, and implement ``add_arguments`` and ``run``."""
+
+    name = "job"
+    description = ""
+    config_sections: list[str] | None = None
+
+    def __init__(self, cfg: Config, args: argparse.Namespace):
+        self.cfg = cfg
+        self.args = args
+        self.run_id = cfg.job.run_id or new_run_id(self.name)
+        self.phases: dict[str, float] = {}
+        self._spark = None
+
+    # ----------------------------------------------------------------- CLI
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Job-specific positional arguments and flags."""
+
+    @classmethod
+    def build_parser(cls, parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+        parser = parser or argparse.ArgumentParser(prog=cls.name, description=cls.description)
+        cls.add_arguments(parser)
+        add_config_arguments(parser, cls.config_sections)
+        return parser
+
+    @classmethod
+    def from_argv(cls, argv: list[str] | None = None) -> "SparkJob":
+        args = cls.build_parser().parse_args(argv)
+        return cls(config_from_args(args), args)
+
+    @classmethod
+    def main(cls, argv: list[str] | None = None) -> int:
+        job = cls.from_argv(argv)
+        try:
+            job.execute()
+        except JobFailed as exc:
+            print(f"{cls.name}: FAILED: {exc}", file=sys.stderr)
+            return 2
+        return 0
+
+    # ----------------------------------------------------------------- Spark
+    @property
+    def spark(self):
+        if self._spark is None:
+            self._spark = build_session(f"webfaq-{self.name}", self.cfg.job.master)
+        return self._spark
+
+    @property
+    def fs(self) -> HadoopFS:
+        return HadoopFS(self.spark)
+
+    def phase(self, name: str):
+        job = self
+
+        class _Timer:
+            def __enter__(self):
+                self.t = time.monotonic()
+
+            def __exit__(self, *exc):
+                job.phases[name] = round(time.monotonic() - self.t, 3)
+
+        return _Timer()
+
+    # ----------------------------------------------------------------- run + manifest
+    def run(self) -> dict[str, Any]:
+        """Do the work; return the job-specific part of the manifest."""
+        raise NotImplementedError
+
+    def execute(self) -> dict[str, Any]:
+        started = dt.datetime.now(dt.timezone.utc)
+        manifest: dict[str, Any] = {
+            "run_id": self.run_id, "job": self.name, "status": "running",
+            "started": started.isoformat(), "config": self.cfg.to_dict(),
+            "argv": [a for a in sys.argv[1:]],
+        }
+        try:
+            manifest.update(self.run())
+            manifest["status"] = "complete"
+        except JobFailed as exc:
+            manifest.update(getattr(exc, "manifest", {}))
+            manifest.update(status="failed", error=str(exc))
+            raise
+        except Exception as exc:
+            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                            traceback=traceback.format_exc(limit=20))
+            raise
+        finally:
+            manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
+            manifest["durations_s"] = dict(self.phases, total=round(
+                (dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 3))
+            if self._spark is not None:
+                manifest["spark"] = {"version": self._spark.version,
+                                     "master": self._spark.sparkContext.master,
+                                     "default_parallelism": self._spark.sparkContext.defaultParallelism}
+                manifest["manifest_path"] = write_manifest(self.fs, self.cfg.lake.path, manifest)
+            self.manifest = manifest
+        return manifest
+
+
+def build_session(app_name: str, master: str | None = None):
+    """A SparkSession configured for the lake; reuses spark-submit's master when there is one."""
+    from pyspark.sql import SparkSession
+
+    # Local and standalone workers on this machine must run this interpreter (it has the deps);
+    # on clusters spark-submit's spark.pyspark.python / the image decides.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not launched by spark-submit
+        builder = builder.master("local[*]")
+    builder = (
+        builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
+        .config("spark.task.maxFailures", "4")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
+    return spark

@@ -1,0 +1,159 @@
+"""spark-submit entry point: Common Crawl WARC files in, FAQ lake out.
+
+    spark-submit jobs/extract.py --lake s3://bucket/lake --crawl CC-MAIN-2024-22 --limit 100
+
+One WARC file is one Spark task (streamed on the executor, retried there with backoff), so a
+slow or broken file never holds back others and a lost executor redoes only its own files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections import defaultdict
+from typing import Any
+
+try:  # run as `spark-submit jobs/extract.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs.base import JobFailed, SparkJob
+except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    from base import JobFailed, SparkJob  # type: ignore[no-redef]
+
+from webfaq import lake
+from webfaq.counters import merge, reconcile
+from webfaq.inputs import resolve_inputs
+from webfaq.pipeline import extract_partition, staging_fields
+from webfaq.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from webfaq.storage import redact
+
+
+def ddl(fields: list[tuple[str, str]]) -> str:
+    return ", ".join(f"`{name}` {tp}" for name, tp in fields)
+
+
+class ExtractJob(SparkJob):
+    name = "extract"
+    description = "Extract schema.org FAQPage QA pairs from WARC files into the FAQ lake."
+    table = "faq"
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("inputs", nargs="*", help="WARC paths, globs, s3:// or https:// URLs, "
+                            "or warc.paths[.gz] manifests (relative entries use --input-base-url)")
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        with self.phase("resolve_inputs"):
+            uris = resolve_inputs(self.args.inputs, cfg)
+        if not uris:
+            raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
+        out: dict[str, Any] = {"inputs": [redact(u) for u in uris]}
+        lake.clean_stale_staging(self.fs, cfg.lake.path)
+        rows_path = lake.staging_path(cfg.lake.path, self.run_id, "rows")
+
+        with self.phase("extract"):
+            rdd = self.spark.sparkContext.parallelize(uris, len(uris)).mapPartitions(
+                functools.partial(extract_partition, cfg.to_dict()))
+            self.spark.createDataFrame(rdd, schema=ddl(staging_fields())).write.parquet(rows_path)
+
+        rows = self.spark.read.parquet(rows_path)
+        files = [r.asDict() for r in rows.where("kind = 'file'").select(
+            "file_uri", "file_status", "file_reason", "file_crawl", "file_counters",
+            "file_attempts", "file_seconds").collect()]  # one small row per input file
+        counters = merge(json.loads(f.pop("file_counters")) for f in files)
+        out.update(counters=counters.as_dict(), files=files, reconcile=reconcile(counters))
+        failed = sum(1 for f in files if f["file_status"] == "failed")
+        out["failure_budget"] = {"failed": failed, "total": len(files), "allowed": cfg.job.failure_budget}
+        if out["reconcile"]:
+            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+        if failed > cfg.job.failure_budget * len(files):
+            reasons = sorted({f["file_reason"] for f in files if f["file_status"] == "failed"})
+            raise _failed(f"{failed} of {len(files)} WARC files failed ({', '.join(reasons)}), "
+                          f"over the budget of {cfg.job.failure_budget:.2%}", out)
+
+        crawls = sorted({f["file_crawl"] for f in files if f["file_status"] != "failed"})
+        with self.phase("write_lake"):
+            qa = rows.where("kind = 'qa'").select(*FAQ_COLUMNS)
+            out["output"] = self.write_table(qa, crawls)
+        self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
+        out["output"]["languages"] = {k.split(".", 2)[2]: v for k, v in counters.items()
+                                      if k.startswith("kept.lang.")}
+        return out
+
+    def write_table(self, qa, crawls: list[str]) -> dict[str, Any]:
+        """Replace the run's crawl partitions of the FAQ table as a whole."""
+        cfg = self.cfg
+        table = lake.table_path(cfg.lake.path, self.table)
+        k = max(1, cfg.lake.files_per_partition)
+        from pyspark.sql import functions as F
+
+        keys = [F.col(c) for c in PARTITION_COLUMNS] + ([F.abs(F.hash("id")) % k] if k > 1 else [])
+        ordered = qa.repartition(*keys).sortWithinPartitions("url", "id")
+        info = {"table": table, "format": cfg.lake.format, "crawls": crawls}
+        if cfg.lake.format == "delta" and self.has_delta_spark():
+            replace = " OR ".join(f"crawl = '{c}'" for c in crawls) or "false"
+            (ordered.write.format("delta").mode("overwrite").option("replaceWhere", replace)
+             .partitionBy(*PARTITION_COLUMNS).save(table))
+            info["delta_writer"] = "delta-spark"
+            return info
+        staged = lake.staging_path(cfg.lake.path, self.run_id, self.table)
+        ordered.write.partitionBy(*PARTITION_COLUMNS).parquet(staged)
+        if cfg.lake.format == "delta":
+            info["files_committed"] = lake.commit_delta(
+                self.fs, staged, table, {"crawl": crawls}, PARTITION_COLUMNS, arrow_schema(FAQ_FIELDS))
+            info["delta_writer"] = "deltalake"
+        else:
+            info["partitions_replaced"] = lake.swap_partitions(
+                self.fs, staged, table, self.run_id, [f"crawl={c}" for c in crawls])
+        return info
+
+    def has_delta_spark(self) -> bool:
+        try:
+            self.spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+            return True
+        except Exception:  # noqa: BLE001 - py4j raises a generic error when the class is missing
+            return False
+
+
+def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
+    exc = JobFailed(message)
+    exc.manifest = manifest_part  # type: ignore[attr-defined]
+    return exc
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """What a person wants to see after a run: where the lake is and what it holds."""
+    out = manifest.get("output", {})
+    c = manifest.get("counters", {})
+    lines = [
+        f"run {manifest['run_id']}: {manifest['status']}",
+        f"lake table: {out.get('table')} ({out.get('format')}), crawls {', '.join(out.get('crawls', []))}",
+        f"files: {c.get('files.ok', 0)} ok, {sum(v for k, v in c.items() if k.startswith('files.partial.'))} partial, "
+        f"{sum(v for k, v in c.items() if k.startswith('files.failed.'))} failed of {c.get('files.total', 0)}",
+        f"records {c.get('warc.records', 0)}, HTML pages {c.get('responses.html', 0)}, prefilter hits "
+        f"{c.get('prefilter.hit', 0)}, QA extracted {c.get('qa.extracted', 0)}, kept {c.get('qa.kept', 0)}",
+    ]
+    drops = {k[5:]: v for k, v in c.items() if k.startswith("drop.")}
+    if drops:
+        lines.append("dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda x: -x[1])))
+    langs = out.get("languages", {})
+    if langs:
+        lines.append("kept by language: " + ", ".join(f"{k} {v}" for k, v in sorted(langs.items(), key=lambda x: -x[1])))
+    lines.append(f"manifest: {manifest.get('manifest_path')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    job = ExtractJob.from_argv(argv)
+    try:
+        manifest = job.execute()
+    except JobFailed as exc:
+        print(f"extract FAILED: {exc}", file=sys.stderr)
+        return 2
+    print(summary(manifest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

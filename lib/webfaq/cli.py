@@ -1,0 +1,77 @@
+"""The ``webfaq`` command. Spark jobs are imported lazily: ``extract-file`` needs no JVM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Callable
+
+from webfaq.config import add_config_arguments, config_from_args
+
+EXTRACT_SECTIONS = ["input", "s3", "retry", "extract", "filters", "langid", "job"]
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def cmd_extract_file(args: argparse.Namespace) -> int:
+    """One WARC (or N-Quads file) in one process: records as JSON lines, counters to stderr."""
+    from webfaq.counters import reconcile
+    from webfaq.pipeline import process_file
+
+    cfg = config_from_args(args)
+    result = process_file(args.path, cfg)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for rec in result.records:
+            out.write(json.dumps(rec, ensure_ascii=False, default=_json_default) + "\n")
+    finally:
+        if args.out:
+            out.close()
+    report = {"file": result.uri, "status": result.status, "reason": result.reason, "crawl": result.crawl,
+              "attempts": result.attempts, "seconds": result.seconds, "counters": result.counters,
+              "reconcile": reconcile(result.counters)}
+    print(json.dumps(report, indent=1, sort_keys=True), file=sys.stderr)
+    return 0 if result.status != "failed" else 1
+
+
+def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        import importlib
+
+        return importlib.import_module(module).main(argv)
+    return run
+
+
+SPARK_COMMANDS = {
+    "extract": ("Extract FAQ pairs from WARC files into the lake (Spark).", _spark_job("webfaq_jobs.extract", "ExtractJob")),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SPARK_COMMANDS:
+        return SPARK_COMMANDS[argv[0]][1](argv[1:])
+    parser = argparse.ArgumentParser(prog="webfaq", description="WebFAQ Lake: Common Crawl -> multilingual FAQ data.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _) in SPARK_COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    p = sub.add_parser("extract-file", help="Extract one WARC in this process (no Spark); JSON lines out.")
+    p.add_argument("path", help="WARC file (local, s3:// or https://), or N-Quads with --input-format nquads")
+    p.add_argument("--out", help="write JSON lines here instead of stdout")
+    add_config_arguments(p, EXTRACT_SECTIONS)
+    p.set_defaults(func=cmd_extract_file)
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Lake layout, atomic partition replacement, Delta commits and run manifests.
+
+Layout::
+
+    <lake>/faq/crawl=<id>/language=<iso639-3>/part-*.parquet   (the FAQ table)
+    <lake>/_runs/<run-id>.json                                 (one manifest per run)
+    <lake>/_staging/<run-id>/...                               (a run's private scratch space)
+
+Readers must never see a half-written crawl. Parquet: a run writes the whole new crawl partition
+under ``_staging`` and swaps it in with directory renames (old -> ``_trash``, new -> place);
+a reader sees the old crawl, then the new one, never a mix and never both. Delta: new files
+are committed in one Delta transaction that also removes the crawl's old files, which gives
+snapshot isolation on any object store.
+
+The file-system operations are a small protocol so this module runs on a plain local FS in
+unit tests and on Hadoop's FileSystem (HDFS, S3, GCS) inside Spark jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # relative to the directory that was listed, "/"-separated
+    size: int
+    mtime_ms: int
+
+
+class LakeFS(Protocol):
+    def exists(self, path: str) -> bool: ...
+    def mkdirs(self, path: str) -> None: ...
+    def rename(self, src: str, dst: str) -> None: ...
+    def delete(self, path: str) -> None: ...
+    def list_dirs(self, path: str) -> list[str]: ...
+    def list_files(self, path: str) -> list[FileInfo]: ...
+    def write_text(self, path: str, text: str) -> None: ...
+    def read_text(self, path: str) -> str: ...
+
+
+def _local(path: str) -> str:
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+class LocalFS:
+    """LakeFS on the local file system (tests, single-machine runs, report/verify tools)."""
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(_local(path))
+
+    def mkdirs(self, path: str) -> None:
+        os.makedirs(_local(path), exist_ok=True)
+
+    def rename(self, src: str, dst: str) -> None:
+        os.makedirs(os.path.dirname(_local(dst)) or ".", exist_ok=True)
+        os.rename(_local(src), _local(dst))
+
+    def delete(self, path: str) -> None:
+        p = _local(path)
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        elif os.path.exists(p):
+            os.remove(p)
+
+    def list_dirs(self, path: str) -> list[str]:
+        p = _local(path)
+        if not os.path.isdir(p):
+            return []
+        return sorted(n for n in os.listdir(p) if os.path.isdir(os.path.join(p, n)))
+
+    def list_files(self, path: str) -> list[FileInfo]:
+        out = []
+        base = _local(path)
+        for root, _, names in os.walk(base):
+            for name in names:
+                full = os.path.join(root, name)
+                st = os.stat(full)
+                rel = os.path.relpath(full, base).replace(os.sep, "/")
+                out.append(FileInfo(rel, st.st_size, int(st.st_mtime * 1000)))
+        return sorted(out, key=lambda f: f.path)
+
+    def write_text(self, path: str, text: str) -> None:
+        p = _local(path)
+        os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+        tmp = f"{p}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+
+    def read_text(self, path: str) -> str:
+        with open(_local(path), encoding="utf-8") as fh:
+            return fh.read()
+
+
+def join(*parts: str) -> str:
+    return "/".join([parts[0].rstrip("/")] + [p.strip("/") for p in parts[1:]])
+
+
+def table_path(lake: str, table: str) -> str:
+    return join(lake, table)
+
+
+def staging_path(lake: str, run_id: str, *parts: str) -> str:
+    return join(lake, "_staging", run_id, *parts)
+
+
+def is_data_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".parquet") and not name.startswith(("_", "."))
+
+
+# --------------------------------------------------------------------------- parquet swap
+
+def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, partitions: list[str]) -> list[str]:
+    """Make each top-level partition in ``partitions`` (e.g. ``crawl=CC-MAIN-2024-22``) of
+    ``table`` equal to the one in ``staged_table``, as a whole: a partition the run produced no
+    rows for is emptied too (a re-run replaces, it never merges). Returns the names swapped."""
+    trash_root = join(table.rsplit("/", 1)[0], "_trash", run_id)
+    fs.mkdirs(table)
+    for part in partitions:
+        target = join(table, part)
+        if fs.exists(target):
+            fs.rename(target, join(trash_root, part))
+        if fs.exists(join(staged_table, part)):
+            fs.rename(join(staged_table, part), target)
+    fs.delete(trash_root)
+    return list(partitions)
+
+
+# --------------------------------------------------------------------------- delta commit
+
+def _partition_values(rel_path: str) -> dict[str, str]:
+    values = {}
+    for segment in rel_path.split("/")[:-1]:
+        key, sep, value = segment.partition("=")
+        if sep:
+            from urllib.parse import unquote
+
+            values[key] = unquote(value)
+    return values
+
+
+def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, list[str]],
+                 partition_by: list[str], schema, storage_options: dict[str, str] | None = None) -> int:
+    """Move Spark-written Parquet files from ``staged_table`` into the Delta table at ``table``
+    and commit them in one transaction that replaces the partitions in ``replace``
+    (column -> values, e.g. {"crawl": ["CC-MAIN-2024-22"]}). ``schema`` is the table's pyarrow
+    schema including partition columns. Returns the number of files committed.
+
+    Spark part-file names carry a per-job UUID, so moving them next to the files they replace
+    never collides; the replaced files stay on disk (for time travel) until ``vacuum``."""
+    from deltalake import DeltaTable, Schema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    schema = Schema.from_arrow(schema)
+    adds = []
+    for f in fs.list_files(staged_table):
+        if not is_data_file(f.path):
+            continue
+        fs.rename(join(staged_table, f.path), join(table, f.path))
+        adds.append(AddAction(f.path, f.size, _partition_values(f.path), f.mtime_ms, True, "{}"))
+    uri = _local(table)
+    if DeltaTable.is_deltatable(uri, storage_options=storage_options):
+        filters = [(col, "in", vals) for col, vals in replace.items()]
+        DeltaTable(uri, storage_options=storage_options).create_write_transaction(
+            adds, mode="overwrite", schema=schema, partition_by=partition_by, partition_filters=filters)
+    else:
+        create_table_with_add_actions(uri, schema, adds, mode="error", partition_by=partition_by,
+                                      storage_options=storage_options)
+    return len(adds)
+
+
+# --------------------------------------------------------------------------- manifests
+
+def manifest_path(lake: str, run_id: str) -> str:
+    return join(lake, "_runs", f"{run_id}.json")
+
+
+def write_manifest(fs: LakeFS, lake: str, manifest: dict[str, Any]) -> str:
+    path = manifest_path(lake, manifest["run_id"])
+    fs.write_text(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
+    runs_dir = join(lake, "_runs")
+    if not fs.exists(runs_dir):
+        return []
+    manifests = []
+    for f in fs.list_files(runs_dir):
+        if f.path.endswith(".json") and "/" not in f.path:
+            manifests.append(json.loads(fs.read_text(join(runs_dir, f.path))))
+    return sorted(manifests, key=lambda m: m.get("started", ""))
+
+
+def clean_stale_staging(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> list[str]:
+    """Remove scratch dirs of runs that died before they finished (never visible to readers)."""
+    removed = []
+    for root in ("_staging", "_trash"):
+        for run in fs.list_dirs(join(lake, root)):
+            if run not in set(keep):
+                fs.delete(join(lake, root, run))
+                removed.append(f"{root}/{run}")
+    return removed
