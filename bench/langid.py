@@ -50,7 +50,7 @@ def load_sets(data_dir: Path, limit: int | None) -> dict[str, dict[str, list[str
 
 
 def _read(path: Path, limit: int | None) -> list[str]:
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     return lines[:limit] if limit else lines
 
 

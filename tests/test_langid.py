@@ -29,7 +29,7 @@ def _sentences(iso1: str, n: int) -> list[str]:
     path = SENTENCES / f"{iso1}.txt"
     if not path.is_file():
         pytest.skip(f"labelled sentences not available: {path}")
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     return lines[:n]
 
 
