@@ -43,7 +43,6 @@ A_OK = "Shipping takes two to three working days."  # 41 chars, no '?', no newli
         ("<p>First paragraph</p><p>Second paragraph</p>", "First paragraph Second paragraph"),
         ("Line one<br>Line two<br/>Line three", "Line one Line two Line three"),
         ("<ul><li>one</li><li>two</li></ul>", "one two"),
-        ("real\nnewline and\r\nCRLF", "real newline and CRLF"),
         ("  lots   of \t spaces  ", "lots of spaces"),
         # step 3: literal \" -> "
         ('He said \\"hello\\" twice', 'He said "hello" twice'),
@@ -65,6 +64,27 @@ A_OK = "Shipping takes two to three working days."  # 41 chars, no '?', no newli
 )
 def test_clean_literal(raw: str, expected: str) -> None:
     assert clean_literal(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # real newlines (JSON-LD / microdata values) are kept like the N-Quads escape \n would be
+        ("real\nnewline and\r\nCRLF and\rCR", "real\nnewline and\nCRLF and\nCR"),
+        ("<p>Para one</p>\n  <p>Para two</p>", "Para one\nPara two"),
+        ("\n\n  padded \n\n\n lines \n", "padded\nlines"),
+        ("tab\tand newline\n\there", "tab and newline\nhere"),
+    ],
+)
+def test_clean_literal_real_newlines(raw: str, expected: str) -> None:
+    assert clean_literal(raw) == expected
+    # the same value as a WDC N-Quads literal (newlines escaped) gives the same text
+    assert clean_literal(raw.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")) == expected
+
+
+def test_clean_literal_real_newlines_collapsed_when_disabled() -> None:
+    assert clean_literal("real\nnewline and\r\nCRLF", keep_real_newlines=False) == "real newline and CRLF"
+    assert clean_literal("escaped\\nstill a line", keep_real_newlines=False) == "escaped\nstill a line"
 
 
 def test_clean_literal_keeps_case_and_unicode_form() -> None:
@@ -222,9 +242,15 @@ def test_filters_see_cleaned_text() -> None:
     assert clean_pair(Q_OK, "<p><b>" + "e" * 29 + "</b></p>", CFG)[0] == "answer_too_short"
     # a '?' that only exists as an entity is still a '?'
     assert clean_pair(Q_OK, "Why &#63; Because shipping takes time.", CFG)[0] == "answer_has_question_mark"
-    # 10 escaped newlines -> F3; 10 <br> -> spaces, kept
+    # 10 escaped newlines or 10 real newlines -> F3; 10 <br> -> spaces, kept
     assert clean_pair(Q_OK, "\\n".join(["row"] * 11), CFG)[0] == "answer_too_many_lines"
+    assert clean_pair(Q_OK, "\n".join(["row"] * 11), CFG)[0] == "answer_too_many_lines"
+    assert clean_pair(Q_OK, "\n".join(["row"] * 11), CFG, keep_real_newlines=False)[0] is None
     assert clean_pair(Q_OK, "<br>".join(["row"] * 11), CFG)[0] is None
+    # blank lines do not count: runs of newlines collapse before F3
+    raw = "\n\n\n".join(["row of text"] * 6)  # 15 newlines in the raw value, 5 after collapsing
+    assert raw.count("\n") == 15
+    assert clean_pair(Q_OK, raw, CFG) == (None, Q_OK, "\n".join(["row of text"] * 6))
     # an answer made only of markup is empty after cleaning
     assert clean_pair(Q_OK, "<p>   </p><script>x()</script>", CFG)[0] == "empty"
 

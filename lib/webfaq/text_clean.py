@@ -1,4 +1,4 @@
-"""Text cleaning and QA filters of the WebFAQ method (method dossier §1.3 and §2, filters F1-F5).
+r"""Text cleaning and QA filters of the WebFAQ method (method dossier §1.3 and §2, filters F1-F5).
 
 Order of operations, exactly as the method:
 
@@ -10,10 +10,17 @@ Notes on fidelity (see also the module tests):
 
 * HTML -> text uses Resiliparse with ``preserve_formatting=False`` as the method does. With that
   setting Resiliparse collapses *all* white space, real newlines and block boundaries (``<br>``,
-  ``<p>``, ``<li>`` ...) included, into single spaces. Newlines in the output therefore only come
-  from *literal* escape sequences (backslash + ``n``, as found in WDC N-Quads literals and in
-  double-escaped JSON strings), which step 3 turns into real newlines after the HTML pass. F3 (too
-  many answer lines) counts exactly those, as in the method.
+  ``<p>``, ``<li>`` ...) included, into single spaces. In the method the newlines of a value
+  survive anyway, because its input is WDC N-Quads, where a literal's newlines are written as the
+  escape ``\n`` (backslash + n; see ``shared/data/wdc/FAQPage_sample.txt.gz``): the escape passes
+  through the HTML pass and step 3 turns it back into a newline, so F3 (too many answer lines)
+  counts the value's own line breaks, while ``<br>``/``<p>`` never make lines.
+* Values taken from JSON-LD (after ``json.loads``) or microdata hold *real* newlines instead.
+  So that they are treated as the method treats the same value coming from WDC, ``clean_literal``
+  first writes real ``\r\n``/``\r``/``\n`` as the escape ``\n`` (``keep_real_newlines=True``,
+  the default). For N-Quads literals, which cannot contain real newlines, this is a no-op.
+  ``keep_real_newlines=False`` gives the literal reading of the method's steps (real newlines
+  collapse to spaces; then F3 can only fire on escaped newlines).
 * ``strip_decorations`` applies the quote rule once per listed quote kind, in the listed order,
   like the reference implementation (so ``"“x”"`` loses both pairs). Nothing is re-filtered after
   stripping (also as the reference): a question made only of emojis passes F4 and ends up empty.
@@ -89,9 +96,12 @@ def _normalize_newlines(text: str) -> str:
         text = collapsed
 
 
-def clean_literal(text: str) -> str:
+def clean_literal(text: str, *, keep_real_newlines: bool = True) -> str:
     """Method §1.3 steps 1-3 on one raw literal (question or answer).
 
+    0. (not a method step, see the module notes) with ``keep_real_newlines``, real newlines are
+       first written as the N-Quads escape ``\\n`` so that they survive step 2 as they do in the
+       method's WDC input;
     1. ``html.unescape``; literal ``\\t`` escapes (backslash + t) -> space;
     2. HTML -> plain text (Resiliparse ``HTMLTree.parse`` + ``extract_plain_text(main_content=False,
        alt_texts=False, preserve_formatting=False, noscript=True)``; all four keyword arguments exist
@@ -101,6 +111,8 @@ def clean_literal(text: str) -> str:
     """
     if not text:
         return ""
+    if keep_real_newlines and ("\n" in text or "\r" in text):
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
     text = html.unescape(text)
     text = text.replace("\\t", " ")
     text = _html_to_text(text)
@@ -158,14 +170,16 @@ def strip_decorations(question: str, answer: str) -> tuple[str, str]:
     return question, answer
 
 
-def clean_pair(raw_question: str, raw_answer: str, cfg: FilterConfig) -> tuple[str | None, str, str]:
+def clean_pair(
+    raw_question: str, raw_answer: str, cfg: FilterConfig, *, keep_real_newlines: bool = True
+) -> tuple[str | None, str, str]:
     """Clean both literals, filter (F1-F5), then strip decorations.
 
     Returns ``(drop_reason, question, answer)``. When the pair is dropped, ``question`` and
     ``answer`` are the cleaned but unstripped texts the filter saw.
     """
-    question = clean_literal(raw_question)
-    answer = clean_literal(raw_answer)
+    question = clean_literal(raw_question, keep_real_newlines=keep_real_newlines)
+    answer = clean_literal(raw_answer, keep_real_newlines=keep_real_newlines)
     reason = filter_reason(question, answer, cfg)
     if reason is not None:
         return reason, question, answer
