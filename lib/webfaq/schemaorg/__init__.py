@@ -1,0 +1,67 @@
+"""schema.org FAQPage extraction from HTML (JSON-LD, microdata, RDFa) and WDC N-Quads.
+
+``extract_faq_pairs`` is the entry point for HTML; ``nquads.iter_nquads_pages`` for Web Data
+Commons N-Quads. The FAQ rule itself (FAQPage -> mainEntity -> Question(first name) ->
+acceptedAnswer(first) -> Answer(first text)) lives in :mod:`webfaq.schemaorg.model` and is shared
+by every syntax. Literals are returned raw (the method's cleaning is applied by the caller).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from webfaq.counters import Counters
+from webfaq.schemaorg.model import SYNTAXES, RawQA
+from webfaq.schemaorg import htmltree, jsonld, microdata, rdfa
+
+__all__ = ["RawQA", "SYNTAXES", "extract_faq_pairs"]
+
+
+def _count(counters: Counters | None, name: str) -> None:
+    if counters is not None:
+        counters.add(name)
+
+
+def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Counters) -> list[RawQA]:
+    """All FAQ pairs of one page, for the enabled syntaxes (subset of {"json-ld","microdata","rdfa"}),
+    in document order per syntax (JSON-LD first, then microdata, then RDFa).
+
+    Never raises on bad content: a broken block is skipped and counted with
+    ``counters.add(f"block_errors.{syntax}.{reason}")`` and the other blocks/syntaxes of the page
+    are still processed. ``url`` is the base for relative IRIs (microdata URL values, RDFa
+    subjects). Pass the set :func:`webfaq.prefilter.detect_syntaxes` found, so that syntaxes a
+    page cannot hold are not parsed (microdata and RDFa need an lxml parse of the page).
+    """
+    enabled = set(syntaxes)
+    out: list[RawQA] = []
+    if "json-ld" in enabled:
+        try:
+            out.extend(jsonld.extract(html, counters))
+        except Exception:  # noqa: BLE001 - never let one page kill the task
+            _count(counters, "block_errors.json-ld.exception")
+    dom_syntaxes = [s for s in ("microdata", "rdfa") if s in enabled]
+    if not dom_syntaxes:
+        return out
+    try:
+        root = htmltree.parse(html)
+    except htmltree.EmptyDocument:
+        return out
+    except Exception:  # noqa: BLE001
+        for s in dom_syntaxes:
+            _count(counters, f"block_errors.{s}.html_parse")
+        return out
+    if "microdata" in enabled:
+        try:
+            out.extend(microdata.extract(root, url, counters))
+        except RecursionError:
+            _count(counters, "block_errors.microdata.too_deep")
+        except Exception:  # noqa: BLE001
+            _count(counters, "block_errors.microdata.exception")
+    if "rdfa" in enabled:
+        try:
+            out.extend(rdfa.extract(root, url, counters))
+        except RecursionError:
+            _count(counters, "block_errors.rdfa.too_deep")
+        except Exception:  # noqa: BLE001
+            _count(counters, "block_errors.rdfa.exception")
+    return out

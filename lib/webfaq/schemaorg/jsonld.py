@@ -1,0 +1,237 @@
+"""JSON-LD: find ``<script type="application/ld+json">`` blocks by a direct scan, ``json.loads`` each.
+
+No DOM is built. The scan follows the HTML tokenizer closely enough to find the same script
+contents that lxml/libxml2 (which extruct uses) finds:
+
+* comments ``<!-- ... -->`` are skipped (a script inside a comment is not a script);
+* raw-text / RCDATA elements (``style``, ``textarea``, ``title``, ``xmp``, ``iframe``,
+  ``noembed``, ``noframes``; ``plaintext`` to the end) are skipped;
+* every ``<script>`` (of any type) is skipped as a whole, with the HTML5 script-data escape
+  rules (``<!--`` ... ``<script>`` ... ``</script>`` ... ``-->``), so JavaScript that contains
+  the text of a JSON-LD tag is not mistaken for one;
+* the content is preprocessed as the parser does (CR LF / CR -> LF, NUL -> U+FFFD); character
+  references are NOT decoded (script content is raw text).
+
+Attribute values may be quoted or not; the ``type`` is compared after entity decoding,
+stripping and lower-casing, parameters ignored (``application/LD+JSON ; charset=utf-8`` counts).
+extruct only takes the exact string ``application/ld+json`` -- a deliberate difference.
+
+Each block is parsed on its own (``json.loads(strict=False)``, then extruct's fallback of
+dropping a leading comment line and parsing with ``jstyleson``, which accepts comments and
+trailing commas). A block that still fails is counted (``block_errors.json-ld.<reason>``) and
+skipped; the page's other blocks still count. extruct instead loses every JSON-LD block of a
+page when one block fails -- a deliberate difference.
+
+Hostile input: a block nested deeper than Python's recursion limit raises RecursionError inside
+``json.loads``; it is caught and counted (``too_deep``). Blocks longer than
+:data:`MAX_BLOCK_CHARS` are skipped (``too_large``) and the slow jstyleson fallback is only
+tried on blocks up to :data:`MAX_FALLBACK_CHARS`. No remote ``@context`` is ever fetched:
+the JSON is read as is, with schema.org terms recognised by name.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+from typing import Any, Iterator
+
+from webfaq.schemaorg.model import RawQA, faq_pairs
+
+SYNTAX = "json-ld"
+MAX_BLOCK_CHARS = 16 * 1024 * 1024
+MAX_FALLBACK_CHARS = 1024 * 1024
+
+# Next construct of interest in normal content.
+_SCAN = re.compile(
+    r"<!--|<(script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)(?=[\t\n\f\r />])",
+    re.I,
+)
+# Tokens inside script data.
+_SCRIPT_TOK = re.compile(r"<!--|-->|<(/?)script(?=[\t\n\f\r />])", re.I)
+_ATTR = re.compile(
+    r"""[\t\n\f\r /]*(?:([^\t\n\f\r />][^\t\n\f\r /=>]*)"""
+    r"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]*)))?)?"""
+)
+_RAWTEXT_END = {
+    name: re.compile(r"</" + name + r"(?=[\t\n\f\r />])", re.I)
+    for name in ("style", "textarea", "title", "xmp", "iframe", "noembed", "noframes")
+}
+# extruct's fallback pre-processing (jsonld.py): drop one leading HTML/JS comment line.
+_HTML_OR_JS_COMMENTLINE = re.compile(r"^\s*(//.*|<!--.*-->)")
+
+
+def _parse_attrs(s: str, pos: int) -> tuple[dict[str, str] | None, int]:
+    """Attributes of a start tag whose name ends at ``pos``; returns (attrs, index after '>')."""
+    attrs: dict[str, str] = {}
+    n = len(s)
+    while True:
+        m = _ATTR.match(s, pos)
+        pos = m.end()
+        if pos >= n:
+            return None, n
+        name = m.group(1)
+        if name is not None:
+            name = name.lower()
+            if name not in attrs:  # first occurrence wins (HTML5)
+                v = m.group(2)
+                if v is None:
+                    v = m.group(3)
+                if v is None:
+                    v = m.group(4)
+                attrs[name] = v if v is not None else ""
+            if pos >= n:
+                return None, n
+        if s[pos] == ">":
+            return attrs, pos + 1
+        if name is None:
+            pos += 1  # cannot happen with the pattern above, but guarantees progress
+
+
+def _comment_end(s: str, pos: int) -> int:
+    """``pos`` is just after ``<!--``; index after the comment."""
+    if s.startswith(">", pos):
+        return pos + 1
+    if s.startswith("->", pos):
+        return pos + 2
+    a = s.find("-->", pos)
+    b = s.find("--!>", pos)
+    if a < 0 and b < 0:
+        return len(s)
+    if b < 0 or (0 <= a < b):
+        return a + 3
+    return b + 4
+
+
+def _script_end(s: str, pos: int) -> tuple[int, int]:
+    """``pos`` is just after a script start tag; (end of content, index after the end tag)."""
+    n = len(s)
+    state = 0  # 0 script data, 1 escaped, 2 double escaped
+    while True:
+        m = _SCRIPT_TOK.search(s, pos)
+        if m is None:
+            return n, n
+        tok = m.group(0)
+        if tok == "<!--":
+            if state == 0:
+                j = m.end()
+                while j < n and s[j] == "-":
+                    j += 1
+                if j < n and s[j] == ">":
+                    pos = j + 1
+                    continue
+                state = 1
+            # let a following "-->" that overlaps the dashes be seen
+            pos = m.start() + 2
+            continue
+        if tok == "-->":
+            if state:
+                state = 0
+            pos = m.end()
+            continue
+        if m.group(1):  # </script
+            if state == 2:
+                state = 1
+                pos = m.end()
+                continue
+            gt = s.find(">", m.end())
+            return m.start(), (n if gt < 0 else gt + 1)
+        # <script
+        if state == 1:
+            state = 2
+        pos = m.end()
+
+
+def iter_script_blocks(html: str) -> Iterator[tuple[dict[str, str], str]]:
+    """(attributes, raw content) of every ``<script>`` element, in document order."""
+    pos = 0
+    n = len(html)
+    while pos < n:
+        m = _SCAN.search(html, pos)
+        if m is None:
+            return
+        if m.group(1) is None:  # comment
+            pos = _comment_end(html, m.end())
+            continue
+        tag = m.group(1).lower()
+        attrs, after = _parse_attrs(html, m.end())
+        if attrs is None:
+            return  # EOF inside a tag: no element
+        if tag == "script":
+            end, pos = _script_end(html, after)
+            content = html[after:end]
+            if "\r" in content:
+                content = content.replace("\r\n", "\n").replace("\r", "\n")
+            if "\x00" in content:
+                content = content.replace("\x00", "\ufffd")
+            yield attrs, content
+        elif tag == "plaintext":
+            return
+        else:
+            e = _RAWTEXT_END[tag].search(html, after)
+            if e is None:
+                return
+            pos = e.end()
+
+
+def is_jsonld_type(value: str | None) -> bool:
+    if not value:
+        return False
+    if "&" in value:
+        value = _html.unescape(value)
+    return value.split(";", 1)[0].strip().lower() == "application/ld+json"
+
+
+def iter_jsonld_blocks(html: str) -> Iterator[str]:
+    """Raw text of every JSON-LD script block of a page, in document order."""
+    for attrs, content in iter_script_blocks(html):
+        if is_jsonld_type(attrs.get("type")):
+            yield content
+
+
+def parse_block(text: str) -> Any:
+    """Parse one block like extruct does (json, then the jstyleson fallback). Raises on failure."""
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        if len(text) > MAX_FALLBACK_CHARS:
+            raise
+        import jstyleson  # extruct's own dependency; only needed for broken blocks
+
+        return jstyleson.loads(_HTML_OR_JS_COMMENTLINE.sub("", text), strict=False)
+
+
+def parse_items(html: str, counters: Any = None) -> list:
+    """Top-level JSON-LD items of a page, as extruct lists them (a list block contributes its
+    elements), skipping (and counting) blocks that do not parse."""
+    items: list = []
+    for text in iter_jsonld_blocks(html):
+        if len(text) > MAX_BLOCK_CHARS:
+            _count(counters, "too_large")
+            continue
+        try:
+            data = parse_block(text)
+        except RecursionError:
+            _count(counters, "too_deep")
+            continue
+        except Exception:  # noqa: BLE001 - any parse failure of one block
+            _count(counters, "invalid_json")
+            continue
+        if isinstance(data, list):
+            items.extend(x for x in data if x)
+        elif isinstance(data, dict):
+            if data:
+                items.append(data)
+        else:
+            _count(counters, "not_an_object")
+    return items
+
+
+def _count(counters: Any, reason: str) -> None:
+    if counters is not None:
+        counters.add(f"block_errors.{SYNTAX}.{reason}")
+
+
+def extract(html: str, counters: Any = None) -> list[RawQA]:
+    """FAQ pairs of a page's JSON-LD."""
+    return faq_pairs(parse_items(html, counters), SYNTAX, counters)
