@@ -61,15 +61,20 @@ _RAWTEXT_END = {
 _HTML_OR_JS_COMMENTLINE = re.compile(r"^\s*(//.*|<!--.*-->)")
 
 
-def _parse_attrs(s: str, pos: int) -> tuple[dict[str, str] | None, int]:
-    """Attributes of a start tag whose name ends at ``pos``; returns (attrs, index after '>')."""
+def _parse_attrs(s: str, pos: int) -> tuple[dict[str, str] | None, int, bool]:
+    """Attributes of a start tag whose name ends at ``pos``.
+
+    Returns (attrs, index after '>', self_closing); attrs is None at EOF inside the tag.
+    ``self_closing`` is a ``/`` right before ``>`` that is not part of an unquoted value:
+    libxml2 honours it for script and raw-text elements (an empty element).
+    """
     attrs: dict[str, str] = {}
     n = len(s)
     while True:
         m = _ATTR.match(s, pos)
         pos = m.end()
         if pos >= n:
-            return None, n
+            return None, n, False
         name = m.group(1)
         if name is not None:
             name = name.lower()
@@ -80,10 +85,8 @@ def _parse_attrs(s: str, pos: int) -> tuple[dict[str, str] | None, int]:
                 if v is None:
                     v = m.group(4)
                 attrs[name] = v if v is not None else ""
-            if pos >= n:
-                return None, n
         if s[pos] == ">":
-            return attrs, pos + 1
+            return attrs, pos + 1, name is None and m.group(0).endswith("/")
         if name is None:
             pos += 1  # cannot happen with the pattern above, but guarantees progress
 
@@ -95,16 +98,42 @@ def _comment_end(s: str, pos: int) -> int:
     if s.startswith("->", pos):
         return pos + 2
     a = s.find("-->", pos)
-    b = s.find("--!>", pos)
-    if a < 0 and b < 0:
-        return len(s)
-    if b < 0 or (0 <= a < b):
-        return a + 3
-    return b + 4
+    b = s.find("--!>", pos, len(s) if a < 0 else a)
+    if b >= 0:
+        return b + 4
+    return len(s) if a < 0 else a + 3
+
+
+_END_DELIMS = "\t\n\f\r />"
 
 
 def _script_end(s: str, pos: int) -> tuple[int, int]:
-    """``pos`` is just after a script start tag; (end of content, index after the end tag)."""
+    """``pos`` is just after a script start tag; (end of content, index after the end tag).
+
+    Fast path: the first ``</script`` (case-insensitive, followed by a delimiter) ends the
+    script unless a ``<!--`` comes before it; then the HTML5 escape states are followed.
+    """
+    n = len(s)
+    p = pos
+    while True:
+        j = s.find("</", p)
+        if j < 0:
+            end = n
+            break
+        if s[j + 2:j + 8].lower() == "script" and j + 8 < n and s[j + 8] in _END_DELIMS:
+            end = j
+            break
+        p = j + 2
+    if s.find("<!--", pos, end) < 0:
+        if end == n:
+            return n, n
+        gt = s.find(">", end + 8)
+        return end, (n if gt < 0 else gt + 1)
+    return _script_end_escaped(s, pos)
+
+
+def _script_end_escaped(s: str, pos: int) -> tuple[int, int]:
+    """Script data with ``<!--``: the HTML5 script-data (double) escape states."""
     n = len(s)
     state = 0  # 0 script data, 1 escaped, 2 double escaped
     while True:
@@ -154,9 +183,14 @@ def iter_script_blocks(html: str) -> Iterator[tuple[dict[str, str], str]]:
             pos = _comment_end(html, m.end())
             continue
         tag = m.group(1).lower()
-        attrs, after = _parse_attrs(html, m.end())
+        attrs, after, self_closing = _parse_attrs(html, m.end())
         if attrs is None:
             return  # EOF inside a tag: no element
+        if self_closing:
+            pos = after
+            if tag == "script":
+                yield attrs, ""
+            continue
         if tag == "script":
             end, pos = _script_end(html, after)
             content = html[after:end]
