@@ -39,7 +39,9 @@ class HadoopFS:
 
     def _p(self, path: str):
         p = self._jvm.org.apache.hadoop.fs.Path(path)
-        return p, p.getFileSystem(self._conf)
+        fs = p.getFileSystem(self._conf)
+        fs.setWriteChecksum(False)  # no .crc side files next to manifests on local lakes
+        return p, fs
 
     def exists(self, path: str) -> bool:
         p, fs = self._p(path)

@@ -48,15 +48,22 @@ class GuardedStream(io.RawIOBase):
     def __init__(self, stream):
         super().__init__()
         self._stream = stream
+        self._pos = 0
 
     def readable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        """FastWARC asks for the position of non-seekable streams (S3 and HTTP bodies)."""
+        return self._pos
+
     def read(self, n: int = -1) -> bytes:
         try:
-            return self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
+            data = self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
         except Exception as exc:  # noqa: BLE001 - re-raised with a class
             raise FetchError("read_error", type(exc).__name__, transient=True) from exc
+        self._pos += len(data)
+        return data
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))

@@ -1,0 +1,154 @@
+"""The extract job in Spark local mode on real WARC files, and its lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import REPO, SAMPLE, shared_path
+from webfaq.counters import reconcile
+from webfaq.pipeline import process_file
+from webfaq.config import Config
+
+pytestmark = pytest.mark.spark
+
+
+def run_extract(spark, argv):
+    from webfaq_jobs.extract import ExtractJob
+
+    job = ExtractJob.from_argv(argv)
+    return job.execute()
+
+
+def lake_rows(table: Path) -> list[dict]:
+    dataset = ds.dataset(str(table), format="parquet", partitioning="hive")
+    rows = dataset.to_table().to_pylist()
+    return sorted(rows, key=lambda r: (r["crawl"], r["url"], r["id"], r["syntax"]))
+
+
+def comparable(rows):
+    keep = ("id", "crawl", "url", "origin", "language", "question", "answer", "syntax", "warc_file")
+    return sorted(tuple(r[k] for k in keep) for r in rows)
+
+
+@pytest.fixture(scope="module")
+def sample_lake(spark, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("lake")
+    manifest = run_extract(spark, [str(SAMPLE), "--lake", str(lake), "--crawl-id", "CC-TEST"])
+    return lake, manifest
+
+
+def test_lake_layout_and_manifest(sample_lake):
+    lake, manifest = sample_lake
+    assert manifest["status"] == "complete"
+    assert (lake / "_runs" / f"{manifest['run_id']}.json").exists()
+    langs = sorted(p.name for p in (lake / "faq" / "crawl=CC-TEST").iterdir())
+    assert "language=eng" in langs and "language=deu" in langs
+    assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
+    c = manifest["counters"]
+    assert reconcile(c) == []
+    assert c["files.total"] == 6 and c["files.ok"] == 5
+    assert c["files.partial.corrupt_warc"] == 1  # example-trunc.warc: counted, not fatal
+    assert c["qa.kept"] == sum(v for k, v in c.items() if k.startswith("kept.lang."))
+    rows = lake_rows(lake / "faq")
+    assert len(rows) == c["qa.kept"] == sum(manifest["output"]["languages"].values())
+    recorded = json.loads((lake / "_runs" / f"{manifest['run_id']}.json").read_text())
+    assert recorded["config"]["job"]["crawl_id"] == "CC-TEST" and len(recorded["inputs"]) == 6
+
+
+def test_records_carry_the_issue_fields(sample_lake):
+    lake, _ = sample_lake
+    rows = [r for r in lake_rows(lake / "faq") if r["url"] == "https://commoncrawl.org/faq"]
+    assert len(rows) >= 10
+    r = rows[0]
+    assert r["origin"] == "https://commoncrawl.org" and r["language"] == "eng" and r["syntax"] == "json-ld"
+    assert r["warc_file"].endswith("sample-0001.warc.gz") and r["fetch_time"] is not None
+    assert len(r["id"]) == 32 and r["crawl"] == "CC-TEST"
+
+
+def test_lake_equals_single_process_extraction(sample_lake):
+    """Spark only distributes the work: the lake holds exactly what extract-file produces."""
+    lake, _ = sample_lake
+    cfg = Config()
+    cfg.job.crawl_id = "CC-TEST"
+    expected = []
+    for path in sorted(SAMPLE.iterdir()):
+        expected += process_file(str(path), cfg).records
+    assert comparable(lake_rows(lake / "faq")) == comparable(expected)
+
+
+def test_rerun_replaces_the_crawl_without_duplicates(spark, tmp_path):
+    lake = tmp_path / "lake"
+    one = str(SAMPLE / "sample-0001.warc.gz")
+    first = run_extract(spark, [one, "--lake", str(lake), "--crawl-id", "C1"])
+    run_extract(spark, [one, "--lake", str(lake), "--crawl-id", "C2"])
+    again = run_extract(spark, [one, "--lake", str(lake), "--crawl-id", "C1"])
+    rows = lake_rows(lake / "faq")
+    assert len(rows) == 2 * first["counters"]["qa.kept"]
+    assert len({(r["crawl"], r["id"]) for r in rows}) == len(rows)
+    assert again["output"]["partitions_replaced"] == ["crawl=C1"]
+
+
+def test_failure_budget_fails_loudly_and_leaves_the_lake_alone(spark, tmp_path):
+    lake = tmp_path / "lake"
+    good = str(SAMPLE / "sample-0001.warc.gz")
+    run_extract(spark, [good, "--lake", str(lake), "--crawl-id", "C"])
+    before = lake_rows(lake / "faq")
+    from webfaq_jobs.base import JobFailed
+
+    with pytest.raises(JobFailed, match="over the budget"):
+        run_extract(spark, [good, str(tmp_path / "missing.warc.gz"), "--lake", str(lake), "--crawl-id", "C"])
+    assert lake_rows(lake / "faq") == before
+    failed = [json.loads(p.read_text()) for p in (lake / "_runs").iterdir()]
+    failed = [m for m in failed if m["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["counters"]["files.failed.not_found"] == 1
+
+
+def test_delta_format_reads_back_with_deltalake_and_duckdb(spark, tmp_path):
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    one = str(SAMPLE / "sample-0001.warc.gz")
+    m1 = run_extract(spark, [one, "--lake", str(lake), "--crawl-id", "C1", "--format", "delta"])
+    run_extract(spark, [one, "--lake", str(lake), "--crawl-id", "C1", "--format", "delta"])
+    dt = DeltaTable(str(lake / "faq"))
+    assert dt.version() == 1 and dt.metadata().partition_columns == ["crawl", "language"]
+    rows = dt.to_pyarrow_table().to_pylist()
+    assert len(rows) == m1["counters"]["qa.kept"]  # the second run replaced, not appended
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("faq", dt.to_pyarrow_dataset())
+    assert con.execute("select count(distinct id) from faq where crawl = 'C1'").fetchone()[0] == len(rows)
+
+
+def test_s3_input_through_a_real_endpoint(spark, tmp_path, s3_bucket, s3_endpoint):
+    client, bucket = s3_bucket
+    client.upload_file(str(SAMPLE / "sample-0001.warc.gz"), bucket, "crawl-data/X/a.warc.gz")
+    listing = "crawl-data/X/a.warc.gz\ncrawl-data/X/missing.warc.gz\n"
+    client.put_object(Bucket=bucket, Key="warc.paths", Body=listing.encode())
+    lake = tmp_path / "lake"
+    m = run_extract(spark, [f"s3://{bucket}/warc.paths", "--lake", str(lake), "--input-base-url",
+                            f"s3://{bucket}/", "--s3-endpoint", s3_endpoint, "--job-failure-budget", "0.5",
+                            "--crawl-id", "S3"])
+    assert m["counters"]["files.ok"] == 1 and m["counters"]["files.failed.not_found"] == 1
+    assert any(r["url"] == "https://commoncrawl.org/faq" for r in lake_rows(lake / "faq"))
+    statuses = {f["file_uri"]: f["file_status"] for f in m["files"]}
+    assert statuses[f"s3://{bucket}/crawl-data/X/missing.warc.gz"] == "failed"
+
+
+def test_extract_file_cli_writes_json_lines_and_counters(tmp_path):
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "extract-file",
+                           str(SAMPLE / "sample-0001.warc.gz"), "--out", str(out)],
+                          capture_output=True, text=True, check=True)
+    report = json.loads(proc.stderr)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == report["counters"]["qa.kept"] >= 10 and report["reconcile"] == []
+    assert lines[0]["url"] == "https://commoncrawl.org/faq"
