@@ -14,7 +14,7 @@ from webfaq.counters import Counters
 from webfaq.schemaorg.model import SYNTAXES, RawQA
 from webfaq.schemaorg import htmltree, jsonld, microdata, rdfa
 
-__all__ = ["RawQA", "SYNTAXES", "extract_faq_pairs"]
+__all__ = ["RawQA", "SYNTAXES", "extract_faq_pairs", "extract_question_pairs"]
 
 
 def _count(counters: Counters | None, name: str) -> None:
@@ -64,4 +64,26 @@ def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Co
             _count(counters, "block_errors.rdfa.too_deep")
         except Exception:  # noqa: BLE001
             _count(counters, "block_errors.rdfa.exception")
+    return out
+
+
+def extract_question_pairs(html: str, url: str, syntaxes: Iterable[str]) -> list[RawQA]:
+    """(name, accepted answer text) of EVERY schema.org Question of a page, FAQPage or not.
+
+    NOT the FAQ rule (a QAPage's question counts here): a diagnostic used to compare the
+    syntaxes of one document, e.g. schema.org's Question example in JSON-LD/microdata/RDFa.
+    Unlike :func:`extract_faq_pairs` it may raise on broken input.
+    """
+    from webfaq.schemaorg.model import question_pairs
+
+    enabled = set(syntaxes)
+    out: list[RawQA] = []
+    if "json-ld" in enabled:
+        out.extend(question_pairs(jsonld.parse_items(html), "json-ld"))
+    if "microdata" in enabled or "rdfa" in enabled:
+        root = htmltree.parse(html)
+        if "microdata" in enabled:
+            out.extend(question_pairs(microdata.items(root, url, frozenset({"Question"})), "microdata"))
+        if "rdfa" in enabled:
+            out.extend(question_pairs(rdfa.graph(root, url), "rdfa"))
     return out
