@@ -217,6 +217,8 @@ def build_session(app_name: str, master: str | None = None):
     # on clusters spark-submit's spark.pyspark.python / the image decides.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if (master or "local").startswith("local") and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode needs no network interface
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)

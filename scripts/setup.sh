@@ -21,7 +21,10 @@ stamp=.venv/.webfaq-installed
 want="$(cat pyproject.toml constraints.txt | sha1sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing the project and its pinned dependencies into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+  log=.venv/setup-pip.log
+  if ! { .venv/bin/python -m pip install --upgrade pip && \
+         .venv/bin/python -m pip install -c constraints.txt -e ".[test]"; } >"$log" 2>&1; then
+    tail -40 "$log" >&2; echo "setup: pip install failed (full log: $log)" >&2; exit 1
+  fi
   echo "$want" > "$stamp"
 fi

@@ -266,3 +266,10 @@ def test_lid_text() -> None:
     text = lid_text("Q?", "A\nB")
     assert "\n" not in text
     assert hashlib.md5(text.encode("utf-8")).hexdigest() == hashlib.md5(b"Q? A B").hexdigest()
+
+
+def test_emoji_fast_path_is_exact():
+    """_remove_emoji skips ASCII text: sound only if no emoji sequence is pure ASCII."""
+    import emoji
+
+    assert not any(k.isascii() for k in emoji.EMOJI_DATA)

@@ -16,7 +16,6 @@ import random
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from functools import lru_cache
 from typing import BinaryIO, Callable, TypeVar
 
@@ -113,8 +112,10 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig) -> BinaryIO:
         except Exception as exc:  # noqa: BLE001 - classified, never swallowed
             raise _classify_boto(exc) from exc
     if scheme in ("http", "https"):
+        from urllib.request import urlopen  # lazy: http.client costs import time on every worker
+
         try:
-            return urllib.request.urlopen(uri, timeout=retry.timeout_s)  # noqa: S310 - URL is the input
+            return urlopen(uri, timeout=retry.timeout_s)  # noqa: S310 - URL is the input
         except Exception as exc:  # noqa: BLE001
             raise _classify_http(exc) from exc
     path = uri[len("file://"):] if uri.startswith("file://") else uri

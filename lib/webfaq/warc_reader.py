@@ -15,7 +15,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from webfaq.counters import Counters
 
-_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,10 @@ def parse_warcinfo(block: bytes) -> dict[str, str]:
 
 
 def _is_html(record) -> bool:
-    ctype = (record.http_headers.get("Content-Type") or "").encode("latin-1", "replace").lower()
-    if any(t in ctype for t in _HTML_TYPES):
+    ctype = (record.http_content_type or "").lower()
+    if ctype in _HTML_TYPES:
         return True
-    identified = (record.headers.get("WARC-Identified-Payload-Type") or "").encode().lower()
+    identified = (record.headers.get("WARC-Identified-Payload-Type") or "").lower()
     return any(t in identified for t in _HTML_TYPES)
 
 
