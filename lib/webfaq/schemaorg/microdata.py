@@ -168,13 +168,14 @@ class _Reader:
         return LazyText(text_content, node)
 
 
-def items(root: Any, base_url: str | None, root_types: frozenset[str] = frozenset({"FAQPage"})) -> list[dict]:
+def items(root: Any, base_url: str | None, root_types: frozenset[str] | None = frozenset({"FAQPage"})) -> list[dict]:
     """The microdata items of a parsed page whose type is one of ``root_types`` (with all items
-    nested in them), in document order."""
+    nested in them), in document order. ``root_types=None``: every top-level item, as extruct
+    lists them."""
     reader = _Reader(base_url)
     out = []
     for node in _XP_ITEM(root):
-        if not _has_type(node.get("itemtype"), root_types):
+        if root_types is not None and not _has_type(node.get("itemtype"), root_types):
             continue
         it = reader.item(node)
         if it:
