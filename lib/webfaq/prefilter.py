@@ -1,24 +1,31 @@
 """Byte-level prefilter: which schema.org syntaxes of a raw HTML payload could hold an FAQPage.
 
-The test is a handful of substring searches on the undecoded payload, no regex and no decoding
-in the common case:
+A few substring searches on the undecoded payload; no decoding and no whole-page regex:
 
-1. ``b"FAQPage"`` must occur. In every syntax the FAQ rule needs a node typed ``FAQPage`` (bare,
+1. ``FAQPage`` must occur. In every syntax the FAQ rule needs a node typed ``FAQPage`` (bare,
    ``schema:FAQPage`` or a schema.org IRI; types are case-sensitive, as in the method), and the
    type is written literally in the markup: the JSON-LD ``@type`` value, the microdata
-   ``itemtype`` attribute, the RDFa ``typeof`` (or ``rdf:type`` object). This is the only test
-   most pages see (one memchr-speed scan).
-2. Only on a hit, the payload is lower-cased once (HTML tag and attribute names are
-   case-insensitive) and each enabled syntax is checked for a marker its parser needs:
-   JSON-LD ``ld+json`` (the script type) or ``"@type"``; microdata ``itemscope`` and
-   ``itemtype``; RDFa ``typeof`` or an ``rdf:type`` (``rdf:type`` / ``rdf-syntax-ns#``).
+   ``itemtype`` value, the RDFa ``typeof`` value (or an ``rdf:type`` object). This is the only
+   test most pages see. It runs at memchr speed: find the rare byte ``Q`` and compare, falling
+   back to a plain substring search after 32 false ``Q`` candidates (base64-heavy pages).
+2. Only on a hit, each enabled syntax is checked for what its parser needs (the DOM parsers
+   cost milliseconds, so they should not run on every JSON-LD FAQ page that happens to contain
+   some ``itemtype`` or JavaScript's ``typeof``):
 
-Payloads in UTF-16 (BOM, or NUL bytes in the first bytes) are transcoded to UTF-8 before the
-test, so an ASCII-incompatible encoding does not hide a page. Blind spots, by construction
-(markup that spells the type with escapes): ``"FAQ\\u0050age"`` inside JSON, ``FAQ&#80;age``
-inside an attribute, or EBCDIC/UTF-32 pages. The parser would see those, the prefilter would not.
+   * JSON-LD: the key ``"@type"`` occurs, and some ``FAQPage`` is directly followed by ``"``
+     (the type string must end right after the local name);
+   * microdata: some ``FAQPage`` lies inside an ``itemtype`` attribute: ``itemtype`` (any
+     case) occurs in the 512 bytes before it with no ``>`` in between;
+   * RDFa: likewise inside a ``typeof`` attribute, or the page mentions ``rdf:type`` /
+     ``rdf-syntax-ns#`` (a type given as an ``rdf:type`` triple).
 
-Soundness against full parsing is tested on every HTML page of ``real-pages.warc.gz``
+Payloads in UTF-16 (BOM, or NUL bytes in their first bytes) are transcoded to UTF-8 first, so
+an ASCII-incompatible encoding does not hide a page. Blind spots, by construction: markup that
+spells a marker with escapes (``"FAQ\\u0050age"`` or ``"\\u0040type"`` in JSON,
+``FAQ&#80;age`` in an attribute), a type attribute value with more than ~500 bytes before the
+FAQPage token, EBCDIC/UTF-32 pages. The parsers would read those; the prefilter would not.
+
+Recall against full parsing is tested on every HTML page of ``real-pages.warc.gz``
 (tests/test_prefilter.py).
 """
 
@@ -53,26 +60,74 @@ def _utf16_to_utf8(payload: bytes) -> bytes | None:
         return None
 
 
+def _find_faqpage(payload: bytes) -> int:
+    """Index of the first ``FAQPage`` or -1 (memchr on the rare ``Q``, bounded fallback)."""
+    find = payload.find
+    startswith = payload.startswith
+    i = find(b"Q", 2)
+    misses = 0
+    while i >= 0:
+        if startswith(_FAQ, i - 2):
+            return i - 2
+        misses += 1
+        if misses == 32:
+            return find(_FAQ, i - 1)
+        i = find(b"Q", i + 1)
+    return -1
+
+
+_WINDOW = 512
+_MAX_OCCURRENCES = 256
+
+
+def _in_attribute(payload: bytes, pos: int, attr: bytes) -> bool:
+    """Could the ``FAQPage`` at ``pos`` sit in the value of attribute ``attr`` (lower case)?"""
+    seg = payload[max(0, pos - _WINDOW):pos].lower()
+    j = seg.rfind(attr)
+    return j >= 0 and b">" not in seg[j:]
+
+
 def detect_syntaxes(payload: bytes, enabled: Iterable[str]) -> frozenset[str]:
     """Cheap byte-level test on the raw (undecoded) HTML payload: which enabled syntaxes could
     hold an FAQPage. Empty set == prefilter miss (page is not parsed)."""
-    if _FAQ not in payload:
+    first = _find_faqpage(payload)
+    if first < 0:
         if payload[:2] not in (b"\xff\xfe", b"\xfe\xff") and b"\x00" not in payload[:256]:
             return _EMPTY
         converted = _utf16_to_utf8(payload)
-        if converted is None or _FAQ not in converted:
+        if converted is None:
             return _EMPTY
         payload = converted
-    low = payload.lower()
+        first = payload.find(_FAQ)
+        if first < 0:
+            return _EMPTY
+    positions = [first]
+    while len(positions) < _MAX_OCCURRENCES:
+        nxt = payload.find(_FAQ, positions[-1] + 1)
+        if nxt < 0:
+            break
+        positions.append(nxt)
+    capped = len(positions) >= _MAX_OCCURRENCES  # then judge by page-wide markers only
     found = []
     for syntax in enabled:
         if syntax == "json-ld":
-            if b"ld+json" in low or b'"@type"' in payload:
+            if b'"@type"' in payload and (capped or any(payload[p + 7:p + 8] == b'"' for p in positions)):
                 found.append(syntax)
         elif syntax == "microdata":
-            if b"itemscope" in low and b"itemtype" in low:
+            if capped:
+                if b"itemtype" in payload.lower():
+                    found.append(syntax)
+            elif any(_in_attribute(payload, p, b"itemtype") for p in positions):
                 found.append(syntax)
         elif syntax == "rdfa":
-            if b"typeof" in low or b"rdf:type" in low or b"rdf-syntax-ns#" in low:
+            if capped:
+                local = b"typeof" in payload.lower()
+            else:
+                local = any(_in_attribute(payload, p, b"typeof") for p in positions)
+            if local:
                 found.append(syntax)
+            else:
+                low = payload.lower()
+                if b"rdf:type" in low or b"rdf-syntax-ns#" in low:
+                    found.append(syntax)
     return frozenset(found)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import lxml.etree
+from html_text import etree_to_text  # extruct's own dependency (its microdata text renderer)
 
 from webfaq.schemaorg.model import LazyText, RawQA, faq_pairs, local_name
 
@@ -74,8 +75,6 @@ def text_content(node: Any) -> str:
     Fast path: when the element holds nothing the cleaner would remove (comments, processing
     instructions, script/style/link/meta), cleaning is the identity and the copy is skipped.
     """
-    from html_text import etree_to_text
-
     if next(node.iter(*_KILLED), None) is None:
         try:
             return etree_to_text(node)
