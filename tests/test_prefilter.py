@@ -83,6 +83,31 @@ def test_rdfa_rdf_type_marker():
     assert detect_syntaxes(page, ALL) == frozenset({"rdfa"})
 
 
+def test_dom_syntaxes_only_when_faqpage_sits_in_their_attribute():
+    # a JSON-LD FAQ page with JavaScript `typeof` and unrelated microdata elsewhere: only JSON-LD
+    js = b"<script>if (typeof window !== 'undefined') { x = 1; }</script>"
+    crumbs = b'<ol itemscope itemtype="https://schema.org/BreadcrumbList"><li>Home</li></ol>'
+    page = js + crumbs + b"<p>" + b"filler " * 200 + b"</p>" + JSONLD_FAQ
+    assert detect_syntaxes(page, ALL) == frozenset({"json-ld"})
+    # ... but an itemtype / typeof holding FAQPage is found in any letter case and value form
+    assert detect_syntaxes(b'<div ItemType="http://schema.org/WebPage https://schema.org/FAQPage" itemscope>', ALL) == frozenset({"microdata"})
+    assert detect_syntaxes(b'<div TYPEOF="schema:FAQPage">', ALL) == frozenset({"rdfa"})
+    # FAQPage in running text is no candidate at all
+    assert detect_syntaxes(b'<p>"@type" and FAQPage are schema.org words</p>', ALL) == frozenset()
+
+
+def test_many_q_bytes_before_faqpage():
+    # base64-like content full of 'Q' exercises the bounded memchr loop and its fallback
+    page = b"<img src='data:image/png;base64," + b"QQQQ" * 5000 + b"'>" + JSONLD_FAQ
+    assert detect_syntaxes(page, ALL) == frozenset({"json-ld"})
+    assert detect_syntaxes(b"Q" * 100 + b"AQPage", ALL) == frozenset()
+
+
+def test_many_occurrences_fall_back_to_page_markers():
+    page = JSONLD_FAQ + b"<i>FAQPage</i>" * 300 + RDFA_FAQ
+    assert detect_syntaxes(page, ALL) == frozenset({"json-ld", "rdfa"})
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
 def test_utf16_payload(codec):
     payload = JSONLD_FAQ.decode("ascii").encode(codec)
