@@ -1,0 +1,392 @@
+"""spark-submit entry point: exact + MinHash-LSH near-duplicate removal on the FAQ lake.
+
+    spark-submit jobs/dedup.py --lake s3://bucket/lake                       # all crawls, from scratch
+    spark-submit jobs/dedup.py --lake s3://bucket/lake --dedup-crawls CC-MAIN-2024-26 --dedup-incremental
+
+Every stage runs on the executors; the driver only sees counts and a convergence bit:
+
+1. exact groups: one representative per (scope, md5 id), the first by order key
+   (``webfaq.dedup`` documents the rules);
+2. representatives sorted by order key get order-preserving long ids, then vectorised MinHash
+   signatures and LSH band hashes per Arrow batch (``webfaq.dedup.band_rows``);
+3. star edges from every (scope, band, band hash) bucket to its smallest id — n-1 edges per
+   bucket, never all pairs — optionally verified by exact Jaccard;
+4. connected components with alternating large-star/small-star (``webfaq.components``);
+5. the smallest order key of each component is kept, the rest flagged with its component id.
+
+Tables (each crawl partition is staged, then swapped in whole, as the extract job does)::
+
+    <lake>/faq_dedup/crawl=/language=/            FAQ rows + dedup_status, dedup_component
+    <lake>/faq_dedup_components/crawl=/language=/ one row per duplicate cluster and partition
+    <lake>/faq_dedup_vertices/crawl=/             representatives (id, order key, component)
+    <lake>/faq_dedup_bands/crawl=/                their band hashes + _params.json
+
+The last two are what ``--dedup-incremental`` reads instead of recomputing old signatures.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+try:  # run as `spark-submit jobs/dedup.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs.base import JobFailed, SparkJob
+except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    from base import JobFailed, SparkJob  # type: ignore[no-redef]
+
+from webfaq import lake
+from webfaq.components import connected_components
+from webfaq.counters import Counters, reconcile
+from webfaq.dedup import (BAND_SCHEMA, DEDUP_FUNNEL, JACCARD_SCHEMA, KEY_SEP, STATUS_EXACT, STATUS_KEPT,
+                          STATUS_NEAR, DedupParams, band_rows, jaccard_rows)
+from webfaq.records import FAQ_COLUMNS, PARTITION_COLUMNS
+
+OLD_VID_OFFSET = -(1 << 62)  # vertices already in the lake sort before every new one
+
+
+class DedupJob(SparkJob):
+    name = "dedup"
+    description = "Flag exact and MinHash-LSH near-duplicate FAQ records (faq -> faq_dedup)."
+    config_sections = ["dedup", "lake", "job"]
+    source, output = "faq", "faq_dedup"
+    components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
+
+    # ----------------------------------------------------------------- plan
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        if cfg.lake.format != "parquet":
+            raise JobFailed("dedup reads and writes Parquet lakes (--format parquet)")
+        self.params = DedupParams.from_config(cfg.dedup)
+        crawls, old = self.plan_crawls()
+        out: dict[str, Any] = {"crawls": crawls, "old_crawls": old, "params": asdict(self.params),
+                               "mode": "incremental" if cfg.dedup.incremental else "from_scratch"}
+        spark = self.spark
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(cfg.dedup.batch_rows))
+        spark.sparkContext.setCheckpointDir(self.stage("checkpoints"))
+        counters = Counters()
+        try:
+            result = self.deduplicate(crawls, old, counters)
+        finally:
+            out["counters"] = counters.as_dict()
+        out.update(result)
+        out["reconcile"] = reconcile(counters, DEDUP_FUNNEL)
+        if out["reconcile"]:
+            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+        with self.phase("swap"):
+            out["tables"] = self.swap(crawls)
+        self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
+        return out
+
+    def plan_crawls(self) -> tuple[list[str], list[str]]:
+        """The crawls to deduplicate and, when incremental, the already deduplicated crawls they
+        are compared against (which must all be older, with the same LSH parameters)."""
+        available = _crawl_dirs(self.fs, self.table(self.source))
+        crawls = sorted(self.cfg.dedup.crawls or available)
+        missing = sorted(set(crawls) - set(available))
+        if not crawls or missing:
+            raise JobFailed(f"no such crawl in {self.table(self.source)}: {missing or 'none at all'}")
+        if not self.cfg.dedup.incremental:
+            return crawls, []
+        old = sorted(set(_crawl_dirs(self.fs, self.table(self.bands_table))) - set(crawls))
+        if old and max(old) >= min(crawls):
+            raise JobFailed(f"incremental crawls {crawls} must be newer than the deduplicated {old}; "
+                            "run without --dedup-incremental to recompute")
+        for crawl in old:
+            stored = json.loads(self.fs.read_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json")))
+            if stored != self.params.fingerprint():
+                raise JobFailed(f"crawl {crawl} was deduplicated with {stored}, not {self.params.fingerprint()}")
+        return crawls, old
+
+    # ----------------------------------------------------------------- stages
+    def deduplicate(self, crawls: list[str], old: list[str], counters: Counters) -> dict[str, Any]:
+        with self.phase("read"):
+            rows = self.read_rows(self.source, crawls)
+            old_vertices = self.read_crawls(self.vertices_table, old) if old else None
+        with self.phase("vertices"):
+            vertices, lake_exact = self.vertices(rows, old_vertices)
+        with self.phase("bands"):
+            bands = self.bands(vertices)
+            anchors, anchor_bands = self.anchors(bands, old_vertices, old) if old else (None, None)
+        with self.phase("edges"):
+            edges = self.star_edges(bands if anchor_bands is None else bands.unionByName(anchor_bands))
+            edges = self.staged(edges, "edges")
+            counters.add("dedup.candidate_edges", edges.count())
+            if self.params.jaccard_check:
+                edges = self.staged(self.verified(edges, vertices, anchors), "verified_edges")
+            counters.add("dedup.edges", edges.count())
+        with self.phase("components"):
+            labels, rounds = connected_components(edges, self.checkpoint, self.cfg.dedup.max_iterations)
+            labels = self.staged(labels, "labels")
+        with self.phase("resolve"):
+            resolved = self.staged(self.resolve(vertices, labels, anchors), "resolved")
+        with self.phase("write"):
+            final = self.final_rows(rows, resolved, lake_exact)
+            self.write_partitioned(final, self.output, PARTITION_COLUMNS)
+            written = self.spark.read.parquet(self.stage(self.output))
+            comp_stats = self.write_components(written)
+            self.write_index(resolved, bands)
+        with self.phase("counters"):
+            self.count(written, resolved, lake_exact, comp_stats, counters)
+        counters.add("dedup.cc_rounds", rounds)
+        return {"lsh": {"bands": self.params.bands, "rows": self.params.rows, "num_perm": self.params.num_perm,
+                        "threshold": self.params.threshold}}
+
+    def read_rows(self, table: str, crawls: list[str]):
+        """FAQ rows of ``crawls`` with their dedup scope and order key."""
+        from pyspark.sql import functions as F
+
+        rows = self.read_crawls(table, crawls).select(*FAQ_COLUMNS)
+        scope = F.lit("*") if self.params.cross_language else F.col("language")
+        okey = F.concat_ws(KEY_SEP, "crawl", F.coalesce("url", F.lit("")), "language", "id")
+        return rows.withColumn("scope", scope).withColumn("okey", okey)
+
+    def vertices(self, rows, old_vertices):
+        """Exact-duplicate representatives (first by order key), sorted by order key and numbered
+        with order-preserving long ids; and, when incremental, the (scope, id) groups that are
+        exact duplicates of a record already in the lake (those are not vertices)."""
+        from pyspark.sql import functions as F
+
+        first = F.min(F.struct("okey", "question", "answer", "language", "crawl", "url")).alias("r")
+        reps = rows.groupBy("scope", "id").agg(first).select("scope", "id", "r.*")
+        lake_exact = None
+        if old_vertices is not None:
+            old_keys = old_vertices.select("scope", "id", F.col("component").alias("lake_component"))
+            lake_exact = self.staged(reps.join(old_keys, ["scope", "id"]).select("scope", "id", "lake_component"),
+                                     "lake_exact")
+            reps = reps.join(old_keys, ["scope", "id"], "left_anti")
+        numbered = reps.orderBy("okey").withColumn("vid", F.monotonically_increasing_id())
+        return self.staged(numbered, "vertices"), lake_exact
+
+    def bands(self, vertices):
+        """LSH band hashes of every vertex, computed in vectorised batches on the executors."""
+        body = functools.partial(band_rows, params=self.params)
+        cols = vertices.select("vid", "scope", "language", "question", "answer")
+        return self.staged(cols.mapInPandas(body, BAND_SCHEMA), "bands")
+
+    def anchors(self, bands, old_vertices, old: list[str]):
+        """Incremental: for every bucket a new vertex falls in that also holds records already in
+        the lake, the first of those (by order key) — read from the stored band hashes, not
+        recomputed. Returns the anchor vertices (with ids below every new one) and their rows."""
+        from pyspark.sql import functions as F
+
+        keys = ["scope", "band", "hash"]
+        old_bands = self.read_crawls(self.bands_table, old).select(*keys, "id")
+        hit = (old_bands.join(bands.select(*keys).distinct(), keys, "left_semi")
+               .join(old_vertices.select("scope", "id", "okey"), ["scope", "id"]))
+        per_bucket = hit.groupBy(*keys).agg(F.min(F.struct("okey", "id")).alias("a")).select(*keys, "a.id")
+        anchors = (per_bucket.select("scope", "id").distinct().join(old_vertices, ["scope", "id"])
+                   .orderBy("okey").withColumn("vid", F.monotonically_increasing_id() + F.lit(OLD_VID_OFFSET)))
+        anchors = self.staged(anchors, "anchors")
+        anchor_bands = per_bucket.join(anchors.select("scope", "id", "vid"), ["scope", "id"])
+        return anchors, anchor_bands.select("vid", *keys)
+
+    @staticmethod
+    def star_edges(bands):
+        """(member, smallest member) for every bucket member but the smallest: n-1 edges for a
+        bucket of n, so a 100,000-record boilerplate bucket costs 10^5 edges, not 10^10 pairs."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        bucket = Window.partitionBy("scope", "band", "hash")
+        centre = bands.withColumn("c", F.min("vid").over(bucket))
+        return centre.where(F.col("vid") != F.col("c")).select(F.col("vid").alias("src"), F.col("c").alias("dst")).distinct()
+
+    def verified(self, edges, vertices, anchors):
+        """Keep candidate edges whose records' shingle sets have Jaccard >= threshold."""
+        from pyspark.sql import functions as F
+
+        texts = vertices.select("vid", "language", "question", "answer")
+        if anchors is not None:
+            texts = texts.unionByName(self.anchor_texts(anchors))
+
+        def side(prefix: str):
+            return texts.select(*[F.col(c).alias(f"{prefix}{c}") for c in texts.columns])
+
+        pairs = edges.join(side("src_"), F.col("src") == F.col("src_vid")).join(side("dst_"), F.col("dst") == F.col("dst_vid"))
+        body = functools.partial(jaccard_rows, params=self.params)
+        scored = pairs.drop("src_vid", "dst_vid").mapInPandas(body, JACCARD_SCHEMA)
+        return scored.where(F.col("jaccard") >= self.params.threshold).select("src", "dst")
+
+    def anchor_texts(self, anchors):
+        """Question and answer of anchor records, from the source table (their crawl partition)."""
+        from pyspark.sql import functions as F
+
+        crawls = [r.crawl for r in anchors.select("crawl").distinct().collect()]  # a few crawl names
+        src = self.read_rows(self.source, crawls)
+        hit = src.join(anchors.select("scope", "id", "okey", "vid"), ["scope", "id", "okey"])
+        first = F.min(F.struct("question", "answer", "language")).alias("t")
+        return hit.groupBy("vid").agg(first).select("vid", "t.language", "t.question", "t.answer")
+
+    @staticmethod
+    def resolve(vertices, labels, anchors):
+        """Status and component of every new vertex. In each component the smallest
+        (kept_key, component) wins: a new vertex proposes itself (its order key, its id); a
+        record already in the lake proposes the kept record of its stored component, which is
+        older than anything new."""
+        from pyspark.sql import functions as F
+
+        own = vertices.select("vid", F.col("okey").alias("kept_key"), F.col("id").alias("component"))
+        if anchors is not None:
+            own = own.unionByName(anchors.select("vid", "kept_key", "component"))
+        winner = (labels.join(own, "vid").groupBy("label")
+                  .agg(F.min(F.struct("kept_key", "component")).alias("w")))
+        per_vid = labels.join(winner, "label").select("vid", "w.kept_key", "w.component")
+        joined = vertices.join(per_vid, "vid", "left")
+        kept = F.col("kept_key").isNull() | (F.col("kept_key") == F.col("okey"))
+        return joined.select(
+            "vid", "scope", "id", "language", "crawl", "url", "okey",
+            F.coalesce("kept_key", "okey").alias("kept_key"), F.coalesce("component", "id").alias("component"),
+            F.when(kept, F.lit(STATUS_KEPT)).otherwise(F.lit(STATUS_NEAR)).alias("status"))
+
+    @staticmethod
+    def final_rows(rows, resolved, lake_exact):
+        """Every input row with dedup_status and dedup_component."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        order = Window.partitionBy("scope", "id").orderBy("okey", "question", "answer", "warc_file", "fetch_time", "syntax")
+        ranked = rows.withColumn("rn", F.row_number().over(order))
+        ranked = ranked.join(resolved.select("scope", "id", F.col("status").alias("v_status"),
+                                             F.col("component").alias("v_component")), ["scope", "id"], "left")
+        if lake_exact is not None:
+            ranked = ranked.join(lake_exact, ["scope", "id"], "left")
+        else:
+            ranked = ranked.withColumn("lake_component", F.lit(None).cast("string"))
+        status = (F.when(F.col("lake_component").isNotNull() | (F.col("rn") > 1), F.lit(STATUS_EXACT))
+                  .otherwise(F.col("v_status")))
+        return ranked.select(*FAQ_COLUMNS, status.alias("dedup_status"),
+                             F.coalesce("lake_component", "v_component").alias("dedup_component"))
+
+    # ----------------------------------------------------------------- outputs
+    def write_components(self, written):
+        """One row per duplicate cluster (component with 2+ records of this run, or joined to
+        the lake) and (crawl, language): its record counts by status and its size in the run."""
+        from pyspark.sql import functions as F
+
+        scope = F.lit("*") if self.params.cross_language else F.col("language")
+        flagged = written.withColumn("scope", scope)
+        is_ = lambda s: F.sum((F.col("dedup_status") == s).cast("long"))  # noqa: E731
+        sizes = (flagged.groupBy("scope", "dedup_component")
+                 .agg(F.count(F.lit(1)).alias("size"), is_(STATUS_KEPT).alias("kept_in_run"))
+                 .where((F.col("size") > 1) | (F.col("kept_in_run") == 0)))
+        sizes = self.staged(sizes, "component_sizes")
+        table = (flagged.join(sizes, ["scope", "dedup_component"])
+                 .groupBy("crawl", "language", "scope", F.col("dedup_component").alias("component"))
+                 .agg(F.count(F.lit(1)).alias("records"), is_(STATUS_KEPT).alias("kept"),
+                      is_(STATUS_EXACT).alias("exact"), is_(STATUS_NEAR).alias("near"), F.first("size").alias("size")))
+        self.write_partitioned(table, self.components_table, PARTITION_COLUMNS)
+        return sizes
+
+    def write_index(self, resolved, bands) -> None:
+        """What a later incremental run needs: representatives and their band hashes."""
+        self.write_partitioned(resolved.drop("vid", "status"), self.vertices_table, ["crawl"])
+        keyed = bands.join(resolved.select("vid", "scope", "id", "crawl"), ["vid", "scope"])
+        self.write_partitioned(keyed.select("crawl", "scope", "band", "hash", "id"), self.bands_table, ["crawl"])
+        params = json.dumps(self.params.fingerprint(), sort_keys=True)
+        for crawl in self.crawls_in(self.bands_table):
+            self.fs.write_text(lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json"), params)
+
+    def count(self, written, resolved, lake_exact, sizes, counters: Counters) -> None:
+        """The run's counters, from the staged output (small aggregates only reach the driver)."""
+        from pyspark.sql import functions as F
+
+        for r in written.groupBy("dedup_status", "language").count().collect():
+            counters.add(f"dedup.{r['dedup_status']}", r["count"])
+            counters.add("dedup.input", r["count"])
+            if r["dedup_status"] == STATUS_KEPT:
+                counters.add(f"dedup.kept.lang.{r['language']}", r["count"])
+        lake_rows = 0
+        if lake_exact is not None:
+            scope = F.lit("*") if self.params.cross_language else F.col("language")
+            lake_rows = written.withColumn("scope", scope).join(lake_exact.select("scope", "id"), ["scope", "id"]).count()
+        counters.add("dedup.exact.lake", lake_rows)
+        counters.add("dedup.exact.run", counters["dedup.exact"] - lake_rows)
+        counters.add("dedup.vertices", resolved.count())
+        stats = sizes.agg(F.count(F.lit(1)).alias("n"), F.max("size").alias("largest")).first()
+        counters.add("dedup.components", stats["n"] or 0)
+        counters.add("dedup.largest_component", stats["largest"] or 0)
+
+    def write_partitioned(self, df, table: str, partitions: list[str]) -> None:
+        from pyspark.sql import functions as F
+
+        sort = [c for c in ("url", "id", "band", "hash", "component") if c in df.columns]
+        ordered = df.repartition(*[F.col(c) for c in partitions]).sortWithinPartitions(*sort)
+        ordered.write.partitionBy(*partitions).parquet(self.stage(table))
+
+    def swap(self, crawls: list[str]) -> dict[str, Any]:
+        """Replace each table's crawl partitions as a whole; outputs last, index first, so an
+        interrupted swap never leaves flags without the index a later increment needs."""
+        parts = [f"crawl={c}" for c in crawls]
+        done = {}
+        for table in (self.vertices_table, self.bands_table, self.components_table, self.output):
+            done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
+        return {"output": self.table(self.output), "components": self.table(self.components_table),
+                "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),
+                "partitions_replaced": parts}
+
+    # ----------------------------------------------------------------- helpers
+    def table(self, name: str) -> str:
+        return lake.table_path(self.cfg.lake.path, name)
+
+    def stage(self, *parts: str) -> str:
+        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
+
+    def staged(self, df, name: str):
+        """Write an intermediate result once and read it back: later stages reuse it without
+        recomputation, and non-deterministic expressions (ids) are fixed."""
+        path = self.stage("work", name)
+        df.write.parquet(path)
+        return self.spark.read.parquet(path)
+
+    def checkpoint(self, df):
+        if self.cfg.dedup.checkpoint == "local":
+            return df.localCheckpoint(eager=True)
+        return df.checkpoint(eager=True)
+
+    def read_crawls(self, table: str, crawls: list[str]):
+        path = self.table(table)
+        return self.spark.read.option("basePath", path).parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
+
+    def crawls_in(self, table: str) -> list[str]:
+        return _crawl_dirs(self.fs, self.stage(table))
+
+
+def _crawl_dirs(fs, path: str) -> list[str]:
+    return sorted(d.split("=", 1)[1] for d in fs.list_dirs(path) if d.startswith("crawl="))
+
+
+def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
+    exc = JobFailed(message)
+    exc.manifest = manifest_part  # type: ignore[attr-defined]
+    return exc
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    c = manifest.get("counters", {})
+    return "\n".join([
+        f"run {manifest['run_id']}: {manifest['status']} ({manifest.get('mode')}), crawls {', '.join(manifest.get('crawls', []))}",
+        f"input {c.get('dedup.input', 0)}: kept {c.get('dedup.kept', 0)}, exact duplicates {c.get('dedup.exact', 0)} "
+        f"(of the lake {c.get('dedup.exact.lake', 0)}), near duplicates {c.get('dedup.near', 0)}",
+        f"components {c.get('dedup.components', 0)}, largest {c.get('dedup.largest_component', 0)}, "
+        f"candidate edges {c.get('dedup.candidate_edges', 0)}, rounds {c.get('dedup.cc_rounds', 0)}",
+        f"output: {manifest.get('tables', {}).get('output')}",
+        f"manifest: {manifest.get('manifest_path')}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    job = DedupJob.from_argv(argv)
+    try:
+        manifest = job.execute()
+    except JobFailed as exc:
+        print(f"dedup FAILED: {exc}", file=sys.stderr)
+        return 2
+    print(summary(manifest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
