@@ -50,6 +50,7 @@ def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
 
 SPARK_COMMANDS = {
     "extract": ("Extract FAQ pairs from WARC files into the lake (Spark).", _spark_job("webfaq_jobs.extract", "ExtractJob")),
+    "dedup": ("Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark).", _spark_job("webfaq_jobs.dedup", "DedupJob")),
 }
 
 

@@ -107,6 +107,37 @@ class JobConfig:
 
 
 @dataclass
+class DedupConfig:
+    """Exact + MinHash-LSH near-duplicate removal (issue 4). The method (F8) only removes exact
+    duplicates (md5 ``id`` per language, first by URL kept); the MinHash stage follows the peers
+    (datatrove, NeMo Curator, text-dedup): threshold 0.8, word 5-grams, bands x rows chosen by
+    datasketch's optimal-parameter routine for the threshold."""
+
+    threshold: float = _opt(0.8, "Jaccard similarity at which two records are near duplicates.")
+    num_perm: int = _opt(128, "MinHash permutations (signature length; datasketch's default).")
+    bands: int | None = _opt(None, "LSH bands (default: datasketch's optimal (b, r) for the threshold).")
+    rows: int | None = _opt(None, "Rows per band (default: datasketch's optimal (b, r) for the threshold).")
+    fp_weight: float = _opt(0.5, "Weight of false positives when choosing (b, r), as datasketch's weights.")
+    ngram: int = _opt(5, "Word n-gram size for scripts written with spaces.")
+    char_ngram: int = _opt(5, "Character n-gram size for languages written without spaces.")
+    char_languages: list = _opt(
+        ["zho", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "yue", "wuu"],
+        "ISO 639-3 languages shingled by characters (scripts without spaces).")
+    text: str = _opt("question+answer", "Text compared: question+answer, question or answer.")
+    cross_language: bool = _opt(False, "Deduplicate across languages (WebFAQ 2.0) instead of per language.")
+    jaccard_check: bool = _opt(False, "Verify each candidate edge with the exact Jaccard of the shingle sets.")
+    seed: int = _opt(1, "MinHash seed (datasketch's default).")
+    scheme: str = _opt("affine32", "datasketch permutation scheme: affine32 (datasketch 2.x), affine64 or legacy.")
+    hash: str = _opt("poly64", "Shingle hash: poly64 (vectorised, webfaq.minhash) or sha1 (datasketch's default).")
+    crawls: list = _opt([], "Crawls to deduplicate (default: every crawl in the faq table).")
+    incremental: bool = _opt(False, "Deduplicate --dedup-crawls against the crawls already in faq_dedup "
+                             "(stored band hashes), leaving those partitions as they are.")
+    max_iterations: int = _opt(100, "Connected components: fail after this many large/small-star rounds.")
+    checkpoint: str = _opt("reliable", "Cut the components lineage with reliable (checkpoint dir) or local checkpoints.")
+    batch_rows: int = _opt(4096, "Records per Arrow batch handed to the vectorised MinHash.")
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -116,6 +147,7 @@ class Config:
     langid: LangIdConfig = field(default_factory=LangIdConfig)
     lake: LakeConfig = field(default_factory=LakeConfig)
     job: JobConfig = field(default_factory=JobConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -215,3 +247,14 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"unknown syntaxes {sorted(unknown)}")
     if not 0 <= cfg.job.failure_budget <= 1:
         raise ValueError("--job-failure-budget must be a fraction in [0, 1]")
+    d = cfg.dedup
+    if not 0 < d.threshold <= 1 or not 0 < d.fp_weight < 1:
+        raise ValueError("--dedup-threshold must be in (0, 1] and --dedup-fp-weight in (0, 1)")
+    if (d.bands is None) != (d.rows is None) or (d.bands and d.bands * d.rows > d.num_perm):
+        raise ValueError("--dedup-bands and --dedup-rows go together and need bands * rows <= num_perm")
+    if d.text not in ("question+answer", "question", "answer") or min(d.ngram, d.char_ngram, d.num_perm) < 1:
+        raise ValueError("--dedup-text must be question+answer, question or answer; n-grams and num_perm >= 1")
+    if d.scheme not in ("affine32", "affine64", "legacy") or d.hash not in ("poly64", "sha1"):
+        raise ValueError("--dedup-scheme must be affine32, affine64 or legacy; --dedup-hash poly64 or sha1")
+    if d.checkpoint not in ("reliable", "local"):
+        raise ValueError("--dedup-checkpoint must be reliable or local")
