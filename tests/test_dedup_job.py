@@ -1,0 +1,253 @@
+"""The dedup job in Spark local mode (and once on a standalone two-worker cluster) on a synthetic
+FAQ lake built from real sentences, against the single-process reference of the same rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import SHARED, shared_path
+from webfaq.config import Config
+from webfaq.counters import reconcile
+from webfaq.dedup import DEDUP_FUNNEL, DedupParams, reference_dedup, shingle_sets, signatures
+from webfaq.faqsynth import faq_row, langid_sentences, load_sentences, qa_records, write_lake
+from webfaq.minhash import band_hashes, jaccard
+
+pytestmark = pytest.mark.spark
+
+C1, C2 = "CC-TEST-2024-10", "CC-TEST-2024-20"
+OUTPUT_TABLES = ("faq_dedup", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")
+PARAMS = DedupParams.from_config(Config().dedup)
+
+
+# --------------------------------------------------------------------------- the synthetic lake
+
+def _chain(words: list[str]) -> list[str]:
+    """Three windows A, B, C over real running text with J(A,B), J(B,C) ~ 0.88 and J(A,C) ~ 0.78,
+    chosen so that A-B and B-C share an LSH band and A-C share none (a chain, not a clique)."""
+    for start in range(0, len(words) - 120, 7):
+        texts = [" ".join(words[start + k:start + k + 100]) for k in (0, 6, 12)]
+        df = pd.DataFrame({"question": ["How long is the warranty?"] * 3, "answer": texts, "language": ["eng"] * 3})
+        bands = band_hashes(signatures(df, PARAMS)[0], PARAMS.bands, PARAMS.rows)
+        share = [bool((bands[i] == bands[j]).any()) for i, j in ((0, 1), (1, 2), (0, 2))]
+        sets = shingle_sets(df, PARAMS)
+        if share == [True, True, False] and jaccard(sets[0], sets[2]) < PARAMS.threshold:
+            return texts
+    raise AssertionError("no chain found in the text")
+
+
+def build_rows() -> tuple[list[dict], dict[str, dict]]:
+    """Random FAQ records in two crawls plus planted clusters (returned by name)."""
+    sents = langid_sentences(SHARED)
+    pool = {k: sents[k] for k in ("eng", "deu", "fra", "rus", "zho", "jpn", "tha")}
+    rows = list(qa_records(300, C1, pool, seed=11)) + list(qa_records(200, C2, pool, seed=12))
+    en = pool["eng"]
+    named: dict[str, dict] = {}
+
+    def add(name: str, crawl: str, url: str, lang: str, q: str, a: str) -> None:
+        named[name] = faq_row(crawl, url, lang, q, a)
+        rows.append(named[name])
+
+    q, a = "How do I return an item?", " ".join(en[500:503])
+    add("exact_b", C1, "https://b.example/faq", "eng", q, a)
+    add("exact_a", C1, "https://a.example/faq", "eng", q, a)       # first by URL: kept
+    add("exact_c", C1, "https://c.example/faq", "eng", q, a)
+    add("exact_c2", C2, "https://a.example/faq", "eng", q, a)      # a later crawl never wins
+    q, a = "Do you ship to Canada?", " ".join(en[510:514])
+    add("norm_1", C1, "https://shop1.example/faq", "eng", q, a)
+    add("norm_2", C1, "https://shop2.example/faq", "eng", q.upper(), a.replace(".", "!!"))
+    add("norm_3", C2, "https://shop0.example/faq", "eng", q + " ", " " + a.lower() + " :)")
+    tatoeba = shared_path("parallel", "tatoeba", "tatoeba.cmn-eng.cmn")
+    zh = "".join(load_sentences(tatoeba)[100:108])
+    add("zh_1", C1, "https://zh.example/faq/1", "zho", "退货政策是什么？", zh)
+    add("zh_2", C1, "https://zh.example/faq/2", "zho", "退货政策是什么", zh.replace("。", "，"))
+    add("zh_3", C2, "https://zh.example/faq/3", "zho", "退货政策是什么？", "：" + zh)
+    ja = "".join(load_sentences(shared_path("parallel", "tatoeba", "tatoeba.jpn-eng.jpn"))[200:206])
+    add("ja_1", C2, "https://ja.example/faq/1", "jpn", "送料はいくらですか？", ja)
+    add("ja_2", C2, "https://ja.example/faq/2", "jpn", "送料は いくらですか", ja.replace("。", " "))
+    words = " ".join(load_sentences(shared_path("parallel", "tatoeba", "tatoeba.deu-eng.eng"))[:400]).split()
+    for name, text in zip(("chain_a", "chain_b", "chain_c"), _chain(words)):
+        add(name, C1, f"https://chain.example/{name}", "eng", "How long is the warranty?", text)
+    q, a = "Wie kann ich bezahlen?", " ".join(pool["deu"][40:43])
+    add("lang_deu", C1, "https://multi.example/de", "deu", q, a)
+    add("lang_eng", C1, "https://multi.example/en", "eng", q, a)   # same text, another language
+    return rows, named
+
+
+def out_rows(lake: Path, table: str = "faq_dedup") -> dict[tuple, tuple[str, str]]:
+    data = ds.dataset(str(lake / table), format="parquet", partitioning="hive").to_table().to_pylist()
+    return {(r["crawl"], r["url"], r["language"], r["id"], r["question"], r["answer"]):
+            (r["dedup_status"], r["dedup_component"]) for r in data}
+
+
+def key(row: dict) -> tuple:
+    return (row["crawl"], row["url"], row["language"], row["id"], row["question"], row["answer"])
+
+
+def run_dedup(lake: Path, *argv: str) -> dict:
+    from webfaq_jobs.dedup import DedupJob
+
+    return DedupJob.from_argv(["--lake", str(lake), *argv]).execute()
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return build_rows()
+
+
+@pytest.fixture(scope="module")
+def source_lake(dataset, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("dedup_source")
+    write_lake(dataset[0], lake)
+    return lake
+
+
+def fresh_lake(source: Path, tmp_path: Path) -> Path:
+    lake = tmp_path / "lake"
+    shutil.copytree(source / "faq", lake / "faq")
+    return lake
+
+
+@pytest.fixture(scope="module")
+def scratch(spark, source_lake, tmp_path_factory, monkeypatch_module):
+    """One from-scratch run over both crawls, shared by several tests."""
+    monkeypatch_module.setenv("WEBFAQ_SHUFFLE_PARTITIONS", "8")
+    lake = fresh_lake(source_lake, tmp_path_factory.mktemp("scratch"))
+    manifest = run_dedup(lake)
+    return lake, manifest
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+# --------------------------------------------------------------------------- tests
+
+def test_from_scratch_equals_the_single_process_reference(scratch, dataset):
+    lake, manifest = scratch
+    assert manifest["status"] == "complete"
+    assert out_rows(lake) == reference_dedup(dataset[0], PARAMS)
+
+
+def test_known_clusters(scratch, dataset):
+    lake, _ = scratch
+    got, named = out_rows(lake), dataset[1]
+
+    def status(name: str) -> tuple[str, str]:
+        return got[key(named[name])]
+
+    kept_a = named["exact_a"]["id"]
+    assert status("exact_a") == ("kept", kept_a)
+    assert status("exact_b") == status("exact_c") == status("exact_c2") == ("exact", kept_a)
+    assert status("norm_1") == ("kept", named["norm_1"]["id"])
+    assert status("norm_2") == status("norm_3") == ("near", named["norm_1"]["id"])
+    assert status("zh_1") == ("kept", named["zh_1"]["id"])
+    assert status("zh_2") == status("zh_3") == ("near", named["zh_1"]["id"])
+    assert status("ja_1")[0] == "kept" and status("ja_2") == ("near", named["ja_1"]["id"])
+    # per language by default: the same text in deu and eng is kept twice
+    assert status("lang_deu")[0] == status("lang_eng")[0] == "kept"
+
+
+def test_transitive_chain_ends_in_one_component(scratch, dataset):
+    lake, _ = scratch
+    got, named = out_rows(lake), dataset[1]
+    a, b, c = (got[key(named[n])] for n in ("chain_a", "chain_b", "chain_c"))
+    assert a == ("kept", named["chain_a"]["id"])
+    assert b == c == ("near", named["chain_a"]["id"])
+
+
+def test_manifest_counters_and_component_table(scratch):
+    lake, manifest = scratch
+    c = manifest["counters"]
+    assert reconcile(c, DEDUP_FUNNEL) == [] and manifest["reconcile"] == []
+    assert c["dedup.input"] == c["dedup.kept"] + c["dedup.exact"] + c["dedup.near"]
+    assert c["dedup.exact"] >= 3 and c["dedup.near"] >= 7 and c["dedup.largest_component"] >= 4
+    recorded = json.loads((lake / "_runs" / f"{manifest['run_id']}.json").read_text())
+    assert recorded["counters"] == c and recorded["lsh"] == {"bands": 9, "rows": 13, "num_perm": 128, "threshold": 0.8}
+    comps = ds.dataset(str(lake / "faq_dedup_components"), format="parquet", partitioning="hive").to_table().to_pandas()
+    assert len(comps.groupby(["scope", "component"])) == c["dedup.components"]
+    assert comps["size"].max() == c["dedup.largest_component"]
+    assert comps["exact"].sum() == c["dedup.exact"] and comps["near"].sum() == c["dedup.near"]
+    assert sorted(p.name for p in (lake / "faq_dedup").iterdir()) == [f"crawl={C1}", f"crawl={C2}"]
+    assert (lake / "faq_dedup_bands" / f"crawl={C1}" / "_params.json").exists()
+    assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
+
+
+def test_result_does_not_depend_on_partitioning(scratch, spark, dataset, tmp_path, monkeypatch):
+    """Other input files, shuffle partitions, Arrow batches and checkpoint kind: same flags."""
+    lake, _ = scratch
+    other = tmp_path / "lake"
+    write_lake(list(reversed(dataset[0])), other, files=3)
+    monkeypatch.setenv("WEBFAQ_SHUFFLE_PARTITIONS", "3")
+    manifest = run_dedup(other, "--dedup-batch-rows", "7", "--dedup-checkpoint", "local")
+    assert out_rows(other) == out_rows(lake)
+    assert manifest["counters"] == scratch[1]["counters"]
+
+
+def test_incremental_equals_from_scratch(scratch, spark, source_lake, tmp_path):
+    lake, full = scratch
+    inc = fresh_lake(source_lake, tmp_path)
+    first = run_dedup(inc, "--dedup-crawls", C1)
+    second = run_dedup(inc, "--dedup-crawls", C2, "--dedup-incremental")
+    assert second["old_crawls"] == [C1] and second["mode"] == "incremental"
+    assert out_rows(inc) == out_rows(lake)
+    assert second["counters"]["dedup.exact.lake"] >= 1   # exact_c2 matched the stored vertex of exact_a
+    assert first["counters"]["dedup.input"] + second["counters"]["dedup.input"] == full["counters"]["dedup.input"]
+    # the old crawl's partitions were left as they were
+    assert sorted(p.name for p in (inc / "faq_dedup").iterdir()) == [f"crawl={C1}", f"crawl={C2}"]
+
+
+def test_incremental_refuses_older_crawls_and_other_parameters(scratch, spark, source_lake, tmp_path):
+    from webfaq_jobs.base import JobFailed
+
+    inc = fresh_lake(source_lake, tmp_path)
+    bands = inc / "faq_dedup_bands"
+    (bands / f"crawl={C2}").mkdir(parents=True)
+    with pytest.raises(JobFailed, match="must be newer"):
+        run_dedup(inc, "--dedup-crawls", C1, "--dedup-incremental")
+    shutil.rmtree(bands / f"crawl={C2}")
+    (bands / f"crawl={C1}").mkdir(parents=True)
+    (bands / f"crawl={C1}" / "_params.json").write_text(json.dumps({"num_perm": 64}))
+    with pytest.raises(JobFailed, match="deduplicated with"):
+        run_dedup(inc, "--dedup-crawls", C2, "--dedup-incremental")
+
+
+def test_cross_language_with_jaccard_check(spark, dataset, source_lake, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBFAQ_SHUFFLE_PARTITIONS", "8")
+    lake = fresh_lake(source_lake, tmp_path)
+    manifest = run_dedup(lake, "--dedup-cross-language", "--dedup-jaccard-check")
+    cfg = Config()
+    cfg.dedup.cross_language = cfg.dedup.jaccard_check = True
+    got, named = out_rows(lake), dataset[1]
+    assert got == reference_dedup(dataset[0], DedupParams.from_config(cfg.dedup))
+    assert got[key(named["lang_deu"])][0] == "kept"        # https://multi.example/de < .../en
+    assert got[key(named["lang_eng"])] == ("exact", named["lang_deu"]["id"])
+    c = manifest["counters"]
+    assert c["dedup.edges"] <= c["dedup.candidate_edges"]
+
+
+@pytest.mark.cluster
+def test_standalone_cluster_equals_local_mode(scratch, standalone_master, source_lake, tmp_path):
+    lake, _ = scratch
+    cluster = fresh_lake(source_lake, tmp_path)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "webfaq"), "dedup", "--lake", str(cluster), "--master", standalone_master],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "WEBFAQ_SHUFFLE_PARTITIONS": "4"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "near duplicates" in proc.stdout
+    assert out_rows(cluster) == out_rows(lake)
+    for table in ("faq_dedup_components", "faq_dedup_vertices"):
+        a = ds.dataset(str(cluster / table), format="parquet", partitioning="hive").to_table().to_pylist()
+        b = ds.dataset(str(lake / table), format="parquet", partitioning="hive").to_table().to_pylist()
+        assert sorted(map(str, a)) == sorted(map(str, b))
