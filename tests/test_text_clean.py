@@ -269,7 +269,12 @@ def test_lid_text() -> None:
 
 
 def test_emoji_fast_path_is_exact():
-    """_remove_emoji skips ASCII text: sound only if no emoji sequence is pure ASCII."""
+    """_remove_emoji skips text sharing no character with any emoji sequence: sound only if no
+    emoji sequence is pure ASCII; and it agrees with emoji.replace_emoji on mixed text."""
     import emoji
 
+    from webfaq.text_clean import _remove_emoji
+
     assert not any(k.isascii() for k in emoji.EMOJI_DATA)
+    for text in ("Grüße aus Köln", "Preis 5 € ©", "日本語のテキスト 😀", "keycap 1️⃣ here", "plain"):
+        assert _remove_emoji(text) == emoji.replace_emoji(text, "")

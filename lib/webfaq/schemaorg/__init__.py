@@ -12,7 +12,7 @@ from typing import Iterable
 
 from webfaq.counters import Counters
 from webfaq.schemaorg.model import SYNTAXES, RawQA
-from webfaq.schemaorg import htmltree, jsonld, microdata, rdfa
+from webfaq.schemaorg import jsonld
 
 __all__ = ["RawQA", "SYNTAXES", "extract_faq_pairs", "extract_question_pairs"]
 
@@ -42,6 +42,10 @@ def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Co
     dom_syntaxes = [s for s in ("microdata", "rdfa") if s in enabled]
     if not dom_syntaxes:
         return out
+    # lxml and the DOM walkers load on the first page that needs them (most FAQ pages are
+    # JSON-LD only): a worker that never sees microdata/RDFa never pays their import.
+    from webfaq.schemaorg import htmltree, microdata, rdfa
+
     try:
         root = htmltree.parse(html)
     except htmltree.EmptyDocument:
@@ -81,6 +85,8 @@ def extract_question_pairs(html: str, url: str, syntaxes: Iterable[str]) -> list
     if "json-ld" in enabled:
         out.extend(question_pairs(jsonld.parse_items(html), "json-ld"))
     if "microdata" in enabled or "rdfa" in enabled:
+        from webfaq.schemaorg import htmltree, microdata, rdfa
+
         root = htmltree.parse(html)
         if "microdata" in enabled:
             out.extend(question_pairs(microdata.items(root, url, frozenset({"Question"})), "microdata"))
