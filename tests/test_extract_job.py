@@ -152,3 +152,14 @@ def test_extract_file_cli_writes_json_lines_and_counters(tmp_path):
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == report["counters"]["qa.kept"] >= 10 and report["reconcile"] == []
     assert lines[0]["url"] == "https://commoncrawl.org/faq"
+
+
+def test_nquads_input_in_spark_equals_single_process(spark, tmp_path):
+    src = shared_path("wdc", "FAQPage_sample.txt.gz")
+    lake = tmp_path / "lake"
+    m = run_extract(spark, [str(src), "--input-format", "nquads", "--lake", str(lake), "--crawl-id", "WDC"])
+    cfg = Config()
+    cfg.input.format, cfg.job.crawl_id = "nquads", "WDC"
+    expected = process_file(str(src), cfg).records
+    assert m["counters"]["qa.kept"] == len(expected) > 0
+    assert comparable(lake_rows(lake / "faq")) == comparable(expected)
