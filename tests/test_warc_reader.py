@@ -1,14 +1,13 @@
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.warc_reader import WarcFormatError, clean_uri, iter_html_pages
-from conftest import shared_path
+from webfaq.warc_reader import WarcFormatError, clean_uri, file_opener, iter_html_pages
+from conftest import SAMPLE, shared_path
 
 
 def pages(path, max_bytes=8 << 20):
     counters, info = Counters(), {}
-    with open(path, "rb") as fh:
-        got = list(iter_html_pages(fh, counters, max_bytes, info))
+    got = list(iter_html_pages(file_opener(str(path)), counters, max_bytes, info))
     return got, counters, info
 
 
@@ -33,10 +32,9 @@ def test_chunked_transfer_encoding_is_decoded():
 
 def test_truncated_warc_keeps_earlier_records_and_raises_a_format_error():
     counters, seen = Counters(), []
-    with open(shared_path("warc", "example-trunc.warc"), "rb") as fh:
-        with pytest.raises(WarcFormatError):
-            for page in iter_html_pages(fh, counters, 1 << 20, {}):
-                seen.append(page)
+    with pytest.raises(WarcFormatError):
+        for page in iter_html_pages(file_opener(str(shared_path("warc", "example-trunc.warc"))), counters, 1 << 20, {}):
+            seen.append(page)
     assert counters["warc.records"] == 3
 
 
@@ -59,3 +57,41 @@ def test_a_file_that_is_not_a_warc_raises(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(WarcFormatError):
         pages(empty)
+
+
+def gzip_members(data: bytes) -> list[int]:
+    import zlib
+
+    offsets, pos = [], 0
+    while pos < len(data):
+        d = zlib.decompressobj(31)
+        d.decompress(data[pos:])
+        offsets.append(pos)
+        pos = len(data) - len(d.unused_data)
+    return offsets
+
+
+def test_a_corrupt_gzip_member_costs_one_record_and_reading_goes_on(tmp_path):
+    from webfaq.counters import EXTRACT_FUNNEL, reconcile
+
+    data = (SAMPLE / "sample-0001.warc.gz").read_bytes()
+    members = gzip_members(data)
+    good, good_counters, _ = pages(SAMPLE / "sample-0001.warc.gz")
+    for k in (10, 11, len(members) - 3):  # a request record, a response record, one near the end
+        bad = bytearray(data)
+        mid = (members[k] + members[k + 1]) // 2
+        bad[mid:mid + 32] = b"\x00" * 32
+        path = tmp_path / f"corrupt-{k}.warc.gz"
+        path.write_bytes(bytes(bad))
+        got, counters, _ = pages(path)
+        assert counters["skip.record.corrupt"] == 1
+        assert counters["warc.records"] == good_counters["warc.records"]
+        assert reconcile(counters, EXTRACT_FUNNEL[:2]) == []  # the record-level lines
+        from webfaq.config import Config
+        from webfaq.pipeline import process_file
+
+        result = process_file(str(path), Config())
+        assert result.status == "ok" and reconcile(result.counters) == []
+        lost = {p.url for p in good} - {p.url for p in got}
+        assert len(lost) <= 1 and len(got) >= len(good) - 1
+    assert "https://commoncrawl.org/faq" in {p.url for p in got}

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping
 
 # Extraction funnel. Each line: total == sum(parts). Parts ending in "." are prefixes.
 EXTRACT_FUNNEL: list[tuple[str, list[str]]] = [
-    ("warc.records", ["warc.records.response", "warc.records.other"]),
+    ("warc.records", ["warc.records.response", "warc.records.other", "skip.record."]),
     ("warc.records.response", ["responses.html", "skip.response."]),
     ("responses.html", ["prefilter.miss", "prefilter.hit", "skip.page."]),
     ("prefilter.hit", ["pages.parsed", "skip.parse."]),

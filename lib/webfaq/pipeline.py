@@ -21,7 +21,7 @@ from webfaq.langid import get_identifier
 from webfaq.prefilter import detect_syntaxes
 from webfaq.records import host_matches, origin_of, parse_warc_date, record_id
 from webfaq.schemaorg import RawQA, extract_faq_pairs
-from webfaq.storage import FetchError, open_stream, redact, with_retries
+from webfaq.storage import FetchError, ResumableStream, redact, with_retries
 from webfaq.text_clean import clean_pair, lid_text
 from webfaq.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
 
@@ -39,42 +39,6 @@ class FileResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     seconds: float = 0.0
-
-
-class GuardedStream(io.RawIOBase):
-    """Marks every error of the underlying stream as a transient fetch error, so a connection
-    reset (an OSError) is retried instead of being mistaken for a corrupt WARC."""
-
-    def __init__(self, stream):
-        super().__init__()
-        self._stream = stream
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        """FastWARC asks for the position of non-seekable streams (S3 and HTTP bodies)."""
-        return self._pos
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            data = self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
-        except Exception as exc:  # noqa: BLE001 - re-raised with a class
-            raise FetchError("read_error", type(exc).__name__, transient=True) from exc
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            super().close()
 
 
 class QAProcessor:
@@ -141,21 +105,26 @@ def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
     return cfg.input.crawl or cfg.job.crawl_id or warcinfo.get("isPartOf") or "unknown"
 
 
+def _opener(uri: str, cfg: Config, counters: Counters):
+    """Streams of ``uri`` from any offset that resume by themselves after a broken read."""
+    def on_resume(exc: FetchError) -> None:
+        counters.add(f"files.resumed_reads.{exc.reason}")
+
+    return lambda offset: ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+
+
 def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
     """One attempt at one WARC. Raises FetchError on fetch/network failure (caller retries)."""
     counters, records, info = Counters(), [], {}
     name = redact(uri)
-    stream = GuardedStream(open_stream(uri, cfg.s3, cfg.retry))
     status, reason = "ok", None
     try:
-        for page in iter_html_pages(stream, counters, cfg.extract.max_page_bytes, info):
+        for page in iter_html_pages(_opener(uri, cfg, counters), counters, cfg.extract.max_page_bytes, info):
             records += processor.page_records(page, _crawl_for(cfg, info), name, counters)
     except WarcFormatError as exc:
         status, reason = "partial", "corrupt_warc"
         counters.add("warc.format_errors")
         counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
-    finally:
-        stream.close()
     if status == "partial" and counters.get("warc.records", 0) == 0:
         status, reason = "failed", "not_a_warc"
     return FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
@@ -169,7 +138,7 @@ def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
 
     counters, records = Counters(), []
     name = redact(uri)
-    stream = GuardedStream(open_stream(uri, cfg.s3, cfg.retry))
+    stream = _opener(uri, cfg, counters)(0)
     try:
         raw = gzip.GzipFile(fileobj=stream) if uri.endswith(".gz") else stream
         lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")

@@ -102,31 +102,98 @@ def _classify_http(exc: Exception) -> FetchError:
     return FetchError("network_error", type(exc).__name__, transient=True)
 
 
-def open_stream(uri: str, s3: S3Config, retry: RetryConfig) -> BinaryIO:
-    """Open ``uri`` for streaming reads (no whole-object buffering). Raises FetchError."""
+def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> BinaryIO:
+    """Open ``uri`` for streaming reads from byte ``offset`` (no whole-object buffering).
+    Remote objects are opened with a Range request, so a broken read can resume where it
+    stopped instead of starting a 1 GB file over. Raises FetchError."""
     scheme = urllib.parse.urlsplit(uri).scheme
     if scheme == "s3":
         bucket, key = split_s3(uri)
+        extra = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            return s3_client(s3, retry).get_object(Bucket=bucket, Key=key)["Body"]
+            return s3_client(s3, retry).get_object(Bucket=bucket, Key=key, **extra)["Body"]
         except Exception as exc:  # noqa: BLE001 - classified, never swallowed
             raise _classify_boto(exc) from exc
     if scheme in ("http", "https"):
-        from urllib.request import urlopen  # lazy: http.client costs import time on every worker
+        from urllib.request import Request, urlopen  # lazy: http.client costs import time on every worker
 
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            return urlopen(uri, timeout=retry.timeout_s)  # noqa: S310 - URL is the input
+            return urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
         except Exception as exc:  # noqa: BLE001
             raise _classify_http(exc) from exc
     path = uri[len("file://"):] if uri.startswith("file://") else uri
     try:
-        return open(path, "rb")
+        fh = open(path, "rb")
     except FileNotFoundError as exc:
         raise FetchError("not_found", path) from exc
     except PermissionError as exc:
         raise FetchError("access_denied", path) from exc
     except OSError as exc:
         raise FetchError("io_error", str(exc)) from exc
+    if offset:
+        fh.seek(offset)
+    return fh
+
+
+class ResumableStream(io.RawIOBase):
+    """A read-only stream over ``uri`` that survives connection resets and stalled reads.
+
+    A failed read re-opens the object at the current offset (HTTP Range) with backoff, up to
+    ``retry.max_attempts`` times in a row; only then does it raise a transient FetchError (the
+    caller may retry the whole file). Every other error class of the underlying stream becomes
+    a FetchError too, so a reset (an OSError) is never mistaken for a corrupt WARC. ``tell()``
+    is the byte offset in the object, which FastWARC asks for.
+    """
+
+    def __init__(self, uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0,
+                 on_resume: Callable[[FetchError], None] | None = None):
+        super().__init__()
+        self.uri, self._s3, self._retry, self._on_resume = uri, s3, retry, on_resume
+        self._pos = offset
+        self._stream = with_retries(lambda: open_stream(uri, s3, retry, offset), retry)
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        failures = 0
+        while True:
+            try:
+                data = self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
+                break
+            except Exception as exc:  # noqa: BLE001 - classified below
+                failures += 1
+                err = FetchError("read_error", type(exc).__name__, transient=True)
+                if failures >= self._retry.max_attempts:
+                    raise err from exc
+                if self._on_resume:
+                    self._on_resume(err)
+                self._reopen(failures)
+        self._pos += len(data)
+        return data
+
+    def _reopen(self, failures: int) -> None:
+        try:
+            self._stream.close()
+        except Exception:  # noqa: BLE001 - the old connection is already broken
+            pass
+        time.sleep(random.uniform(0, min(self._retry.max_delay_s, self._retry.base_delay_s * 2 ** (failures - 1))))
+        self._stream = with_retries(lambda: open_stream(self.uri, self._s3, self._retry, self._pos), self._retry)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
 
 
 def with_retries(fn: Callable[[], T], retry: RetryConfig, on_retry: Callable[[FetchError], None] | None = None,

@@ -9,7 +9,8 @@ silently passed over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+import zlib
+from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -54,30 +55,87 @@ def _is_html(record) -> bool:
     return any(t in identified for t in _HTML_TYPES)
 
 
-def iter_html_pages(
-    stream: BinaryIO, counters: Counters, max_page_bytes: int, warcinfo: dict[str, str] | None = None
-) -> Iterator[HtmlPage]:
-    """Yield each HTTP 200 HTML response of ``stream``; count everything else.
+Opener = Callable[[int], BinaryIO]
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def file_opener(path: str) -> Opener:
+    """An opener for a local file (tests, tools): ``opener(offset)`` -> stream at that offset."""
+    def open_at(offset: int) -> BinaryIO:
+        fh = open(path, "rb")
+        fh.seek(offset)
+        return fh
+    return open_at
+
+
+def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
+                    warcinfo: dict[str, str] | None = None, resync_window: int = 16 << 20) -> Iterator[HtmlPage]:
+    """Yield each HTTP 200 HTML response of the WARC that ``open_at(offset)`` streams; count
+    everything else.
 
     ``warcinfo`` (if given) is filled with the fields of the first warcinfo record, so callers
-    learn the crawl (``isPartOf``) without a second pass. Raises WarcFormatError when the stream
-    stops being a readable WARC; pages yielded before that point stay valid.
+    learn the crawl (``isPartOf``) without a second pass. A corrupt gzip member in a
+    per-record-gzipped WARC (Common Crawl's layout) costs only that record: reading resumes at
+    the next intact member (found within ``resync_window`` bytes) and the lost record is counted
+    as ``skip.record.corrupt``. Raises WarcFormatError when the stream stops being a readable
+    WARC and cannot be resumed (truncated, uncompressed garbage, not a WARC); pages yielded
+    before that point stay valid.
     """
-    iterator = ArchiveIterator(
-        stream, record_types=WarcRecordType.any_type, parse_http=True, auto_decode="all", fsspec_args=False
-    )
-    seen = 0
-    try:
-        for record in iterator:
-            seen += 1
+    offset, seen, last_start = 0, 0, None
+    stream = open_at(0)
+    while True:
+        try:
+            iterator = ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=True,
+                                       auto_decode="all", fsspec_args=False)
+            for record in iterator:
+                record_counters = Counters()  # merged only once the record is fully read
+                page = _page_from_record(record, record_counters, max_page_bytes, warcinfo)
+                record_counters.add("warc.records")
+                counters.update(record_counters)
+                seen += 1
+                last_start = offset + record.stream_pos
+                if page is not None:
+                    yield page
+            stream.close()
+            break
+        except OSError as exc:  # FastWARC reports bad gzip, truncation and garbage as OSError
+            stream.close()
+            failed_from = last_start if last_start is not None else offset
+            resume = _next_intact_member(open_at, failed_from + 1, resync_window) if seen or offset else None
+            if resume is None:
+                if seen == 0:
+                    raise WarcFormatError(f"not a readable WARC: {exc}") from exc
+                raise WarcFormatError(f"{exc} (after {seen} records)") from exc
             counters.add("warc.records")
-            page = _page_from_record(record, counters, max_page_bytes, warcinfo)
-            if page is not None:
-                yield page
-    except OSError as exc:  # FastWARC reports truncation/garbage as OSError
-        raise WarcFormatError(f"{exc} (after {seen} records)") from exc
+            counters.skip("record", "corrupt")
+            offset, last_start = resume, None
+            stream = open_at(resume)
     if seen == 0:
         raise WarcFormatError("no WARC records (empty file or not a WARC)")
+
+
+def _next_intact_member(open_at: Opener, start: int, window: int) -> int | None:
+    """Offset of the first gzip member at or after ``start`` that decompresses completely and
+    holds a WARC record, or None. Only runs after corruption, so it may be simple and slow."""
+    stream = open_at(start)
+    try:
+        data = stream.read(window)
+    finally:
+        stream.close()
+    pos = data.find(GZIP_MAGIC)
+    while pos >= 0:
+        member = zlib.decompressobj(wbits=31)
+        try:
+            head = member.decompress(data[pos:], 16)
+            if head.startswith(b"WARC/"):
+                while member.unconsumed_tail and not member.eof:
+                    member.decompress(member.unconsumed_tail, 1 << 20)
+                if member.eof:
+                    return start + pos
+        except zlib.error:
+            pass
+        pos = data.find(GZIP_MAGIC, pos + 1)
+    return None
 
 
 def _page_from_record(record, counters: Counters, max_page_bytes: int, warcinfo: dict | None) -> HtmlPage | None:
@@ -98,11 +156,7 @@ def _page_from_record(record, counters: Counters, max_page_bytes: int, warcinfo:
         counters.skip("response", "not_html")
         return None
     counters.add("responses.html")
-    try:
-        payload = record.reader.read(max_page_bytes + 1)
-    except OSError:
-        counters.skip("page", "unreadable_payload")
-        return None
+    payload = record.reader.read(max_page_bytes + 1)  # an OSError here is a corrupt record: caller resyncs
     if len(payload) > max_page_bytes:
         counters.skip("page", "page_too_large")
         return None
