@@ -64,8 +64,9 @@ class DedupParams:
     @classmethod
     def from_config(cls, d: Any) -> "DedupParams":
         """From a ``DedupConfig``; bands x rows come from datasketch's optimal parameters for
-        the threshold unless both are set."""
-        bands, rows = (d.bands, d.rows) if d.bands else lsh_params(d.threshold, d.num_perm, d.fp_weight)
+        the threshold (or the candidate threshold) unless both are set."""
+        tuned_for = d.candidate_threshold or d.threshold
+        bands, rows = (d.bands, d.rows) if d.bands else lsh_params(tuned_for, d.num_perm, d.fp_weight)
         return cls(threshold=d.threshold, num_perm=d.num_perm, bands=bands, rows=rows, seed=d.seed,
                    scheme=d.scheme, hash_name=d.hash, ngram=d.ngram, char_ngram=d.char_ngram,
                    char_languages=tuple(d.char_languages), text=d.text, cross_language=d.cross_language,
