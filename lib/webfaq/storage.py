@@ -57,7 +57,7 @@ def _s3_client(endpoint_url: str | None, anonymous: bool, region: str, profile: 
 
     cfg = BotoConfig(
         signature_version=UNSIGNED if anonymous and not profile else None,
-        retries={"max_attempts": 1, "mode": "standard"},  # our own retry loop counts attempts
+        retries={"total_max_attempts": 1, "mode": "standard"},  # our own retry loop counts attempts
         connect_timeout=timeout_s,
         read_timeout=timeout_s,
     )
@@ -151,7 +151,7 @@ class ResumableStream(io.RawIOBase):
         super().__init__()
         self.uri, self._s3, self._retry, self._on_resume = uri, s3, retry, on_resume
         self._pos = offset
-        self._stream = with_retries(lambda: open_stream(uri, s3, retry, offset), retry)
+        self._stream = open_stream(uri, s3, retry, offset)  # the caller retries a failed open
 
     def readable(self) -> bool:
         return True
