@@ -19,6 +19,7 @@ from typing import Any
 
 from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.lake import FileInfo, write_manifest
+from webfaq.storage import redact
 
 
 class JobFailed(RuntimeError):
@@ -183,7 +184,7 @@ class SparkJob:
         manifest: dict[str, Any] = {
             "run_id": self.run_id, "job": self.name, "status": "running",
             "started": started.isoformat(), "config": self.cfg.to_dict(),
-            "argv": [a for a in sys.argv[1:]],
+            "argv": [redact(a) for a in sys.argv[1:]],  # signed URLs carry credentials
         }
         try:
             manifest.update(self.run())

