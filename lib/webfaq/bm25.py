@@ -1,0 +1,213 @@
+"""BM25 over scipy sparse matrices: the benchmark's lexical baseline and the hard-negative miner.
+
+Why our own: the method's BM25 is Pyserini (Lucene, a JVM and an index on disk per language);
+here one language's index has to be built inside a Spark task from a pandas frame, so it is a
+pair of CSR matrices built with numpy in memory, and scoring a batch of queries is one sparse
+matrix product.
+
+Scoring (Lucene's ``BM25Similarity`` since Lucene 8, as Pyserini/Anserini use it)::
+
+    score(q, d) = sum over query tokens t of  idf(t) * tf(t, d) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
+    idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+
+* The idf is Lucene's non-negative "plus one inside the log" variant (not Robertson-Sparck
+  Jones' ``ln((N - df + 0.5) / (df + 0.5))``, which goes negative for terms in over half the
+  documents, and not rank_bm25's epsilon floor).
+* Lucene dropped the constant ``(k1 + 1)`` numerator factor in 8.0; so do we (rankings are the
+  same either way).
+* A token repeated in the query contributes once per occurrence, as a Lucene BooleanQuery of one
+  TermQuery per token does.
+* Differences from Lucene: document lengths are exact (Lucene stores them lossily in one byte),
+  and the analyzer is ours (below), so scores match Lucene's to within the length rounding only
+  when the tokens are the same.
+
+Analyzers (``tokenize``):
+
+* ``unicode`` (default): lowercase, then maximal runs of letters, digits and combining marks
+  (Python's ``\\w`` alone splits Devanagari or Thai words at their vowel signs); runs in scripts
+  written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar) become overlapping character
+  bigrams, as Lucene's CJK analyzer does (a lone character stays a unigram).
+* ``whitespace``: Lucene's WhitespaceAnalyzer (split on whitespace, case kept), which the
+  WebFAQ paper names for its BM25 baseline; useless for languages written without spaces.
+
+Ties are broken by document position (lower first), so results are deterministic when the
+corpus is given in a fixed order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+ANALYZERS = ("unicode", "whitespace")
+
+# Scripts written without spaces between words: Han (+ CJK extension A, compatibility
+# ideographs), hiragana/katakana, Thai, Lao, Myanmar, Khmer.
+_NOSPACE_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
+_NOSPACE_RUN = re.compile(f"[{_NOSPACE_RANGES}]+")
+
+
+@lru_cache(maxsize=1)
+def _token_pattern() -> re.Pattern:
+    """``\\w`` plus every combining mark of the Basic Multilingual Plane (built once, ~20 ms)."""
+    marks, start, prev = [], None, None
+    for cp in range(0x0300, 0x10000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if start is None:
+                start = cp
+            elif cp != prev + 1:
+                marks.append((start, prev))
+                start = cp
+            prev = cp
+    if start is not None:
+        marks.append((start, prev))
+    ranges = "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in marks)
+    return re.compile(f"[\\w{ranges}]+")
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run] if len(run) < 2 else [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def _split_nospace(word: str) -> list[str]:
+    """A word containing no-space-script characters: those runs as bigrams, the rest as words."""
+    out, pos = [], 0
+    for m in _NOSPACE_RUN.finditer(word):
+        if m.start() > pos:
+            out.append(word[pos:m.start()])
+        out.extend(_bigrams(m.group()))
+        pos = m.end()
+    if pos < len(word):
+        out.append(word[pos:])
+    return out
+
+
+def tokenize(text: str, analyzer: str = "unicode") -> list[str]:
+    """The tokens BM25 sees for ``text`` (see the module docstring for the analyzers)."""
+    if analyzer == "whitespace":
+        return text.split()
+    words = _token_pattern().findall(text.lower())
+    if not _NOSPACE_RUN.search(text):
+        return words
+    out: list[str] = []
+    for word in words:
+        out.extend(_split_nospace(word) if _NOSPACE_RUN.search(word) else [word])
+    return out
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    k1: float = 0.9
+    b: float = 0.4
+    analyzer: str = "unicode"
+
+
+def _term_matrix(token_lists: Sequence[list[str]], vocab: dict[str, int] | None):
+    """(rows x vocabulary) CSR matrix of token counts and the vocabulary. With ``vocab`` given,
+    unknown tokens are dropped (queries); without, the vocabulary is built (corpus)."""
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    flat = [tok for toks in token_lists for tok in toks]
+    rows = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+    if vocab is None:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(pd.Series(flat, dtype=object), sort=False)
+        vocab = {tok: i for i, tok in enumerate(uniques)}
+        cols = codes.astype(np.int64)
+    else:
+        cols = np.fromiter((vocab.get(tok, -1) for tok in flat), dtype=np.int64, count=len(flat))
+        known = cols >= 0
+        rows, cols = rows[known], cols[known]
+    data = np.ones(len(cols), dtype=np.float32)
+    m = sp.csr_matrix((data, (rows, cols)), shape=(len(token_lists), len(vocab)), dtype=np.float32)
+    m.sum_duplicates()
+    return m, vocab, lengths
+
+
+class BM25Index:
+    """An in-memory BM25 index: ``weights`` (terms x docs, CSR) holds each posting's full BM25
+    term weight, so a query's scores are ``counts @ weights``."""
+
+    def __init__(self, weights: sp.csr_matrix, vocab: dict[str, int], params: BM25Params, idf: np.ndarray):
+        self.weights = weights
+        self.vocab = vocab
+        self.params = params
+        self.idf = idf
+        self.df = np.diff(weights.indptr)
+        self._by_doc: sp.csr_matrix | None = None
+
+    @property
+    def num_docs(self) -> int:
+        return self.weights.shape[1]
+
+    @classmethod
+    def build(cls, docs: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
+        tf, vocab, dl = _term_matrix([tokenize(d, params.analyzer) for d in docs], None)
+        n = max(len(docs), 1)
+        avgdl = max(float(dl.mean()) if len(dl) else 0.0, 1e-9)
+        df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float64)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl)  # per document
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+        tfv = tf.data.astype(np.float64)
+        tf.data = (idf[tf.indices] * tfv / (tfv + norm[rows])).astype(np.float32)
+        return cls(tf.T.tocsr(), vocab, params, idf)
+
+    def query_matrix(self, queries: Sequence[str]) -> sp.csr_matrix:
+        """(queries x vocabulary) token counts; out-of-vocabulary tokens score nothing."""
+        return _term_matrix([tokenize(q, self.params.analyzer) for q in queries], self.vocab)[0]
+
+    def score(self, queries: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        """BM25 of each query against one given document (``docs[i]`` for ``queries[i]``)."""
+        if self._by_doc is None:
+            self._by_doc = self.weights.T.tocsr()
+        q = self.query_matrix(queries)
+        d = self._by_doc[np.asarray(docs, dtype=np.int64)]
+        return np.asarray(q.multiply(d).sum(axis=1), dtype=np.float32).ravel()
+
+    def search(self, queries: Sequence[str], k: int, max_postings: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` documents per query: (indices, scores), each (n_queries, k), best first,
+        padded with -1 / 0 where fewer than ``k`` documents share a token with the query.
+        Queries are scored in batches whose postings total at most ``max_postings`` (the size of
+        the sparse score block), so memory stays bounded on large corpora."""
+        q = self.query_matrix(queries)
+        idx = np.full((q.shape[0], k), -1, dtype=np.int64)
+        val = np.zeros((q.shape[0], k), dtype=np.float32)
+        for lo, hi in _batches(q @ self.df.astype(np.float64) if q.shape[0] else np.zeros(0), max_postings):
+            block = (q[lo:hi] @ self.weights).tocsr()
+            for i in range(hi - lo):
+                top_i, top_v = _row_top_k(block, i, k)
+                idx[lo + i, :len(top_i)] = top_i
+                val[lo + i, :len(top_v)] = top_v
+        return idx, val
+
+
+def _batches(postings: np.ndarray, budget: int) -> Iterable[tuple[int, int]]:
+    """Consecutive [lo, hi) ranges whose summed posting counts stay within ``budget`` (a single
+    query over budget gets a range of its own)."""
+    lo, acc = 0, 0.0
+    for i, p in enumerate(postings):
+        if i > lo and acc + p > budget:
+            yield lo, i
+            lo, acc = i, 0.0
+        acc += p
+    if lo < len(postings):
+        yield lo, len(postings)
+
+
+def _row_top_k(block: sp.csr_matrix, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` (doc, score) of row ``i``: score descending, then document position ascending."""
+    start, end = block.indptr[i], block.indptr[i + 1]
+    docs, scores = block.indices[start:end], block.data[start:end]
+    if len(docs) > k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= cut  # ties at the cut are all kept, then ordered
+        docs, scores = docs[keep], scores[keep]
+    order = np.lexsort((docs, -scores))[:k]
+    return docs[order].astype(np.int64), scores[order]
