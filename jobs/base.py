@@ -18,7 +18,7 @@ import traceback
 from typing import Any
 
 from webfaq.config import Config, add_config_arguments, config_from_args
-from webfaq.lake import FileInfo, write_manifest
+from webfaq.lake import FileInfo, recover, write_manifest
 from webfaq.storage import redact
 
 
@@ -187,6 +187,9 @@ class SparkJob:
             "argv": [redact(a) for a in sys.argv[1:]],  # signed URLs carry credentials
         }
         try:
+            recovered = recover(self.fs, self.cfg.lake.path, keep=[self.run_id])
+            if any(recovered.values()):
+                manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
             manifest["status"] = "complete"
         except JobFailed as exc:

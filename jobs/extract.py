@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import lake
 from webfaq.counters import merge, reconcile
+from webfaq.faults import failpoint
 from webfaq.inputs import resolve_inputs
 from webfaq.pipeline import extract_partition, staging_fields
 from webfaq.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
@@ -49,13 +50,13 @@ class ExtractJob(SparkJob):
         if not uris:
             raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
         out: dict[str, Any] = {"inputs": [redact(u) for u in uris]}
-        lake.clean_stale_staging(self.fs, cfg.lake.path)
         rows_path = lake.staging_path(cfg.lake.path, self.run_id, "rows")
 
         with self.phase("extract"):
             rdd = self.spark.sparkContext.parallelize(uris, len(uris)).mapPartitions(
                 functools.partial(extract_partition, cfg.to_dict()))
             self.spark.createDataFrame(rdd, schema=ddl(staging_fields())).write.parquet(rows_path)
+        failpoint("extract.after_stage")
 
         rows = self.spark.read.parquet(rows_path)
         files = [r.asDict() for r in rows.where("kind = 'file'").select(

@@ -57,7 +57,20 @@ def test_manifests_round_trip_and_stale_staging_is_cleaned(tmp_path):
     lake.write_manifest(fs, str(tmp_path), {"run_id": "r1", "started": "2026-01-01"})
     assert [m["run_id"] for m in lake.read_manifests(fs, str(tmp_path))] == ["r1", "r2"]
     (tmp_path / "_staging" / "dead-run" / "rows").mkdir(parents=True)
-    assert lake.clean_stale_staging(fs, str(tmp_path)) == ["_staging/dead-run"]
+    assert lake.recover(fs, str(tmp_path)) == {"restored": [], "removed": ["_staging/dead-run"]}
+
+
+def test_recover_puts_back_a_partition_whose_replacement_never_arrived(tmp_path):
+    fs, table = lake.LocalFS(), tmp_path / "faq"
+    write_part(table, "A", "eng", "old.parquet", ["a1"])
+    write_part(table, "B", "eng", "old.parquet", ["b1"])
+    # a run died after moving A to the trash; another had already placed B's replacement
+    (tmp_path / "_trash" / "dead" / "faq").mkdir(parents=True)
+    (table / "crawl=A").rename(tmp_path / "_trash" / "dead" / "faq" / "crawl=A")
+    write_part(tmp_path / "_trash" / "dead2" / "faq", "B", "eng", "older.parquet", ["b0"])
+    done = lake.recover(fs, str(tmp_path))
+    assert done["restored"] == ["faq/crawl=A"] and read_ids(table) == ["a1", "b1"]
+    assert not (tmp_path / "_trash").exists() or not any((tmp_path / "_trash").iterdir())
 
 
 def test_faq_schema_has_the_issue_fields():

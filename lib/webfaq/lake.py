@@ -25,6 +25,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
+from webfaq.faults import failpoint
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -117,20 +119,54 @@ def is_data_file(path: str) -> bool:
 
 # --------------------------------------------------------------------------- parquet swap
 
+def _trash_root(table: str, run_id: str) -> str:
+    root, name = table.rstrip("/").rsplit("/", 1)
+    return join(root, "_trash", run_id, name)
+
+
 def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, partitions: list[str]) -> list[str]:
     """Make each top-level partition in ``partitions`` (e.g. ``crawl=CC-MAIN-2024-22``) of
     ``table`` equal to the one in ``staged_table``, as a whole: a partition the run produced no
-    rows for is emptied too (a re-run replaces, it never merges). Returns the names swapped."""
-    trash_root = join(table.rsplit("/", 1)[0], "_trash", run_id)
+    rows for is emptied too (a re-run replaces, it never merges). Returns the names swapped.
+
+    A driver that dies between the two renames leaves the old partition in ``_trash``; the next
+    run's :func:`recover` puts it back, so a crash never loses the previous data."""
+    trash = _trash_root(table, run_id)
     fs.mkdirs(table)
     for part in partitions:
         target = join(table, part)
         if fs.exists(target):
-            fs.rename(target, join(trash_root, part))
+            fs.rename(target, join(trash, part))
+            failpoint("swap.after_trash")
         if fs.exists(join(staged_table, part)):
             fs.rename(join(staged_table, part), target)
-    fs.delete(trash_root)
+    failpoint("swap.after_place")
+    fs.delete(join(trash.rsplit("/", 1)[0]))
     return list(partitions)
+
+
+def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Undo what runs that died left behind: a partition moved to ``_trash`` whose replacement
+    never arrived goes back in place (roll back); other trash and staging dirs are deleted.
+    Call at the start of a job, before it writes (one writer per lake at a time)."""
+    done: dict[str, list[str]] = {"restored": [], "removed": []}
+    keep = set(keep)
+    for run in fs.list_dirs(join(lake, "_trash")):
+        if run in keep:
+            continue
+        for table in fs.list_dirs(join(lake, "_trash", run)):
+            for part in fs.list_dirs(join(lake, "_trash", run, table)):
+                target = join(lake, table, part)
+                if not fs.exists(target):
+                    fs.rename(join(lake, "_trash", run, table, part), target)
+                    done["restored"].append(f"{table}/{part}")
+        fs.delete(join(lake, "_trash", run))
+        done["removed"].append(f"_trash/{run}")
+    for run in fs.list_dirs(join(lake, "_staging")):
+        if run not in keep:
+            fs.delete(join(lake, "_staging", run))
+            done["removed"].append(f"_staging/{run}")
+    return done
 
 
 # --------------------------------------------------------------------------- delta commit
@@ -197,14 +233,3 @@ def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
         if f.path.endswith(".json") and "/" not in f.path:
             manifests.append(json.loads(fs.read_text(join(runs_dir, f.path))))
     return sorted(manifests, key=lambda m: m.get("started", ""))
-
-
-def clean_stale_staging(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> list[str]:
-    """Remove scratch dirs of runs that died before they finished (never visible to readers)."""
-    removed = []
-    for root in ("_staging", "_trash"):
-        for run in fs.list_dirs(join(lake, root)):
-            if run not in set(keep):
-                fs.delete(join(lake, root, run))
-                removed.append(f"{root}/{run}")
-    return removed

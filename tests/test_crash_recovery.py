@@ -1,0 +1,97 @@
+"""A driver killed mid-write, and an executor killed mid-stage: readers never see a partial or
+duplicated crawl, and the re-run (or the retried tasks) give the undisturbed lake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE, shared_path
+from test_extract_job import comparable, lake_rows, run_extract
+from webfaq.faults import ENV, EXIT_CODE
+
+pytestmark = pytest.mark.spark
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
+
+
+def extract(inputs, lake, *extra, env=None, timeout=600):
+    return subprocess.run([WEBFAQ, "extract", *map(str, inputs), "--lake", str(lake), "--crawl-id", "C", *extra],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def args(inputs, lake):
+    return [*map(str, inputs), "--lake", str(lake), "--crawl-id", "C"]
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tmp_path_factory):
+    """The undisturbed reference (in the test's own Spark session): an old version of crawl C,
+    then the new version."""
+    root = tmp_path_factory.mktemp("crash")
+    old_inputs = [SAMPLE / "sample-0001.warc.gz"]
+    new_inputs = [SAMPLE / "sample-0001.warc.gz", SAMPLE / "real-pages-slice.warc.gz"]
+    old, new = root / "old", root / "new"
+    run_extract(spark, args(old_inputs, old))
+    run_extract(spark, args(new_inputs, new))
+    return root, old, new_inputs, comparable(lake_rows(old / "faq")), comparable(lake_rows(new / "faq"))
+
+
+@pytest.mark.parametrize("point", ["extract.after_stage", "swap.after_trash", "swap.after_place"])
+def test_driver_killed_mid_write_then_rerun(spark, runs, point):
+    root, old, new_inputs, old_rows, new_rows = runs
+    lake = root / point
+    shutil.copytree(old, lake)  # the lake holds the old crawl C when the new run starts
+    crashed = extract(new_inputs, lake, env=dict(os.environ, **{ENV: point}))
+    assert crashed.returncode == EXIT_CODE, crashed.stderr[-2000:]
+    # what a reader sees right after the crash: the old crawl, the new crawl, or (only between
+    # the two renames) no crawl -- never a mix, never duplicates
+    visible = comparable(lake_rows(lake / "faq")) if (lake / "faq" / "crawl=C").exists() else []
+    assert visible in (old_rows, new_rows, [])
+    assert len(set(visible)) == len(visible)
+    run_extract(spark, args(new_inputs, lake))  # the re-run
+    assert comparable(lake_rows(lake / "faq")) == new_rows
+    assert not any((lake / "_staging").iterdir()) if (lake / "_staging").exists() else True
+
+
+def _executor_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-f", "CoarseGrainedExecutorBackend"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _python_workers(executor: int) -> bool:
+    out = subprocess.run(["pgrep", "-P", str(executor)], capture_output=True, text=True)
+    return bool(out.stdout.split())
+
+
+@pytest.mark.cluster
+def test_executor_killed_mid_stage_the_job_completes_with_the_same_lake(spark, standalone_master, tmp_path):
+    warc = shared_path("warc", "real-pages.warc.gz")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(12):
+        (inputs / f"copy-{i:02d}.warc.gz").symlink_to(warc)
+    undisturbed = tmp_path / "undisturbed"
+    run_extract(spark, args([inputs], undisturbed))  # local mode == cluster is shown elsewhere
+    lake = tmp_path / "killed"
+    proc = subprocess.Popen([WEBFAQ, "extract", str(inputs), "--lake", str(lake), "--crawl-id", "C",
+                             "--master", standalone_master], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.time() + 120
+    while killed is None and time.time() < deadline and proc.poll() is None:
+        for pid in _executor_pids():
+            if _python_workers(pid):  # a task is running Python on this executor
+                os.kill(pid, signal.SIGKILL)
+                killed = pid
+                break
+        time.sleep(0.2)
+    out, err = proc.communicate(timeout=600)
+    assert killed is not None, "no executor was caught running a task"
+    assert proc.returncode == 0, err[-3000:]
+    assert comparable(lake_rows(lake / "faq")) == comparable(lake_rows(undisturbed / "faq"))
