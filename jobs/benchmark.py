@@ -1,0 +1,358 @@
+"""spark-submit entry point: retrieval benchmarks (BEIR folders) and hard negatives from the lake.
+
+    spark-submit jobs/benchmark.py --lake s3://bucket/lake                  # 20 largest languages
+    webfaq benchmark --lake lake --benchmark-top-languages 0 --benchmark-min-qas 5000
+
+Stages, all on the executors (the driver sees per-language counts only):
+
+1. source: ``faq_dedup`` records with ``dedup_status = kept`` when that table exists, else
+   ``faq`` with one record per (language, id), the first by URL;
+2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.split``);
+3. refined filtering (``webfaq.refine``): repeated questions by a window over (language,
+   question); question/answer embeddings per Arrow batch; near-duplicate questions and
+   question-answer disagreement per (language, origin) group;
+4. leak-free split (``webfaq.split``): websites ordered per language, sides assigned per
+   language group, test queries picked among the test websites' QAs;
+5. BEIR files (``webfaq.beir``): one text file per language and kind, written by one task each;
+6. hard negatives (``webfaq.negatives``): per (language, query shard) a task indexes the
+   language's candidate answers with BM25 and mines its shard of training queries.
+
+Output ``<lake>/<table>/<language>/`` (corpus.jsonl, queries.jsonl, qrels/{train,test}.tsv,
+hard_negatives.jsonl, benchmark.json) is staged and swapped in per language as a whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from typing import Any
+
+try:  # run as `spark-submit jobs/benchmark.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs.base import JobFailed, SparkJob
+except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    from base import JobFailed, SparkJob  # type: ignore[no-redef]
+
+from webfaq import beir, lake
+from webfaq.counters import Counters, reconcile
+from webfaq.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, mine
+from webfaq.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
+                           embed_rows, refine_origin)
+from webfaq.split import (ORIGIN_SCHEMA, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL, SplitParams,
+                          assign_origins, pick_test_queries, select_languages)
+
+FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
+
+
+class BenchmarkJob(SparkJob):
+    name = "benchmark"
+    description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake."
+    config_sections = ["benchmark", "embed", "lake", "job"]
+
+    # ----------------------------------------------------------------- plan
+    def run(self) -> dict[str, Any]:
+        bm = self.cfg.benchmark
+        if self.cfg.lake.format != "parquet":
+            raise JobFailed("benchmark reads Parquet lakes (--format parquet)")
+        self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(bm.batch_rows))
+        counters = Counters()
+        out: dict[str, Any] = {}
+        with self.phase("read"):
+            rows, out["source"], sizes = self.read_source(counters)
+        languages = select_languages(sizes, bm.top_languages, bm.min_qas, bm.languages)
+        if not languages:
+            raise JobFailed(f"no language qualifies (sizes {sizes}, min_qas {bm.min_qas})")
+        counters.add("refine.input", sum(sizes[l] for l in languages))
+        counters.add("source.other_language", sum(sizes.values()) - counters["refine.input"])
+        params = self.refine_params()
+        out.update(languages=languages, model=params.model if params else None,
+                   thresholds={"alpha": params.alpha, "beta": params.beta, "duplicate": params.duplicate} if params else None)
+        selected = rows.where(rows["language"].isin(languages))
+        with self.phase("refine"):
+            refined = self.refine(selected, params, counters)
+        with self.phase("split"):
+            split, origin_sides = self.split(refined, counters)
+        with self.phase("beir"):
+            self.write_beir(split, languages)
+        if bm.negatives:
+            with self.phase("negatives"):
+                self.write_negatives(split, params, languages, counters)
+        out["counters"] = counters.as_dict()
+        out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
+        out["reconcile"] = reconcile(counters, FUNNEL)
+        if out["reconcile"]:
+            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+        with self.phase("swap"):
+            self.write_language_records(out)
+            table = self.table(bm.table)
+            out["partitions_replaced"] = lake.swap_partitions(self.fs, self.stage(bm.table), table, self.run_id, languages)
+            out["output"] = table
+        self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
+        return out
+
+    @property
+    def needs_embeddings(self) -> bool:
+        bm = self.cfg.benchmark
+        return bm.near_duplicates or bm.qa_consistency or (bm.negatives and bm.dense_rescore)
+
+    def refine_params(self) -> RefineParams | None:
+        if not self.needs_embeddings:
+            return None
+        from webfaq.embeddings import embedder_name
+
+        try:
+            return RefineParams.from_config(self.cfg.benchmark, embedder_name(self.cfg.embed))
+        except ValueError as exc:
+            raise JobFailed(str(exc)) from exc
+
+    # ----------------------------------------------------------------- stages
+    def read_source(self, counters: Counters):
+        """Deduplicated FAQ rows, the table they came from and kept rows per language. Records
+        the dedup job flagged (or, from raw ``faq``, repeats of a (language, id)) are counted."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        bm = self.cfg.benchmark
+        name = bm.source
+        if name == "auto":
+            name = "faq_dedup" if self.fs.exists(self.table("faq_dedup")) else "faq"
+        path = self.table(name)
+        if not self.fs.exists(path):
+            raise JobFailed(f"no source table {path}")
+        df = self.spark.read.option("basePath", path).parquet(path)
+        if bm.crawls:
+            df = df.where(F.col("crawl").isin(bm.crawls))
+        if name == "faq_dedup":
+            drop = F.when(F.col("dedup_status") != F.lit("kept"), F.lit("source.dedup_dropped"))
+        else:
+            first = Window.partitionBy("language", "id").orderBy("url", "crawl", "question", "answer")
+            drop = F.when(F.row_number().over(first) > 1, F.lit("source.duplicate_id"))
+        # Not staged: a second, language-pruned read is cheaper than a copy of the whole lake.
+        df = df.withColumn("origin", F.coalesce("origin", F.lit(""))).withColumn("_drop", drop).select(*CARRIED, "_drop")
+        sizes: dict[str, int] = {}
+        for r in df.groupBy("language", "_drop").count().collect():
+            counters.add("source.rows", r["count"])
+            if r["_drop"]:
+                counters.add(r["_drop"], r["count"])
+            else:
+                sizes[r["language"]] = r["count"]
+        return df.where(F.col("_drop").isNull()).drop("_drop"), name, sizes
+
+    def refine(self, rows, params: RefineParams | None, counters: Counters):
+        """Rules 1-3 of ``webfaq.refine``; the staged refined table (every selected record with
+        its status, similarities and embeddings)."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        bm = self.cfg.benchmark
+        rn = F.lit(1)
+        if bm.repeated_questions:
+            rn = F.row_number().over(Window.partitionBy("language", "question").orderBy("url", "crawl", "id"))
+        survivors = rows.withColumn("_rn", rn).where(F.col("_rn") == 1).drop("_rn")
+        if params is None:
+            refined = survivors.select(*CARRIED, *_null_columns(REFINED_SCHEMA, CARRIED, F)).withColumn("status", F.lit(STATUS_KEPT))
+        else:
+            embedded = survivors.mapInPandas(functools.partial(embed_rows, embed_cfg=self.cfg.embed), EMBEDDED_SCHEMA)
+            if params.near_duplicates or params.qa_consistency:
+                body = functools.partial(refine_origin, params=params)
+                refined = embedded.groupBy("language", "origin").applyInPandas(body, REFINED_SCHEMA)
+            else:
+                refined = embedded.select("*", *_null_columns(REFINED_SCHEMA, EMBEDDED_SCHEMA_COLUMNS, F)).withColumn(
+                    "status", F.lit(STATUS_KEPT))
+        refined = self.staged(refined, "refined")
+        for r in refined.groupBy("language", "status").count().collect():
+            key = f"refine.kept.lang.{r['language']}" if r["status"] == STATUS_KEPT else f"refine.drop.{r['status']}"
+            counters.add(key, r["count"])
+            if r["status"] == STATUS_KEPT:
+                counters.add("refine.kept", r["count"])
+        counters.add("refine.drop.repeated_question", counters["refine.input"] - refined.count())
+        return refined
+
+    def split(self, refined, counters: Counters):
+        """``webfaq.split``'s rule, distributed: per language its websites' sides, then per
+        language its test websites' QAs. The staged split table (kept QAs with a role)."""
+        from pyspark.sql import functions as F
+
+        sp = SplitParams.from_config(self.cfg.benchmark)
+        kept = refined.where(F.col("status") == STATUS_KEPT).drop("status")
+        origins = kept.groupBy("language", "origin").agg(F.count(F.lit(1)).alias("n"))
+        sides = self.staged(origins.groupBy("language").applyInPandas(
+            functools.partial(assign_origins, params=sp), ORIGIN_SCHEMA), "sides")
+        joined = kept.join(sides, ["language", "origin"])
+        test_side = joined.where(F.col("side") == SIDE_TEST).select("language", "origin", "id", "origin_rank", "target")
+        roles = test_side.groupBy("language").applyInPandas(functools.partial(pick_test_queries, params=sp), ROLE_SCHEMA)
+        split = (joined.join(roles, ["language", "id"], "left")
+                 .withColumn("role", F.coalesce("role", F.lit(ROLE_TRAIN)))
+                 .drop("side", "origin_rank", "target"))
+        split = self.staged(split, "split")
+        for r in split.groupBy("language", "role").count().collect():
+            counters.add(f"split.{r['role']}", r["count"])
+            counters.add(f"split.{r['role']}.lang.{r['language']}", r["count"])
+        origin_sides = {(r["language"], r["side"]): r["count"] for r in sides.groupBy("language", "side").count().collect()}
+        return split, origin_sides
+
+    def write_beir(self, split, languages: list[str]) -> None:
+        """corpus.jsonl (every kept answer), queries.jsonl (train and test queries) and one qrels
+        file per split with BEIR's header line."""
+        from pyspark.sql import functions as F
+
+        qid = F.concat(F.lit(beir.QUERY_ID_PREFIX), F.col("id"))
+        corpus = split.select("language", F.col("id").alias("_key"), F.to_json(F.struct(
+            F.col("id").alias("_id"), F.lit("").alias("title"), F.col("answer").alias("text"))).alias("value"))
+        self.write_files(corpus, beir.CORPUS, languages)
+        asked = split.where(F.col("role").isin(ROLE_TRAIN, ROLE_TEST))
+        queries = asked.select("language", qid.alias("_key"),
+                               F.to_json(F.struct(qid.alias("_id"), F.col("question").alias("text"))).alias("value"))
+        self.write_files(queries, beir.QUERIES, languages)
+        header = self.spark.createDataFrame([(l, "", "\t".join(beir.QRELS_HEADER)) for l in languages],
+                                            "language string, _key string, value string")
+        for name in beir.SPLITS:
+            qrels = split.where(F.col("role") == name).select(
+                "language", qid.alias("_key"), F.concat_ws("\t", qid, F.col("id"), F.lit("1")).alias("value"))
+            self.write_files(qrels.unionByName(header), f"{beir.QRELS_DIR}/{name}.tsv", languages)
+
+    def write_negatives(self, split, params: RefineParams | None, languages: list[str], counters: Counters) -> None:
+        """Training queries in shards of at most ``queries_per_task`` per language; each
+        (language, shard) task gets the language's candidate answers and its queries."""
+        from pyspark.sql import functions as F
+
+        bm = self.cfg.benchmark
+        nparams = NegativeParams.from_config(bm, params.duplicate if params else 1.0)
+        if nparams.dense and params is None:
+            raise JobFailed("dense rescoring needs the embedding model")
+        shards = {l: max(1, math.ceil(counters[f"split.train.lang.{l}"] / bm.queries_per_task)) for l in languages}
+        shard_rows = self.spark.createDataFrame([(l, s) for l in languages for s in range(shards[l])],
+                                                "language string, shard int")
+        counts = self.spark.createDataFrame(list(shards.items()), "language string, nshards int")
+        emb = lambda c: [c] if nparams.dense else []  # noqa: E731
+        docs = split if bm.negatives_from == "all" else split.where(F.col("role") == ROLE_TRAIN)
+        corpus = docs.select("language", "id", "answer", *emb("a_emb")).join(F.broadcast(shard_rows), "language")
+        # A fresh read of the staged split: cogrouping two branches of one plan is an ambiguous self-join.
+        train = self.spark.read.parquet(self.stage("work", "split")).where(F.col("role") == ROLE_TRAIN)
+        queries = (train.join(F.broadcast(counts), "language")
+                   .withColumn("shard", F.pmod(F.xxhash64("id"), F.col("nshards")).cast("int"))
+                   .select("language", "shard", "id", "question", *emb("q_emb")))
+        body = functools.partial(mine, params=nparams)
+        mined = self.staged(corpus.groupBy("language", "shard").cogroup(queries.groupBy("language", "shard"))
+                            .applyInPandas(body, NEGATIVES_SCHEMA), "negatives")
+        self.write_files(mined.select("language", F.col("query_id").alias("_key"), F.col("line").alias("value")),
+                         beir.NEGATIVES, languages)
+        names = ["candidates", "removed_positive", "removed_duplicate", "removed_false_negative", "kept"]
+        for r in mined.groupBy("language").agg(F.count(F.lit(1)).alias("queries"),
+                                               *[F.sum(c).alias(c) for c in names]).collect():
+            counters.add(f"negatives.queries.lang.{r['language']}", r["queries"])
+            for c in names:
+                counters.add(f"negatives.{c.replace('removed_', 'removed.')}", r[c] or 0)
+            counters.add(f"negatives.kept.lang.{r['language']}", r["kept"] or 0)
+
+    # ----------------------------------------------------------------- outputs
+    def write_files(self, df, name: str, languages: list[str]) -> None:
+        """``df`` (language, _key, value) as ``<stage>/<table>/<language>/<name>``: one task per
+        language writes its lines in ``_key`` order; the driver only renames files."""
+        from pyspark.sql import functions as F
+
+        tmp = self.stage("work", "files", name.replace("/", "_"))
+        (df.repartition(F.col("language")).sortWithinPartitions("language", "_key").select("language", "value")
+         .write.partitionBy("language").text(tmp))
+        for lang in languages:
+            dst = lake.join(self.stage(self.cfg.benchmark.table), lang, name)
+            src_dir = lake.join(tmp, f"language={lang}")
+            parts = [f.path for f in self.fs.list_files(src_dir) if f.path.startswith("part-")]
+            if len(parts) > 1:
+                raise JobFailed(f"{name} of {lang}: {len(parts)} files, expected one")
+            if parts:
+                self.fs.rename(lake.join(src_dir, parts[0]), dst)
+                self.fs.delete(_crc(dst))  # local file systems: the checksum file moved along
+            else:
+                self.fs.write_text(dst, "")
+
+    def write_language_records(self, out: dict[str, Any]) -> None:
+        """``<language>/benchmark.json``: what a consumer of the folder needs to know about it."""
+        bm = self.cfg.benchmark
+        for lang in out["languages"]:
+            record = {"language": lang, "run_id": self.run_id, "sizes": out["sizes"][lang], "model": out["model"],
+                      "thresholds": out["thresholds"], "source": out["source"],
+                      "bm25": {"k1": bm.k1, "b": bm.b, "analyzer": bm.analyzer},
+                      "split": {"seed": bm.seed, "test_size": bm.test_size, "test_fraction": bm.test_fraction,
+                                "test_max_per_origin": bm.test_max_per_origin, "rule": "webfaq.split"}}
+            path = lake.join(self.stage(bm.table), lang, "benchmark.json")
+            self.fs.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+    @staticmethod
+    def sizes(languages: list[str], source: dict[str, int], c: Counters, sides: dict) -> dict[str, dict[str, int]]:
+        out = {}
+        for lang in languages:
+            refined = c[f"refine.kept.lang.{lang}"]
+            out[lang] = {"source": source[lang], "refined": refined, "corpus": refined,
+                         "train": c[f"split.train.lang.{lang}"], "test": c[f"split.test.lang.{lang}"],
+                         "heldout": c[f"split.heldout.lang.{lang}"],
+                         "origins_train": sides.get((lang, "train"), 0), "origins_test": sides.get((lang, "test"), 0),
+                         "negatives": c[f"negatives.kept.lang.{lang}"]}
+        return out
+
+    # ----------------------------------------------------------------- helpers
+    def table(self, name: str) -> str:
+        return lake.table_path(self.cfg.lake.path, name)
+
+    def stage(self, *parts: str) -> str:
+        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
+
+    def staged(self, df, name: str):
+        """Write an intermediate result once and read it back (later stages reuse it without
+        recomputing embeddings)."""
+        path = self.stage("work", name)
+        df.write.parquet(path)
+        return self.spark.read.parquet(path)
+
+
+EMBEDDED_SCHEMA_COLUMNS = [c.split()[0] for c in EMBEDDED_SCHEMA.split(", ")]
+
+
+def _null_columns(schema: str, present: list[str], F) -> list:
+    """Typed null columns for the fields of ``schema`` not in ``present`` (refinement off)."""
+    out = []
+    for field in schema.split(", "):
+        name, tp = field.split(" ", 1)
+        if name not in present and name != "status":
+            out.append(F.lit(None).cast(tp).alias(name))
+    return out
+
+
+def _crc(path: str) -> str:
+    head, _, name = path.rpartition("/")
+    return f"{head}/.{name}.crc"
+
+
+def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
+    exc = JobFailed(message)
+    exc.manifest = manifest_part  # type: ignore[attr-defined]
+    return exc
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    c = manifest.get("counters", {})
+    lines = [f"run {manifest['run_id']}: {manifest['status']}, source {manifest.get('source')}, model {manifest.get('model')}",
+             f"refined: input {c.get('refine.input', 0)}, kept {c.get('refine.kept', 0)}, dropped "
+             + ", ".join(f"{k[len('refine.drop.'):]} {v}" for k, v in sorted(c.items()) if k.startswith("refine.drop."))]
+    lines.append(f"{'language':<9}{'corpus':>8}{'train':>8}{'test':>7}{'sites tr/te':>13}{'negatives':>11}")
+    for lang, s in manifest.get("sizes", {}).items():
+        lines.append(f"{lang:<9}{s['corpus']:>8}{s['train']:>8}{s['test']:>7}"
+                     f"{str(s['origins_train']) + '/' + str(s['origins_test']):>13}{s['negatives']:>11}")
+    lines += [f"output: {manifest.get('output')}", f"manifest: {manifest.get('manifest_path')}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    job = BenchmarkJob.from_argv(argv)
+    try:
+        manifest = job.execute()
+    except JobFailed as exc:
+        print(f"benchmark FAILED: {exc}", file=sys.stderr)
+        return 2
+    print(summary(manifest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Which languages get a benchmark, and the leak-free train/test split of each.
+
+The split rule (quoted in the README):
+
+    Per language, websites (origins) are put in a fixed pseudo-random order by
+    sha1("<seed>:<language>:<origin>"). Walking that order, whole websites go to the test side
+    until it holds the test target, target = min(test_size, floor(test_fraction x QAs of the
+    language)) (10,000 and 0.1 by default); every later website is train. The test queries
+    are the first `target` QAs of the test side in (website order, sha1("<seed>:<id>")) order,
+    at most `test_max_per_origin` per website when that cap is set (then more websites are
+    drawn). QAs of a test website beyond the target ("held out") are neither train nor test
+    queries; their answers stay in the corpus as documents. Every answer of the language is in
+    the corpus; train qrels hold train queries only, test qrels test queries only.
+
+Consequences: no website has queries on both sides; the split of a language depends only on
+(seed, language, its origins, their QA ids) -- not on partitioning, record order, other
+languages or the run -- so it is reproducible for a seed, and adding a website moves at most the
+boundary website. The functions below take and return pandas frames so the Spark job runs them
+per language (``applyInPandas``) and tests run the very same code without Spark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+ROLE_TRAIN, ROLE_TEST, ROLE_HELDOUT = "train", "test", "heldout"
+SIDE_TRAIN, SIDE_TEST = "train", "test"
+ORIGIN_SCHEMA = "language string, origin string, side string, origin_rank long, target long"
+ROLE_SCHEMA = "language string, id string, role string"
+SPLIT_FUNNEL: list[tuple[str, list[str]]] = [
+    ("refine.kept", ["split.train", "split.test", "split.heldout"]),
+]
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    seed: int = 42
+    test_size: int = 10_000
+    test_fraction: float = 0.1
+    test_max_per_origin: int = 0
+
+    @classmethod
+    def from_config(cls, bm: Any) -> "SplitParams":
+        return cls(bm.seed, bm.test_size, bm.test_fraction, bm.test_max_per_origin)
+
+    def target(self, n: int) -> int:
+        """Test queries for a language of ``n`` refined QAs."""
+        return min(self.test_size, int(self.test_fraction * n))
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha1(":".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def select_languages(sizes: Mapping[str, int], top: int, min_qas: int, explicit: Sequence[str] = ()) -> list[str]:
+    """``explicit`` if given (those present), else the ``top`` largest (0 = all) of the languages
+    with at least ``min_qas`` QAs; size descending, code ascending on ties."""
+    if explicit:
+        return sorted(lang for lang in explicit if sizes.get(lang, 0) > 0)
+    ranked = sorted((lang for lang, n in sizes.items() if n >= max(min_qas, 1)), key=lambda l: (-sizes[l], l))
+    return sorted(ranked[:top] if top else ranked)
+
+
+def assign_origins(origins: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
+    """One language's websites (``language, origin, n``) -> each one's side, its rank in the
+    seeded order and the language's test target (:data:`ORIGIN_SCHEMA`)."""
+    if origins.empty:
+        return pd.DataFrame(columns=["language", "origin", "side", "origin_rank", "target"])
+    lang = origins["language"].iloc[0]
+    target = params.target(int(origins["n"].sum()))
+    keys = [_key(params.seed, lang, o) for o in origins["origin"]]
+    ordered = origins.assign(_k=keys).sort_values(["_k", "origin"], kind="stable").reset_index(drop=True)
+    n = ordered["n"].to_numpy(dtype=np.int64)
+    takes = np.minimum(n, params.test_max_per_origin) if params.test_max_per_origin else n
+    before = np.cumsum(takes) - takes
+    return pd.DataFrame({
+        "language": lang, "origin": ordered["origin"],
+        "side": np.where(before < target, SIDE_TEST, SIDE_TRAIN),
+        "origin_rank": np.arange(len(ordered), dtype=np.int64), "target": np.int64(target)})
+
+
+def pick_test_queries(rows: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
+    """One language's QAs on the test side (``language, origin, id, origin_rank, target``) ->
+    ``test`` or ``heldout`` for each (:data:`ROLE_SCHEMA`)."""
+    if rows.empty:
+        return pd.DataFrame(columns=["language", "id", "role"])
+    target = int(rows["target"].iloc[0])
+    keyed = rows.assign(_k=[_key(params.seed, i) for i in rows["id"]])
+    keyed = keyed.sort_values(["origin_rank", "_k", "id"], kind="stable").reset_index(drop=True)
+    within = keyed.groupby("origin_rank", sort=False).cumcount().to_numpy()
+    eligible = within < params.test_max_per_origin if params.test_max_per_origin else np.ones(len(keyed), bool)
+    position = np.cumsum(eligible) - 1
+    is_test = eligible & (position < target)
+    return pd.DataFrame({"language": keyed["language"], "id": keyed["id"],
+                         "role": np.where(is_test, ROLE_TEST, ROLE_HELDOUT)})
+
+
+def split_language(rows: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
+    """The whole rule for one language's QAs (``language, origin, id``) in one process:
+    ``rows`` plus a ``role`` column. The Spark job runs the same two steps distributed."""
+    counts = rows.groupby(["language", "origin"], as_index=False).size().rename(columns={"size": "n"})
+    sides = assign_origins(counts, params)
+    joined = rows.merge(sides, on=["language", "origin"])
+    test = pick_test_queries(joined[joined["side"] == SIDE_TEST], params)
+    out = joined.merge(test[["id", "role"]], on="id", how="left")
+    out["role"] = out["role"].fillna(ROLE_TRAIN)
+    return out[list(rows.columns) + ["role"]]
