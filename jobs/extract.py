@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.counters import merge, reconcile
+from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
 from webfaq.faults import failpoint
 from webfaq.inputs import resolve_inputs
 from webfaq.pipeline import extract_partition, staging_fields
@@ -62,8 +62,11 @@ class ExtractJob(SparkJob):
         files = [r.asDict() for r in rows.where("kind = 'file'").select(
             "file_uri", "file_status", "file_reason", "file_crawl", "file_counters",
             "file_attempts", "file_seconds").collect()]  # one small row per input file
-        counters = merge(json.loads(f.pop("file_counters")) for f in files)
-        out.update(counters=counters.as_dict(), files=files, reconcile=reconcile(counters))
+        for f in files:
+            f["file_counters"] = json.loads(f["file_counters"])
+        counters = merge(f["file_counters"] for f in files)
+        out.update(counters=counters.as_dict(), files=files, reconcile=reconcile(counters),
+                   funnel=EXTRACT_FUNNEL)
         failed = sum(1 for f in files if f["file_status"] == "failed")
         out["failure_budget"] = {"failed": failed, "total": len(files), "allowed": cfg.job.failure_budget}
         if out["reconcile"]:
@@ -80,6 +83,7 @@ class ExtractJob(SparkJob):
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         out["output"]["languages"] = {k.split(".", 2)[2]: v for k, v in counters.items()
                                       if k.startswith("kept.lang.")}
+        out["output"]["partition_rows"] = partition_rows(files)
         return out
 
     def write_table(self, qa, crawls: list[str]) -> dict[str, Any]:
@@ -115,6 +119,19 @@ class ExtractJob(SparkJob):
             return True
         except Exception:  # noqa: BLE001 - py4j raises a generic error when the class is missing
             return False
+
+
+def partition_rows(files: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Rows the run wrote per crawl and language, from the per-file counters (not from the lake:
+    `webfaq verify` compares the two)."""
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in files:
+        if f["file_status"] == "failed":
+            continue
+        for key, n in f["file_counters"].items():
+            if key.startswith("kept.lang."):
+                rows[f["file_crawl"]][key[len("kept.lang."):]] += n
+    return {crawl: dict(langs) for crawl, langs in rows.items()}
 
 
 def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:

@@ -163,3 +163,20 @@ def test_nquads_input_in_spark_equals_single_process(spark, tmp_path):
     expected = process_file(str(src), cfg).records
     assert m["counters"]["qa.kept"] == len(expected) > 0
     assert comparable(lake_rows(lake / "faq")) == comparable(expected)
+
+
+def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_path):
+    import shutil
+
+    from webfaq.verify import verify
+
+    lake, _ = sample_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    report = verify(str(copy))
+    assert report["ok"] and report["partitions_checked"], report["problems"]
+    victim = next((copy / "faq" / "crawl=CC-TEST" / "language=eng").glob("*.parquet"))
+    victim.unlink()
+    proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "verify", "--lake", str(copy)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "MISMATCH" in proc.stdout and "language=eng" not in proc.stdout

@@ -41,6 +41,36 @@ def cmd_extract_file(args: argparse.Namespace) -> int:
     return 0 if result.status != "failed" else 1
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """BM25 nDCG@10 / MRR@10 / Recall@100 of a produced BEIR split (a sanity check, no Spark)."""
+    from webfaq.bm25 import BM25Params
+    from webfaq.evaluate import evaluate_benchmark
+
+    bm = config_from_args(args).benchmark
+    result = evaluate_benchmark(args.path, args.split, BM25Params(bm.k1, bm.b, bm.analyzer), args.languages or ())
+    for row in result["languages"]:
+        print(f"{row['language']:<8} queries {row['queries']:>6}  corpus {row['corpus']:>8}  nDCG@10 {row['ndcg@10']:.4f}  "
+              f"MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}", file=sys.stderr)
+    print(json.dumps(result, indent=1, sort_keys=True))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Compare what the manifests say was written with what the lake holds."""
+    from webfaq.verify import verify
+
+    report = verify(args.lake)
+    for part in report["partitions_checked"]:
+        status = "ok" if part["expected"] == part["found"] else "MISMATCH"
+        print(f"{status:8} {part['table']}/{part['partition']}: {sum(part['found'].values())} rows "
+              f"(run {part['run_id']})")
+    for problem in report["problems"]:
+        print(f"PROBLEM  {problem}")
+    print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions checked: "
+          + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
+    return 0 if report["ok"] else 1
+
+
 def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         import importlib
@@ -52,6 +82,8 @@ def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
 SPARK_COMMANDS = {
     "extract": ("Extract FAQ pairs from WARC files into the lake (Spark).", _spark_job("webfaq_jobs.extract", "ExtractJob")),
     "dedup": ("Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark).", _spark_job("webfaq_jobs.dedup", "DedupJob")),
+    "benchmark": ("Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark).", _spark_job("webfaq_jobs.benchmark", "BenchmarkJob")),
+    "align": ("Align QAs across languages within each website: faq_dedup -> bitext (Spark).", _spark_job("webfaq_jobs.align", "AlignJob")),
 }
 
 
@@ -68,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="write JSON lines here instead of stdout")
     add_config_arguments(p, EXTRACT_SECTIONS)
     p.set_defaults(func=cmd_extract_file)
+    v = sub.add_parser("verify", help="Re-derive counts from the lake and compare them with the run manifests.")
+    v.add_argument("--lake", required=True)
+    v.set_defaults(func=cmd_verify)
+    p = sub.add_parser("evaluate", help="BM25 nDCG@10/MRR@10/Recall@100 on a produced benchmark split (no Spark).")
+    p.add_argument("path", help="a benchmark folder (<lake>/benchmark) or one language's BEIR folder")
+    p.add_argument("--split", default="test", choices=["test", "train"], help="qrels split to evaluate (default: test)")
+    p.add_argument("--languages", type=lambda s: [x for x in s.split(",") if x], help="only these language folders")
+    add_config_arguments(p, ["benchmark"])
+    p.set_defaults(func=cmd_evaluate)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
