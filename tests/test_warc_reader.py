@@ -95,3 +95,16 @@ def test_a_corrupt_gzip_member_costs_one_record_and_reading_goes_on(tmp_path):
         lost = {p.url for p in good} - {p.url for p in got}
         assert len(lost) <= 1 and len(got) >= len(good) - 1
     assert "https://commoncrawl.org/faq" in {p.url for p in got}
+
+
+def test_a_cut_off_gzip_member_at_the_end_is_counted_not_silently_dropped(tmp_path):
+    data = (SAMPLE / "sample-0001.warc.gz").read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    counters = Counters()
+    with pytest.raises(WarcFormatError, match="truncated"):
+        list(iter_html_pages(file_opener(str(cut)), counters, 1 << 20, {}))
+    assert counters["skip.record.truncated"] == 1
+    full = Counters()
+    list(iter_html_pages(file_opener(str(SAMPLE / "sample-0001.warc.gz")), full, 1 << 20, {}))
+    assert full["skip.record.truncated"] == 0

@@ -119,7 +119,10 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> 
 
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            return urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
+            response = urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
+            if offset and response.status == 200:  # the server ignored Range: skip to the offset
+                _discard(response, offset)
+            return response
         except Exception as exc:  # noqa: BLE001
             raise _classify_http(exc) from exc
     path = uri[len("file://"):] if uri.startswith("file://") else uri
@@ -134,6 +137,14 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> 
     if offset:
         fh.seek(offset)
     return fh
+
+
+def _discard(stream: BinaryIO, n: int, chunk: int = 1 << 20) -> None:
+    while n > 0:
+        data = stream.read(min(chunk, n))
+        if not data:
+            raise FetchError("network_error", "stream ended before the requested offset", transient=True)
+        n -= len(data)
 
 
 class ResumableStream(io.RawIOBase):

@@ -97,6 +97,11 @@ def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
                 if page is not None:
                     yield page
             stream.close()
+            if last_start is not None and _truncated_after(open_at, last_start):
+                # FastWARC ends quietly at a cut-off gzip member: count that record, don't lose it silently
+                counters.add("warc.records")
+                counters.skip("record", "truncated")
+                raise WarcFormatError(f"truncated final record (after {seen} records)")
             break
         except OSError as exc:  # FastWARC reports bad gzip, truncation and garbage as OSError
             stream.close()
@@ -112,6 +117,31 @@ def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
             stream = open_at(resume)
     if seen == 0:
         raise WarcFormatError("no WARC records (empty file or not a WARC)")
+
+
+def _truncated_after(open_at: Opener, last_start: int, chunk: int = 1 << 20) -> bool:
+    """True when bytes follow the gzip member of the last record read that are not a complete
+    member themselves (a cut-off download). Reads only the last member: one ranged GET."""
+    stream = open_at(last_start)
+    try:
+        data = stream.read(chunk)
+        if not data.startswith(GZIP_MAGIC):
+            return False  # uncompressed WARC: FastWARC itself raises on truncation
+        member = zlib.decompressobj(wbits=31)
+        while True:
+            try:
+                member.decompress(data, 1 << 16)
+                while member.unconsumed_tail and not member.eof:
+                    member.decompress(member.unconsumed_tail, 1 << 16)
+            except zlib.error:
+                return True
+            if member.eof:
+                return bool(member.unused_data or stream.read(1))
+            data = stream.read(chunk)
+            if not data:
+                return True  # the last record's own member is incomplete
+    finally:
+        stream.close()
 
 
 def _next_intact_member(open_at: Opener, start: int, window: int) -> int | None:

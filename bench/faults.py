@@ -1,0 +1,157 @@
+"""Fault and hostile-input suite: inject faults, run extraction, print what survived.
+
+    .venv/bin/python bench/faults.py [--light 1000]
+
+Faults: S3 503 SlowDown, connection resets and stalled reads (through a loopback proxy in front
+of moto's S3 server), retry budget exhaustion, a corrupt gzip member mid-WARC, a truncated WARC,
+a file of the wrong format, an empty file. Hostile inputs: the generated corpus of
+tests/hostile_corpus.py. "Survived" means the run finished and its result is the undisturbed
+one (or, where the fault is permanent, a counted failure with its reason). "Records lost"
+compares kept QA pairs with the undisturbed run / the corpus's honest pairs. Executor and
+driver kills need Spark and are exercised by tests/test_crash_recovery.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from faultproxy import FaultProxy  # noqa: E402
+from hostile_corpus import write_corpus  # noqa: E402
+from webfaq.config import Config  # noqa: E402
+from webfaq.counters import reconcile  # noqa: E402
+from webfaq.pipeline import process_file  # noqa: E402
+
+SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
+
+
+def keys(result) -> set[tuple[str, str]]:
+    return {(r["url"], r["id"]) for r in result.records}
+
+
+def s3_faults(reference) -> list[tuple[str, bool, int, str]]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server._server.server_address[:2]
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+    client.create_bucket(Bucket="cc-bench")
+    client.put_bucket_policy(Bucket="cc-bench", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::cc-bench/*"]}]}))
+    client.upload_file(str(SAMPLE), "cc-bench", "a.warc.gz")
+    proxy = FaultProxy(endpoint, stall_s=2.0)
+    rows = []
+    try:
+        for label, faults, attempts, expect_ok in (
+            ("S3 503 SlowDown x2", ["slowdown", "slowdown"], 6, True),
+            ("S3 connection reset mid-body", ["reset"], 6, True),
+            ("S3 stalled read", ["stall"], 6, True),
+            ("S3 SlowDown past the retry budget", ["slowdown"] * 4, 3, False),
+        ):
+            cfg = Config()
+            cfg.s3.endpoint_url = proxy.url
+            cfg.retry.max_attempts, cfg.retry.base_delay_s, cfg.retry.timeout_s = attempts, 0.01, 1.0
+            proxy.schedule("/cc-bench/a.warc.gz", *faults)
+            result = process_file("s3://cc-bench/a.warc.gz", cfg)
+            proxy.schedules.clear()
+            if expect_ok:
+                survived = result.status == "ok" and keys(result) == keys(reference)
+                lost = len(keys(reference) - keys(result))
+                note = f"attempts {result.attempts}, resumed reads {sum(v for k, v in result.counters.items() if 'resumed' in k)}"
+            else:
+                survived = result.status == "failed" and result.reason == "s3_error"
+                lost = 0
+                note = f"recorded failed: {result.reason} after {result.attempts} attempts"
+            rows.append((label, survived and not reconcile(result.counters), lost, note))
+    finally:
+        proxy.close()
+        server.stop()
+    return rows
+
+
+def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
+    data = SAMPLE.read_bytes()
+    offsets, pos = [], 0
+    while pos < len(data):
+        d = zlib.decompressobj(31)
+        d.decompress(data[pos:])
+        offsets.append(pos)
+        pos = len(data) - len(d.unused_data)
+    bad = bytearray(data)
+    mid = (offsets[20] + offsets[21]) // 2
+    bad[mid:mid + 32] = bytes(32)
+    cases = {
+        "corrupt gzip member mid-WARC": (bytes(bad), "ok"),
+        "truncated WARC": (data[: len(data) * 2 // 3], "partial"),
+        "wrong format (HTML)": (b"<html><body>not a warc</body></html>", "failed"),
+        "empty file": (b"", "failed"),
+    }
+    rows = []
+    for label, (payload, expected) in cases.items():
+        path = tmp / (label.replace(" ", "_") + ".warc.gz")
+        path.write_bytes(payload)
+        result = process_file(str(path), Config())
+        ok = result.status == expected and not reconcile(result.counters)
+        lost = len(keys(reference) - keys(result)) if expected == "ok" else 0
+        note = f"status {result.status}" + (f" ({result.reason})" if result.reason else "") + \
+            (f", skip.record.corrupt={result.counters.get('skip.record.corrupt', 0)}" if expected == "ok" else "")
+        rows.append((label, ok, lost, note))
+    return rows
+
+
+def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
+    corpus = write_corpus(tmp / "hostile.warc.gz", n_light=light)
+    out = tmp / "hostile.jsonl"
+    code = ("import resource, sys; from webfaq.cli import main; rc = main(sys.argv[1:]);"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, "extract-file", str(corpus.path), "--out", str(out)],
+                          capture_output=True, text=True, check=True)
+    report_text, peak = proc.stderr.rsplit("\n", 2)[0], int(proc.stderr.strip().rsplit("\n", 1)[1])
+    report = json.loads(report_text)
+    kept = {(r["url"], r["question"]) for r in map(json.loads, out.read_text().splitlines())}
+    return corpus.__dict__, report, peak, len(corpus.expected_pairs - kept)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--light", type=int, default=1000, help="light hostile pages (heavy ones are fixed)")
+    args = ap.parse_args()
+    reference = process_file(str(SAMPLE), Config())
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = s3_faults(reference) + file_faults(reference, Path(tmp))
+        corpus, report, peak_kb, hostile_lost = hostile(Path(tmp), args.light)
+    print(f"{'fault injected':<38} {'survived':>8} {'lost':>5}  note")
+    for label, ok, lost, note in rows:
+        print(f"{label:<38} {'yes' if ok else 'NO':>8} {lost:>5}  {note}")
+    c = report["counters"]
+    print()
+    print(f"faults injected: {len(rows)}, survived: {sum(ok for _, ok, _, _ in rows)}, records lost: "
+          f"{sum(lost for *_, lost, _ in rows)} (target 0)")
+    print(f"hostile inputs tried: {corpus['pages']} pages ({', '.join(f'{k} {v}' for k, v in corpus['kinds'].items())})")
+    print(f"  status {report['status']}, counters reconcile: {not report['reconcile']}, honest pairs lost: "
+          f"{hostile_lost} (target 0)")
+    print(f"  skipped with a reason: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())
+                                                 if k.startswith(("skip.", "block_errors.", "drop."))))
+    print(f"  peak worker memory: {peak_kb / 1024:.0f} MiB (parent; the page sandbox is capped at "
+          f"{Config().extract.page_memory_mb} MiB more), slowest page: {report['slowest_page_s']:.2f} s "
+          f"(cap {Config().extract.page_timeout_s} s)")
+
+
+if __name__ == "__main__":
+    main()
