@@ -118,8 +118,8 @@ def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
 def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
     corpus = write_corpus(tmp / "hostile.warc.gz", n_light=light)
     out = tmp / "hostile.jsonl"
-    code = ("import resource, sys; from webfaq.cli import main; rc = main(sys.argv[1:]);"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    code = ("import sys; from webfaq.cli import main; rc = main(sys.argv[1:]);"
+            "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, "extract-file", str(corpus.path), "--out", str(out)],
                           capture_output=True, text=True, check=True)
     report_text, peak = proc.stderr.rsplit("\n", 2)[0], int(proc.stderr.strip().rsplit("\n", 1)[1])

@@ -123,9 +123,9 @@ def test_worker_memory_does_not_grow_with_file_size(tmp_path):
     big.write_bytes(src * 8)
 
     def peak_rss_kb(path: Path) -> int:
-        code = ("import resource, sys; from webfaq.config import Config; from webfaq.pipeline import process_file;"
+        code = ("import sys; from webfaq.config import Config; from webfaq.pipeline import process_file;"
                 "r = process_file(sys.argv[1], Config()); assert r.status == 'ok';"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(r.records))")
+                "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], len(r.records))")
         out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
         rss, n = map(int, out.stdout.split())
         return rss, n
