@@ -111,7 +111,8 @@ class DedupJob(SparkJob):
             bands = self.bands(vertices)
             anchors, anchor_bands = self.anchors(bands, old_vertices, old) if old else (None, None)
         with self.phase("edges"):
-            edges = self.star_edges(bands if anchor_bands is None else bands.unionByName(anchor_bands))
+            members = bands.select("vid", "scope", "band", "hash")
+            edges = self.star_edges(members if anchor_bands is None else members.unionByName(anchor_bands))
             edges = self.staged(edges, "edges")
             counters.add("dedup.candidate_edges", edges.count())
             if self.params.jaccard_check:
@@ -124,7 +125,7 @@ class DedupJob(SparkJob):
             resolved = self.staged(self.resolve(vertices, labels, anchors), "resolved")
         with self.phase("write"):
             final = self.final_rows(rows, resolved, lake_exact)
-            self.write_partitioned(final, self.output, PARTITION_COLUMNS)
+            self.write_partitioned(final, self.output, PARTITION_COLUMNS, self.cfg.lake.files_per_partition)
             written = self.spark.read.parquet(self.stage(self.output))
             comp_stats = self.write_components(written)
             self.write_index(resolved, bands)
@@ -163,7 +164,7 @@ class DedupJob(SparkJob):
     def bands(self, vertices):
         """LSH band hashes of every vertex, computed in vectorised batches on the executors."""
         body = functools.partial(band_rows, params=self.params)
-        cols = vertices.select("vid", "scope", "language", "question", "answer")
+        cols = vertices.select("vid", "scope", "id", "crawl", "language", "question", "answer")
         return self.staged(cols.mapInPandas(body, BAND_SCHEMA), "bands")
 
     def anchors(self, bands, old_vertices, old: list[str]):
@@ -181,7 +182,7 @@ class DedupJob(SparkJob):
                    .orderBy("okey").withColumn("vid", F.monotonically_increasing_id() + F.lit(OLD_VID_OFFSET)))
         anchors = self.staged(anchors, "anchors")
         anchor_bands = per_bucket.join(anchors.select("scope", "id", "vid"), ["scope", "id"])
-        return anchors, anchor_bands.select("vid", *keys)
+        return anchors, anchor_bands.select("vid", *keys)  # new buckets only: id/crawl not needed
 
     @staticmethod
     def star_edges(bands):
@@ -234,7 +235,8 @@ class DedupJob(SparkJob):
         winner = (labels.join(own, "vid").groupBy("label")
                   .agg(F.min(F.struct("kept_key", "component")).alias("w")))
         per_vid = labels.join(winner, "label").select("vid", "w.kept_key", "w.component")
-        joined = vertices.join(per_vid, "vid", "left")
+        keys = vertices.select("vid", "scope", "id", "language", "crawl", "url", "okey")  # no text
+        joined = keys.join(per_vid, "vid", "left")
         kept = F.col("kept_key").isNull() | (F.col("kept_key") == F.col("okey"))
         return joined.select(
             "vid", "scope", "id", "language", "crawl", "url", "okey",
@@ -277,14 +279,13 @@ class DedupJob(SparkJob):
                  .groupBy("crawl", "language", "scope", F.col("dedup_component").alias("component"))
                  .agg(F.count(F.lit(1)).alias("records"), is_(STATUS_KEPT).alias("kept"),
                       is_(STATUS_EXACT).alias("exact"), is_(STATUS_NEAR).alias("near"), F.first("size").alias("size")))
-        self.write_partitioned(table, self.components_table, PARTITION_COLUMNS)
+        self.write_partitioned(table, self.components_table, PARTITION_COLUMNS, 1)
         return sizes
 
     def write_index(self, resolved, bands) -> None:
         """What a later incremental run needs: representatives and their band hashes."""
         self.write_partitioned(resolved.drop("vid", "status"), self.vertices_table, ["crawl"])
-        keyed = bands.join(resolved.select("vid", "scope", "id", "crawl"), ["vid", "scope"])
-        self.write_partitioned(keyed.select("crawl", "scope", "band", "hash", "id"), self.bands_table, ["crawl"])
+        self.write_partitioned(bands.select("crawl", "scope", "band", "hash", "id"), self.bands_table, ["crawl"])
         params = json.dumps(self.params.fingerprint(), sort_keys=True)
         for crawl in self.crawls_in(self.bands_table):
             self.fs.write_text(lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json"), params)
@@ -309,12 +310,17 @@ class DedupJob(SparkJob):
         counters.add("dedup.components", stats["n"] or 0)
         counters.add("dedup.largest_component", stats["largest"] or 0)
 
-    def write_partitioned(self, df, table: str, partitions: list[str]) -> None:
+    def write_partitioned(self, df, table: str, partitions: list[str], files: int | None = None) -> None:
+        """Stage ``table`` partitioned by ``partitions``: ``files`` files per partition (a shuffle,
+        as the extract job writes the faq table), or, for the index tables nobody browses, one
+        file per task and partition (no shuffle, no single task per crawl)."""
         from pyspark.sql import functions as F
 
+        if files:
+            keys = [F.col(c) for c in partitions] + ([F.abs(F.hash("id")) % files] if files > 1 else [])
+            df = df.repartition(*keys)
         sort = [c for c in ("url", "id", "band", "hash", "component") if c in df.columns]
-        ordered = df.repartition(*[F.col(c) for c in partitions]).sortWithinPartitions(*sort)
-        ordered.write.partitionBy(*partitions).parquet(self.stage(table))
+        df.sortWithinPartitions(*sort).write.partitionBy(*partitions).parquet(self.stage(table))
 
     def swap(self, crawls: list[str]) -> dict[str, Any]:
         """Replace each table's crawl partitions as a whole; outputs last, index first, so an

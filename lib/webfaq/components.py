@@ -27,24 +27,25 @@ def orient(edges):
 
 def large_star(edges):
     """Connect every strictly larger neighbour of a vertex u to the minimum of u's closed
-    neighbourhood (u included)."""
+    neighbourhood (u included). One shuffle (a window per vertex); duplicates are left for
+    the small-star step, which removes them anyway."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     both = edges.select(F.col("src").alias("u"), F.col("dst").alias("v")).unionByName(
         edges.select(F.col("dst").alias("u"), F.col("src").alias("v")))
-    mins = both.groupBy("u").agg(F.min("v").alias("m"))
-    return (both.join(mins, "u").where(F.col("v") > F.col("u"))
-            .select(F.col("v").alias("src"), F.least("m", "u").alias("dst")).distinct())
+    with_min = both.withColumn("m", F.min("v").over(Window.partitionBy("u")))
+    return with_min.where(F.col("v") > F.col("u")).select(F.col("v").alias("src"), F.least("m", "u").alias("dst"))
 
 
 def small_star(edges):
     """Connect a vertex u and all its smaller neighbours to the minimum of those neighbours."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    mins = edges.groupBy("src").agg(F.min("dst").alias("m"))
-    leaves = (edges.join(mins, "src").where(F.col("dst") != F.col("m"))
-              .select(F.col("dst").alias("src"), F.col("m").alias("dst")))
-    return leaves.unionByName(mins.select("src", F.col("m").alias("dst"))).distinct()
+    with_min = edges.withColumn("m", F.min("dst").over(Window.partitionBy("src")))
+    leaves = with_min.where(F.col("dst") != F.col("m")).select(F.col("dst").alias("src"), F.col("m").alias("dst"))
+    return leaves.unionByName(with_min.select("src", F.col("m").alias("dst"))).distinct()
 
 
 def is_star_forest(edges) -> bool:

@@ -124,13 +124,13 @@ def signatures(pdf, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- mapInPandas bodies
 
-BAND_SCHEMA = "vid long, scope string, band int, hash long"
+BAND_SCHEMA = "vid long, scope string, id string, crawl string, band int, hash long"
 JACCARD_SCHEMA = "src long, dst long, jaccard double"
 
 
 def band_rows(batches: Iterator, params: DedupParams) -> Iterator:
-    """mapInPandas body: (vid, scope, language, question, answer) -> one row per LSH band
-    (vid, scope, band, hash). Records without shingles emit nothing."""
+    """mapInPandas body: (vid, scope, id, crawl, language, question, answer) -> one row per LSH
+    band (vid, scope, id, crawl, band, hash). Records without shingles emit nothing."""
     import pandas as pd
 
     for pdf in batches:
@@ -138,13 +138,10 @@ def band_rows(batches: Iterator, params: DedupParams) -> Iterator:
             continue
         sig, has = signatures(pdf, params)
         bh = band_hashes(sig[has], params.bands, params.rows)
-        vids, scopes = pdf["vid"].to_numpy()[has], pdf["scope"].to_numpy()[has]
-        yield pd.DataFrame({
-            "vid": np.repeat(vids, params.bands),
-            "scope": np.repeat(scopes, params.bands),
-            "band": np.tile(np.arange(params.bands, dtype=np.int32), len(vids)),
-            "hash": bh.reshape(-1),
-        })
+        out = {c: np.repeat(pdf[c].to_numpy()[has], params.bands) for c in ("vid", "scope", "id", "crawl")}
+        out["band"] = np.tile(np.arange(params.bands, dtype=np.int32), int(has.sum()))
+        out["hash"] = bh.reshape(-1)
+        yield pd.DataFrame(out)
 
 
 def jaccard_rows(batches: Iterator, params: DedupParams) -> Iterator:
