@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -24,7 +25,7 @@ from webfaq import lake
 from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
 from webfaq.faults import failpoint
 from webfaq.inputs import resolve_inputs
-from webfaq.pipeline import extract_partition, staging_fields
+from webfaq.pipeline import extract_to_work, result_file_name, staging_fields
 from webfaq.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.storage import redact
 
@@ -50,15 +51,21 @@ class ExtractJob(SparkJob):
         if not uris:
             raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
         out: dict[str, Any] = {"inputs": [redact(u) for u in uris]}
-        rows_path = lake.staging_path(cfg.lake.path, self.run_id, "rows")
+        work = self.work_dir(uris)
+        done = {f.path for f in self.fs.list_files(work)}
+        todo = [u for u in uris if result_file_name(u, "ok") not in done]
+        for u in todo:  # a failed file is retried by a resumed run
+            if result_file_name(u, "failed") in done:
+                self.fs.delete(lake.join(work, result_file_name(u, "failed")))
+        out["resumed"] = {"work_dir": work, "files_already_done": len(uris) - len(todo), "files_to_do": len(todo)}
 
         with self.phase("extract"):
-            rdd = self.spark.sparkContext.parallelize(uris, len(uris)).mapPartitions(
-                functools.partial(extract_partition, cfg.to_dict()))
-            self.spark.createDataFrame(rdd, schema=ddl(staging_fields())).write.parquet(rows_path)
+            if todo:
+                self.spark.sparkContext.parallelize(todo, len(todo)).mapPartitions(
+                    functools.partial(extract_to_work, cfg.to_dict(), work)).count()
         failpoint("extract.after_stage")
 
-        rows = self.spark.read.parquet(rows_path)
+        rows = self.spark.read.schema(ddl(staging_fields())).parquet(work)
         files = [r.asDict() for r in rows.where("kind = 'file'").select(
             "file_uri", "file_status", "file_reason", "file_crawl", "file_counters",
             "file_attempts", "file_seconds").collect()]  # one small row per input file
@@ -81,10 +88,21 @@ class ExtractJob(SparkJob):
             qa = rows.where("kind = 'qa'").select(*FAQ_COLUMNS)
             out["output"] = self.write_table(qa, crawls)
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
+        self.fs.delete(work)
         out["output"]["languages"] = {k.split(".", 2)[2]: v for k, v in counters.items()
                                       if k.startswith("kept.lang.")}
         out["output"]["partition_rows"] = partition_rows(files)
         return out
+
+    def work_dir(self, uris: list[str]) -> str:
+        """Where per-file results of this exact job (same inputs, same extraction settings)
+        accumulate until the lake commit; a re-run of the same command resumes from it."""
+        cfg = self.cfg
+        identity = {"inputs": uris, "input_format": cfg.input.format, "crawl": cfg.input.crawl,
+                    "crawl_id": cfg.job.crawl_id, "extract": cfg.extract.__dict__,
+                    "filters": cfg.filters.__dict__, "langid": cfg.langid.__dict__}
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return lake.join(cfg.lake.path, "_work", self.name, digest)
 
     def write_table(self, qa, crawls: list[str]) -> dict[str, Any]:
         """Replace the run's crawl partitions of the FAQ table as a whole."""

@@ -180,3 +180,25 @@ def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_pa
     proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "verify", "--lake", str(copy)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "MISMATCH" in proc.stdout and "language=eng" not in proc.stdout
+
+
+def test_a_rerun_resumes_from_per_file_results(spark, sample_lake, tmp_path):
+    """Per-WARC completion: files whose result is already in the work dir are not read again,
+    failed ones are retried, and the lake equals an uninterrupted run's."""
+    from webfaq_jobs.extract import ExtractJob
+    from webfaq.pipeline import extract_to_work
+    from webfaq.inputs import resolve_inputs
+
+    reference, _ = sample_lake
+    lake = tmp_path / "lake"
+    argv = [str(SAMPLE), "--lake", str(lake), "--crawl-id", "CC-TEST"]
+    job = ExtractJob.from_argv(argv)
+    uris = resolve_inputs(job.args.inputs, job.cfg)
+    work = job.work_dir(uris)
+    # a previous attempt finished three files before it died
+    assert len(list(extract_to_work(job.cfg.to_dict(), work, uris[:3]))) == 3
+    manifest = ExtractJob.from_argv(argv).execute()
+    assert manifest["resumed"]["files_already_done"] == 3 and manifest["resumed"]["files_to_do"] == len(uris) - 3
+    assert manifest["counters"]["files.total"] == len(uris)
+    assert comparable(lake_rows(lake / "faq")) == comparable(lake_rows(reference / "faq"))
+    assert not Path(work).exists()

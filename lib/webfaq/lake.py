@@ -233,3 +233,34 @@ def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
         if f.path.endswith(".json") and "/" not in f.path:
             manifests.append(json.loads(fs.read_text(join(runs_dir, f.path))))
     return sorted(manifests, key=lambda m: m.get("started", ""))
+
+
+# --------------------------------------------------------------------------- executor-side files
+
+def arrow_fs(uri: str):
+    """(pyarrow FileSystem, path) for a lake URI, usable on executors without a JVM: local
+    paths, file://, s3:// (s3a:// and EMRFS s3:// alike), gs://, hdfs://."""
+    from pyarrow import fs as pafs
+
+    if "://" not in uri:
+        return pafs.LocalFileSystem(), os.path.abspath(uri)
+    if uri.startswith("s3a://") or uri.startswith("s3n://"):
+        uri = "s3://" + uri.split("://", 1)[1]
+    if uri.startswith("file:") and not uri.startswith("file://"):
+        uri = "file://" + uri[len("file:"):]
+    return pafs.FileSystem.from_uri(uri)
+
+
+def write_parquet_atomic(uri: str, table) -> None:
+    """Write one Parquet file so that readers see all of it or nothing: temp name + rename on
+    file systems with rename, a single PUT on object stores (atomic there by definition)."""
+    import pyarrow.parquet as pq
+
+    filesystem, path = arrow_fs(uri)
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    if filesystem.type_name in ("s3", "gcs"):
+        pq.write_table(table, path, filesystem=filesystem)
+        return
+    tmp = f"{path.rsplit('/', 1)[0]}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
+    pq.write_table(table, tmp, filesystem=filesystem)
+    filesystem.move(tmp, path)

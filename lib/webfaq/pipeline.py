@@ -232,12 +232,40 @@ def result_rows(result: FileResult) -> Iterator[tuple]:
         json.dumps(result.counters, sort_keys=True), result.attempts, result.seconds)
 
 
-def extract_partition(cfg_dict: dict, uris: Iterable[str]) -> Iterator[tuple]:
-    """Executor side of the extract job: every input file of the partition, one after another."""
+def file_key(uri: str) -> str:
+    """Name of an input file's result in the job's work directory."""
+    import hashlib
+
+    return hashlib.sha1(uri.encode("utf-8")).hexdigest()[:24]
+
+
+def result_file_name(uri: str, status: str) -> str:
+    """Failed files get their own suffix so that a resumed run retries them."""
+    return file_key(uri) + (".failed.parquet" if status == "failed" else ".parquet")
+
+
+def result_table(result: FileResult):
+    import pyarrow as pa
+
+    from webfaq.records import arrow_schema
+
+    fields = staging_fields()
+    names = [name for name, _ in fields]
+    return pa.Table.from_pylist([dict(zip(names, row)) for row in result_rows(result)], schema=arrow_schema(fields))
+
+
+def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Executor side of the extract job: each input file's records and summary row go to their
+    own Parquet file in ``work_dir`` the moment the file is done. That file is the per-WARC
+    completion marker: a job that dies is re-run and processes only the files without one."""
+    from webfaq.lake import join, write_parquet_atomic
+
     cfg = Config.from_dict(cfg_dict)
     processor = QAProcessor(cfg)
     try:
         for uri in uris:
-            yield from result_rows(process_file(uri, cfg, processor))
+            result = process_file(uri, cfg, processor)
+            write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result))
+            yield uri, result.status
     finally:
         processor.close()
