@@ -84,6 +84,8 @@ SPARK_COMMANDS = {
     "dedup": ("Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark).", _spark_job("webfaq_jobs.dedup", "DedupJob")),
     "benchmark": ("Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark).", _spark_job("webfaq_jobs.benchmark", "BenchmarkJob")),
     "align": ("Align QAs across languages within each website: faq_dedup -> bitext (Spark).", _spark_job("webfaq_jobs.align", "AlignJob")),
+    "refresh": ("Run the newest Common Crawl crawl through every stage; skips crawls already complete (Spark).",
+                _spark_job("webfaq_jobs.refresh", "RefreshJob")),
 }
 
 

@@ -1,0 +1,103 @@
+"""spark-submit entry point: the monthly refresh — newest Common Crawl crawl into the lake.
+
+    spark-submit jobs/refresh.py --lake s3://bucket/lake --input-base-url s3://commoncrawl/
+
+Finds the newest crawl in Common Crawl's collection list, skips it when the lake already holds
+it as complete, and runs extract -> dedup (incremental) -> align -> benchmark for it in one
+Spark session. Every stage is idempotent (it replaces its crawl partitions as a whole) and the
+refresh is resumable at two levels: stages already finished for the crawl are recorded in
+``<lake>/_refresh/<crawl>.json`` and skipped by a re-run, and inside extract every WARC whose
+result is already in the work directory is not read again. A re-run after a crash therefore
+redoes only what was missing, and the lake equals an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import sys
+from typing import Any
+
+try:  # run as `spark-submit jobs/refresh.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs.base import JobFailed, SparkJob
+except ImportError:  # pragma: no cover
+    from base import JobFailed, SparkJob  # type: ignore[no-redef]
+
+from webfaq import lake
+from webfaq.config import Config
+from webfaq.inputs import CRAWL_RE
+from webfaq.storage import read_bytes
+
+
+def newest_crawl(collinfo: bytes) -> str:
+    """The newest CC-MAIN-YYYY-WW id in collinfo.json (ids sort by year and week)."""
+    ids = [c.get("id", "") for c in json.loads(collinfo)]
+    crawls = sorted(i for i in ids if CRAWL_RE.match(i))
+    if not crawls:
+        raise JobFailed("the collection list names no CC-MAIN-YYYY-WW crawl")
+    return crawls[-1]
+
+
+def stage_jobs() -> dict[str, type]:
+    from webfaq_jobs.align import AlignJob
+    from webfaq_jobs.benchmark import BenchmarkJob
+    from webfaq_jobs.dedup import DedupJob
+    from webfaq_jobs.extract import ExtractJob
+
+    return {"extract": ExtractJob, "dedup": DedupJob, "align": AlignJob, "benchmark": BenchmarkJob}
+
+
+class RefreshJob(SparkJob):
+    name = "refresh"
+    description = "Run the newest Common Crawl crawl through every stage (skips crawls already complete)."
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        crawl = cfg.input.crawl or newest_crawl(read_bytes(cfg.refresh.collinfo_url, cfg.s3, cfg.retry))
+        state_path = lake.join(cfg.lake.path, "_refresh", f"{crawl}.json")
+        state = json.loads(self.fs.read_text(state_path)) if self.fs.exists(state_path) else {}
+        if state.get("status") == "complete" and not cfg.refresh.force:
+            print(f"refresh: {crawl} is already complete in {cfg.lake.path} (runs {state['stages']}); nothing to do")
+            return {"crawl": crawl, "skipped": "already complete", "stages": state["stages"]}
+        if cfg.refresh.force:
+            state = {}
+        stages = dict(state.get("stages", {}))
+        jobs = stage_jobs()
+        for stage in cfg.refresh.stages:
+            if stage in stages:
+                print(f"refresh: {crawl} {stage} already done (run {stages[stage]}), skipped")
+                continue
+            with self.phase(stage):
+                manifest = jobs[stage](self.stage_config(stage, crawl, bool(stages)), argparse.Namespace(inputs=[])).execute()
+            stages[stage] = manifest["run_id"]
+            self.fs.write_text(state_path, json.dumps({"crawl": crawl, "status": "running", "stages": stages}))
+            print(f"refresh: {crawl} {stage} complete (run {manifest['run_id']})")
+        self.fs.write_text(state_path, json.dumps({"crawl": crawl, "status": "complete", "stages": stages}))
+        return {"crawl": crawl, "stages": stages}
+
+    def stage_config(self, stage: str, crawl: str, resumed: bool) -> Config:
+        cfg = copy.deepcopy(self.cfg)
+        cfg.job.run_id = None
+        cfg.input.crawl = crawl
+        if stage == "dedup":
+            cfg.dedup.crawls = [crawl]
+            cfg.dedup.incremental = self.has_other_crawls("faq_dedup", crawl)
+        elif stage == "align":
+            cfg.align.crawls = [crawl]
+        elif stage == "benchmark":
+            cfg.benchmark.crawls = [crawl]
+        return cfg
+
+    def has_other_crawls(self, table: str, crawl: str) -> bool:
+        parts = self.fs.list_dirs(lake.table_path(self.cfg.lake.path, table))
+        return any(p.startswith("crawl=") and p != f"crawl={crawl}" for p in parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return RefreshJob.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The monthly refresh against a loopback copy of Common Crawl: newest crawl found from the
+collection list, killed mid-extract and re-run (the lake equals an uninterrupted run's), and a
+crawl already complete is skipped."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from conftest import shared_path
+from test_extract_job import comparable, lake_rows
+
+pytestmark = pytest.mark.spark
+CRAWL = "CC-MAIN-2099-02"
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
+
+
+@pytest.fixture(scope="module")
+def common_crawl(tmp_path_factory):
+    """data.commoncrawl.org and index.commoncrawl.org/collinfo.json, served on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("cc")
+    (root / "crawl-data" / CRAWL).mkdir(parents=True)
+    (root / "w").mkdir()
+    names = [f"w/{i:02d}.warc.gz" for i in range(10)]
+    for name in names:
+        (root / name).symlink_to(shared_path("warc", "real-pages.warc.gz"))
+    (root / "crawl-data" / CRAWL / "warc.paths.gz").write_bytes(gzip.compress("\n".join(names).encode()))
+    (root / "collinfo.json").write_text(json.dumps([{"id": CRAWL}, {"id": "CC-MAIN-2099-01"}, {"id": "CC-MAIN-2098-52"}]))
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+
+
+def argv(base: str, lake: Path) -> list[str]:
+    return ["--lake", str(lake), "--input-base-url", base, "--refresh-collinfo-url", base + "collinfo.json",
+            "--refresh-stages", "extract,dedup"]
+
+
+def run_refresh(args):
+    from webfaq_jobs.refresh import RefreshJob
+
+    return RefreshJob.from_argv(args).execute()
+
+
+def tables(lake: Path):
+    return comparable(lake_rows(lake / "faq")), sorted(
+        (r["id"], r["dedup_status"]) for r in lake_rows(lake / "faq_dedup"))
+
+
+def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl, tmp_path):
+    reference = tmp_path / "reference"
+    m = run_refresh(argv(common_crawl, reference))
+    assert m["crawl"] == CRAWL and set(m["stages"]) == {"extract", "dedup"}
+
+    lake = tmp_path / "killed"
+    proc = subprocess.Popen([WEBFAQ, "refresh", *argv(common_crawl, lake), "--master", "local[1]"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    done_before_kill = 0
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        results = list(lake.glob("_work/extract/*/*.parquet"))
+        if len(results) >= 2:
+            os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Python workers, mid-extract
+            done_before_kill = len(results)
+            break
+        time.sleep(0.05)
+    proc.wait(60)
+    assert done_before_kill >= 2, "the refresh finished before it could be killed"
+    assert not (lake / "faq").exists() or not any((lake / "faq").iterdir())  # nothing half-committed
+
+    resumed = run_refresh(argv(common_crawl, lake))
+    runs = [json.loads(p.read_text()) for p in (lake / "_runs").glob("*.json")]
+    extract = next(r for r in runs if r["job"] == "extract" and r["run_id"] == resumed["stages"]["extract"])
+    assert extract["resumed"]["files_already_done"] >= done_before_kill
+    assert extract["counters"]["files.total"] == 10
+    assert tables(lake) == tables(reference)
+
+    again = run_refresh(argv(common_crawl, lake))
+    assert again["skipped"] == "already complete"
+    assert len(list((lake / "_runs").glob("*-extract-*.json"))) == 1
