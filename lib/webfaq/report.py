@@ -294,6 +294,12 @@ def language_name(code: str) -> str:
         return code
 
 
+def display_name(code: str) -> str:
+    """A short language name for tables and charts ("Modern Greek (1453-)" -> "Modern Greek")."""
+    name = language_name(code)
+    return name.split(" (")[0] if " (" in name else name
+
+
 def delta_parts(cur: int | None, prev: int | None) -> tuple[str, str] | None:
     """(css class, text) of a change, or None when there is nothing to compare."""
     if cur is None or prev is None:
@@ -307,18 +313,25 @@ def delta_parts(cur: int | None, prev: int | None) -> tuple[str, str] | None:
 
 
 def delta(cur: int | None, prev: int | None, metric: str | None = None, run: str = "", prev_run: str = "",
-          *, lake: str | None = None, svg: bool = False, x: float = 0, y: float = 0, anchor: str = "end") -> str:
-    """A change since the previous crawl as an HTML span (or an SVG text)."""
+          *, lake: str | None = None, svg: bool = False, x: float = 0, y: float = 0, anchor: str = "end",
+          compact: bool = False) -> str:
+    """A change since the previous crawl as an HTML span (or an SVG text); compact: the relative
+    change only, the absolute one in the tooltip."""
     parts = delta_parts(cur, prev)
     if parts is None:
         return "" if svg else '<span class="delta none">–</span>'
     cls, text = parts
+    title = ""
+    if compact and " (" in text:
+        absolute, rel = text.split(" (", 1)
+        text = rel.rstrip(")") if prev else f"{absolute} new"
+        title = f' title="{esc(absolute)} vs {fmt(prev or 0)}"'
     arrow = {"up": "▲ ", "down": "▼ ", "flat": ""}[cls]
     a = attrs(data_delta_metric=metric, data_delta_lake=lake, data_run=run if metric else None,
               data_prev_run=prev_run if metric else None, data_value=(cur or 0) - (prev or 0))
     if svg:
         return f'<text class="delta {cls}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{a}>{arrow}{esc(text)}</text>'
-    return f'<span class="delta {cls}"{a}>{arrow}{esc(text)}</span>'
+    return f'<span class="delta {cls}"{a}{title}>{arrow}{esc(text)}</span>'
 
 
 def text_width(text: str, size: float = 12.0) -> float:
@@ -389,6 +402,35 @@ def hbar_chart(bars: list[Bar], *, width: int = 1040, log: bool = False, note_w:
     return "".join(out)
 
 
+def hbar_compact(bars: list[Bar], *, width: int = 500, label: str = "") -> str:
+    """Horizontal bars for half-width cards: the label (and the change) on a line above each bar,
+    so long labels (websites) do not squeeze the bars."""
+    row_h = 40
+    value_w = max((text_width(fmt(b.value)) for b in bars), default=20) + 14
+    note_w = max((text_width(b.note) for b in bars), default=0) + 12 if any(b.note for b in bars) else 0
+    area = width - value_w - note_w
+    vmax = max((b.value for b in bars), default=0) or 1
+    out = [svg_open(width, row_h * len(bars) + 2, label)]
+    for i, b in enumerate(bars):
+        y = i * row_h
+        dparts = delta_parts(b.delta[0], b.delta[1]) if b.delta else None
+        label_room = width - (text_width(dparts[1]) + 24 if dparts else 0)
+        title = f"<title>{esc(b.title or b.label)}: {fmt(b.value)}</title>"
+        out.append(f'<text class="lbl" x="0" y="{y + 13}">{esc(clip(b.label, label_room - 8))}{title}</text>')
+        if b.delta:
+            cur, prev, metric, run, prev_run, lake = b.delta
+            out.append(delta(cur, prev, metric, run, prev_run, lake=lake, svg=True, x=width - 1, y=y + 13))
+        w = max(area * b.value / vmax, 2 if b.value else 0)
+        out.append(f'<rect class="track" x="0" y="{y + 19}" width="{area:.1f}" height="14" rx="3"/>')
+        out.append(f'<rect data-mark="1" x="0" y="{y + 19}" width="{w:.1f}" height="14" rx="3" fill="{b.color}">'
+                   f'{title}</rect>')
+        out.append(f'<text class="val" x="{w + 6:.1f}" y="{y + 31}"{b.source}>{fmt(b.value)}</text>')
+        if b.note:
+            out.append(f'<text class="note" x="{width - 1}" y="{y + 31}" text-anchor="end">{esc(b.note)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
 def stacked_rows(rows: list[tuple[str, list[tuple[str, int, str, str]]]], *, width: int = 500,
                  label: str = "") -> str:
     """100% stacked bars, one per row: (row label, [(part name, value, colour, source attrs)])."""
@@ -449,24 +491,26 @@ def vbar_chart(bars: list[tuple[str, int, str]], *, width: int = 500, height: in
     return "".join(out)
 
 
-def heat_color(t: float) -> str:
-    """Light to dark violet (the align colour's ramp) for t in [0, 1]."""
-    lo, hi = (245, 243, 255), (76, 29, 149)
-    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi))
+def heat_color(t: float) -> tuple[str, str]:
+    """Fill (light to dark violet, the align colour's ramp) for t in [0, 1], and a legible ink."""
+    lo, hi = (237, 233, 254), (59, 7, 100)
+    rgb = [round(a + (b - a) * t) for a, b in zip(lo, hi)]
+    ink = "#ffffff" if 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 150 else COLOR["text"]
+    return "#" + "".join(f"{c:02x}" for c in rgb), ink
 
 
-def heatmap(langs: list[str], cells: dict[tuple[str, str], tuple[int, str]], run: str, *, width: int = 1040,
+def heatmap(langs: list[str], cells: dict[tuple[str, str], tuple[int, str]], run: str, *, width: int = 600,
             label: str = "") -> str:
     """Lower triangle of language x language; cells[(a, b)] = (pairs, metric key)."""
     n = len(langs)
-    label_w = 56
-    cell = max(min((width - label_w - 10) / max(n, 1), 56), 22)
-    top = 28
-    height = top + cell * n + 8
+    label_w = 44
+    cell = max(min((width - label_w - 4) / max(n, 1), 48), 24)
+    top = 24
+    size_w = label_w + cell * n + 4
     vmax = max((v for v, _ in cells.values()), default=0) or 1
-    out = [svg_open(min(width, label_w + cell * n + 10), height, label)]
+    out = [svg_open(size_w, top + cell * n + 4, label)]
     for j, lang in enumerate(langs):
-        out.append(f'<text class="lbl" x="{label_w + cell * (j + 0.5):.1f}" y="{top - 10}" text-anchor="middle">'
+        out.append(f'<text class="lbl" x="{label_w + cell * (j + 0.5):.1f}" y="{top - 8}" text-anchor="middle">'
                    f'{esc(lang)}<title>{esc(language_name(lang))}</title></text>')
     for i, a in enumerate(langs):
         y = top + i * cell
@@ -479,15 +523,14 @@ def heatmap(langs: list[str], cells: dict[tuple[str, str], tuple[int, str]], run
                 continue
             value, metric = cells.get((a, b)) or cells.get((b, a)) or (0, "")
             t = math.log10(value + 1) / math.log10(vmax + 1) if value else 0.0
-            fill = heat_color(0.08 + 0.92 * t) if value else "#f8fafc"
+            fill, ink = heat_color(0.06 + 0.94 * t) if value else ("#f8fafc", COLOR["text"])
             out.append(f'<rect data-mark="1" x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell - 2:.1f}" height="{cell - 2:.1f}" '
                        f'rx="3" fill="{fill}"><title>{esc(language_name(a))} – {esc(language_name(b))}: '
                        f'{fmt(value)} pairs</title></rect>')
             if value and cell >= 26:
-                ink = "#ffffff" if t > 0.55 else COLOR["text"]
                 src = src_attrs(value, f"aligned_per_pair/{metric}", run) if metric else ""
                 out.append(f'<text class="cellv" x="{x + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
-                           f'fill="{ink}"{src}>{short(value)}</text>')
+                           f'fill="{ink}" style="fill:{ink}"{src}>{short(value)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -593,7 +636,7 @@ def kpis(data: LakeData) -> str:
         tile(label, num(cur, metric, view.run, compact=cur >= 100_000), delta(cur, prev, metric, view.run, view.prev_run),
              COLOR[view.job], foot)
 
-    counter_tile("WARC records read", ex, "warc.records")
+    counter_tile("WARC records", ex, "warc.records")
     counter_tile("QAs kept", ex, "qa.kept")
     if ex.current:
         langs = len((ex.current.get("output") or {}).get("languages") or {})
@@ -614,15 +657,15 @@ def crawls_panel(data: LakeData) -> str:
     ex = data.jobs["extract"]
     if not data.crawl_history:
         title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("Crawls in the lake", empty("crawls", title, hint), wide=False, anchor="crawls")
+        return card("Crawls in the lake", empty("crawls", title, hint), anchor="crawls")
     bars = [(crawl, metric_value(m, f"output/partition_rows/{crawl}"),
              src_attrs(metric_value(m, f"output/partition_rows/{crawl}"), f"output/partition_rows/{crawl}", m["run_id"]))
             for crawl, m in data.crawl_history]
     current = ex.crawls[0] if len(ex.crawls) == 1 else None
-    svg = vbar_chart(bars, width=500, height=230, color=COLOR["extract"], label="QAs kept per crawl",
+    svg = vbar_chart(bars, width=1040, height=200, color=COLOR["extract"], label="QAs kept per crawl",
                      highlight=current)
     return card("Crawls in the lake", chart("crawls", svg, "QAs kept per crawl (newest complete extract run of each "
-                                            "crawl); the crawl of this report is coloured."), wide=False,
+                                            "crawl); the crawl of this report is coloured."),
                 anchor="crawls", color=COLOR["extract"])
 
 
@@ -675,7 +718,7 @@ def drops_panel(data: LakeData) -> str:
     bars = [Bar(DROP_LABELS.get(r, r), v, src_attrs(v, f"drop.{r}", ex.run), COLOR["drop"], note=pct(v, extracted),
                 delta=(v, ex.counter(f"drop.{r}", prev=True), f"drop.{r}", ex.run, ex.prev_run, None), title=f"drop.{r}")
             for r, v in drops]
-    svg = hbar_chart(bars, width=500, note_w=56, delta_w=0, label="Drop reasons")
+    svg = hbar_compact(bars, width=500, label="Drop reasons")
     kept = int(c.get("qa.kept", 0))
     caption = (f"Of {num(extracted, 'qa.extracted', ex.run)} extracted QAs, {num(kept, 'qa.kept', ex.run)} "
                f"were kept ({pct(kept, extracted)}); right column: share of the extracted QAs.")
@@ -697,43 +740,44 @@ def languages_panel(data: LakeData, top_n: int = TOP_LANGUAGES) -> str:
                     sub=run_ref(ex), anchor="languages")
     top, rest = langs[:top_n], langs[top_n:]
     dedup_ok = dd.current is not None and set(ex.crawls) <= set(dd.crawls)
-    head = ("<tr><th>#</th><th>Language</th><th>ISO 639-3</th><th class='r'>QAs</th><th class='r'>Share</th>"
-            "<th class='r'>Websites</th>" + ("<th class='r'>After dedup</th>" if dedup_ok else "")
-            + "<th class='r'>Δ vs previous crawl</th></tr>")
+    head = ("<tr><th>#</th><th>Language</th><th class='r'>QAs</th><th class='r'>Share</th>"
+            "<th class='r'>Websites</th>" + ("<th class='r'>Deduped</th>" if dedup_ok else "")
+            + "<th class='r'>Δ prev. crawl</th></tr>")
     rows = []
     for i, (lang, n) in enumerate(top, 1):
         m = f"kept.lang.{lang}"
         dcell = (f"<td class='r'>{num(dd.counter('dedup.' + m), 'dedup.' + m, dd.run)}</td>" if dedup_ok else "")
-        rows.append(f"<tr><td class='muted'>{i}</td><td>{esc(language_name(lang))}</td><td><code>{esc(lang)}</code></td>"
+        rows.append(f"<tr><td class='muted'>{i}</td><td>{esc(display_name(lang))} <code>{esc(lang)}</code></td>"
                     f"<td class='r'>{num(n, m, ex.run)}</td><td class='r'>{pct(n, total, 2)}</td>"
                     f"<td class='r'>{num(data.websites_per_language.get(lang, 0), lake=f'faq/websites/{lang}')}</td>"
-                    f"{dcell}<td class='r'>{delta(n, ex.counter(m, prev=True), m, ex.run, ex.prev_run)}</td></tr>")
+                    f"{dcell}<td class='r'>{delta(n, ex.counter(m, prev=True), m, ex.run, ex.prev_run, compact=True)}</td></tr>")
     if rest:
         other = sum(n for _, n in rest)
         prev_other = (sum(ex.counter(f"kept.lang.{l}", prev=True) for l, _ in rest) if ex.previous else None)
         dcell = (f"<td class='r'>{num(sum(dd.counter('dedup.kept.lang.' + l) for l, _ in rest), derived='other languages after dedup')}</td>"
                  if dedup_ok else "")
-        rows.append(f"<tr class='other'><td></td><td>Other ({len(rest)} languages)</td><td></td>"
+        rows.append(f"<tr class='other'><td></td><td>Other ({len(rest)} languages)</td>"
                     f"<td class='r'>{num(other, derived='sum of the other languages')}</td><td class='r'>{pct(other, total, 2)}</td>"
                     f"<td class='r'>{num(sum(data.websites_per_language.get(l, 0) for l, _ in rest), derived='websites of the other languages')}</td>"
-                    f"{dcell}<td class='r'>{delta(other, prev_other)}</td></tr>")
+                    f"{dcell}<td class='r'>{delta(other, prev_other, compact=True)}</td></tr>")
     dtot = f"<td class='r'>{num(dd.counter('dedup.kept'), 'dedup.kept', dd.run)}</td>" if dedup_ok else ""
-    rows.append(f"<tr class='total'><td></td><td>Total</td><td></td><td class='r'>{num(total, 'qa.kept', ex.run)}</td>"
+    rows.append(f"<tr class='total'><td></td><td>Total</td><td class='r'>{num(total, 'qa.kept', ex.run)}</td>"
                 f"<td class='r'>100%</td><td class='r'>{num(len(data.origins), lake='faq/origins')}</td>{dtot}"
-                f"<td class='r'>{delta(total, ex.counter('qa.kept', prev=True), 'qa.kept', ex.run, ex.prev_run)}</td></tr>")
-    table = f"<table class='data'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-    chart_rows = top[:15]
-    bars = [Bar(f"{language_name(l)} ({l})" if language_name(l) != l else l, n, src_attrs(n, f"kept.lang.{l}", ex.run),
-                COLOR["extract"], note=pct(n, total)) for l, n in chart_rows]
+                f"<td class='r'>{delta(total, ex.counter('qa.kept', prev=True), 'qa.kept', ex.run, ex.prev_run, compact=True)}</td></tr>")
+    table = f"<table class='data nowrap'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    chart_rows = top[:12]
+    bars = [Bar(display_name(l), n, src_attrs(n, f"kept.lang.{l}", ex.run), COLOR["extract"], note=pct(n, total),
+                delta=(n, ex.counter(f"kept.lang.{l}", prev=True), f"kept.lang.{l}", ex.run, ex.prev_run, None),
+                title=f"{display_name(l)} ({l})") for l, n in chart_rows]
     if len(langs) > len(chart_rows):
         rest_n = sum(n for _, n in langs[len(chart_rows):])
         bars.append(Bar(f"Other ({len(langs) - len(chart_rows)} languages)", rest_n,
                         src_attrs(rest_n, derived="sum of the other languages"), COLOR["muted"], note=pct(rest_n, total)))
-    svg = hbar_chart(bars, width=470, note_w=64, delta_w=0, label="QAs per language")
-    body = (f'<div class="split"><div>{chart("languages", svg, "Share of the kept QAs.")}</div>'
+    svg = hbar_compact(bars, width=380, label="QAs per language")
+    body = (f'<div class="split"><div>{chart("languages", svg)}</div>'
             f'<div class="tablewrap">{table}</div></div>')
-    return card("QAs per language", body, sub=run_ref(ex) + " · the WebFAQ paper's Table 1 view; websites are distinct "
-                "origins in the lake", anchor="languages", color=COLOR["extract"])
+    return card("QAs per language", body, sub=run_ref(ex) + " · the WebFAQ paper's Table 1 view: share of the kept "
+                "QAs; websites are distinct origins in the lake", anchor="languages", color=COLOR["extract"])
 
 
 def websites_panel(data: LakeData, top_n: int = TOP_WEBSITES) -> str:
@@ -751,7 +795,7 @@ def websites_panel(data: LakeData, top_n: int = TOP_WEBSITES) -> str:
     bars = [Bar(o.split("://", 1)[-1], n, src_attrs(n, lake=f"faq/origin/{o}"), COLOR["extract"], note=pct(n, total),
                 delta=(n, prev.get(o, 0) if prev is not None else None, None, "", "", f"faq/origin/{o}"), title=o)
             for o, n in top]
-    svg = hbar_chart(bars, width=500, note_w=52, delta_w=120, label="Top websites")
+    svg = hbar_compact(bars, width=500, label="Top websites")
     caption = (f"{fmt(len(data.origins))} websites (origins) hold the {fmt(total)} QAs of this crawl in the lake; "
                f"the top {len(top)} hold {pct(sum(n for _, n in top), total)}.")
     return card("Top websites", chart("websites", svg, esc(caption)), sub=f"lake table <code>faq</code> · crawls "
@@ -849,7 +893,7 @@ def dedup_panels(data: LakeData) -> str:
                          f"{esc(', '.join(dd.crawls))}", wide=False, anchor="components", color=COLOR["dedup"])
 
 
-def align_panel(data: LakeData, top_n: int = 24) -> str:
+def align_panel(data: LakeData, top_n: int = 16) -> str:
     al = data.jobs["align"]
     if not al.current:
         title, hint = not_run(al, "webfaq align", data.lake)
@@ -870,7 +914,7 @@ def align_panel(data: LakeData, top_n: int = 24) -> str:
         cells[(a, b)] = (n, key)
     langs = sorted(by_lang, key=lambda l: (-by_lang[l], l))[:top_n]
     shown = sum(n for (a, b), (n, _) in cells.items() if a in langs and b in langs)
-    svg = heatmap(langs, cells, al.run, label="Aligned pairs per language pair")
+    svg = heatmap(langs, cells, al.run, width=600, label="Aligned pairs per language pair")
     total = al.counter("align.aligned")
     caption = (f"{num(total, 'align.aligned', al.run)} aligned pairs in {len(per_pair)} language pairs "
                f"{delta(total, al.counter('align.aligned', True), 'align.aligned', al.run, al.prev_run)}; colour on a "
@@ -879,9 +923,10 @@ def align_panel(data: LakeData, top_n: int = 24) -> str:
     top_pairs = sorted(per_pair.items(), key=lambda x: -x[1])[:10]
     prev_pairs = (al.previous.get("aligned_per_pair") or {}) if al.previous else None
     rows = "".join(f"<tr><td><code>{esc(k)}</code></td><td class='r'>{num(v, 'aligned_per_pair/' + k, al.run)}</td>"
-                   f"<td class='r'>{delta(v, int(prev_pairs.get(k, 0)) if prev_pairs is not None else None, 'aligned_per_pair/' + k, al.run, al.prev_run)}</td></tr>"
+                   f"<td class='r'>{delta(v, int(prev_pairs.get(k, 0)) if prev_pairs is not None else None, 'aligned_per_pair/' + k, al.run, al.prev_run, compact=True)}</td></tr>"
                    for k, v in top_pairs)
-    side = f"<table class='data'><thead><tr><th>Pair</th><th class='r'>Pairs</th><th class='r'>Δ</th></tr></thead><tbody>{rows}</tbody></table>"
+    side = (f"<table class='data nowrap'><thead><tr><th>Top pairs</th><th class='r'>Pairs</th><th class='r'>Δ prev. crawl</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>")
     body = f'<div class="split heat"><div>{chart("align-heatmap", svg, caption)}</div><div class="tablewrap">{side}</div></div>'
     return card("Aligned pairs per language pair", body + stale_note(data, al),
                 sub=run_ref(al) + f" · model <code>{esc(al.current.get('model', ''))}</code>", anchor="align",
@@ -900,7 +945,7 @@ def benchmark_panel(data: LakeData) -> str:
         return card("Benchmark sizes per language", empty("benchmark-sizes", "The benchmark run built no split"),
                     sub=run_ref(bm), anchor="benchmark")
     rows = [(l, [(k, int(sizes[l].get(k, 0)), SPLIT_COLOR[k], "") for k in SPLIT_COLOR]) for l in langs]
-    svg = stacked_hbars(rows, width=470, label="Benchmark splits per language")
+    svg = stacked_hbars(rows, width=1040, label="Benchmark splits per language")
     cols = [("corpus", "Corpus"), ("train", "Train"), ("test", "Test"), ("heldout", "Held out"),
             ("origins_train", "Sites train"), ("origins_test", "Sites test"), ("negatives", "Negatives")]
     head = "<tr><th>Language</th>" + "".join(f"<th class='r'>{t}</th>" for _, t in cols) + "<th class='r'>Δ corpus</th></tr>"
@@ -908,12 +953,11 @@ def benchmark_panel(data: LakeData) -> str:
     for l in langs:
         cells = "".join(f"<td class='r'>{num(int(sizes[l].get(k, 0)), f'sizes/{l}/{k}', bm.run)}</td>" for k, _ in cols)
         prev = int((prev_sizes.get(l) or {}).get("corpus", 0)) if prev_sizes is not None else None
-        body_rows.append(f"<tr><td title='{esc(language_name(l))}'><code>{esc(l)}</code> {esc(language_name(l))}</td>{cells}"
-                         f"<td class='r'>{delta(int(sizes[l].get('corpus', 0)), prev, f'sizes/{l}/corpus', bm.run, bm.prev_run)}</td></tr>")
-    table = f"<table class='data'><thead>{head}</thead><tbody>{''.join(body_rows)}</tbody></table>"
+        body_rows.append(f"<tr><td>{esc(display_name(l))} <code>{esc(l)}</code></td>{cells}"
+                         f"<td class='r'>{delta(int(sizes[l].get('corpus', 0)), prev, f'sizes/{l}/corpus', bm.run, bm.prev_run, compact=True)}</td></tr>")
+    table = f"<table class='data nowrap'><thead>{head}</thead><tbody>{''.join(body_rows)}</tbody></table>"
     items = [(k, c, "") for k, c in SPLIT_COLOR.items()]
-    body = (f'<div class="split"><div>{chart("benchmark-sizes", svg)}{legend(items)}</div>'
-            f'<div class="tablewrap">{table}</div></div>')
+    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>'
     return card("Benchmark sizes per language", body, sub=run_ref(bm) + f" · source <code>{esc(bm.current.get('source', ''))}"
                 f"</code> · model <code>{esc(bm.current.get('model') or '')}</code>", anchor="benchmark",
                 color=COLOR["benchmark"])
@@ -928,7 +972,8 @@ def runs_table(data: LakeData) -> str:
         rows.append(f"<tr><td><span class='pill' style='background:{COLOR.get(m.get('job'), COLOR['muted'])}'>"
                     f"{esc(m.get('job'))}</span></td><td><code>{esc(m.get('run_id'))}</code>{err}</td>"
                     f"<td><span class='status {esc(status)}'>{esc(status)}</span></td>"
-                    f"<td>{esc(', '.join(crawls_of(m, data.manifests)))}</td><td>{esc(str(m.get('started', ''))[:19].replace('T', ' '))}</td>"
+                    f"<td>{esc(', '.join(crawls_of(m, data.manifests)) or '–')}</td>"
+                    f"<td class='nw'>{esc(str(m.get('started', ''))[:16].replace('T', ' '))}</td>"
                     f"<td class='r'>{_duration(dur)}</td></tr>")
     if not rows:
         return ""
@@ -956,7 +1001,7 @@ header{background:#0f172a;color:#e2e8f0;padding:28px 0 22px}
 .wrap{max-width:1120px;margin:0 auto;padding:0 20px}
 header h1{margin:0;font-size:24px;font-weight:650;letter-spacing:-.01em;color:#fff}
 header .meta{margin-top:6px;color:#94a3b8;font-size:13px}
-header .meta code{color:#cbd5e1}
+header .meta code{color:#e2e8f0;background:#1e293b}
 nav{margin-top:14px;display:flex;flex-wrap:wrap;gap:6px}
 nav a{color:#cbd5e1;text-decoration:none;font-size:12px;padding:3px 9px;border:1px solid #334155;border-radius:999px}
 nav a:hover{background:#1e293b}
@@ -991,8 +1036,12 @@ svg .delta.up{fill:#15803d} svg .delta.down{fill:#b91c1c} svg .delta.flat{fill:#
 .legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin-top:8px;font-size:13px}
 .legend i{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:6px;vertical-align:-1px}
 .facts{display:grid;grid-template-columns:1fr 1fr;gap:4px 16px;margin-top:10px;font-size:13px}
-.split{display:grid;grid-template-columns:minmax(0,470px) minmax(0,1fr);gap:22px;align-items:start}
-.tablewrap{overflow-x:auto}
+.split{display:grid;grid-template-columns:minmax(0,380px) minmax(0,1fr);gap:28px;align-items:start}
+.split.heat{grid-template-columns:minmax(0,600px) minmax(0,1fr)}
+.tablewrap{overflow-x:auto} .tablewrap.gap{margin-top:14px}
+.stack{display:flex;flex-direction:column;gap:16px;min-width:0} .stack .card{flex:0 0 auto}
+.stack .card:last-child{flex:1 1 auto}
+table.nowrap td,table.nowrap th,td.nw{white-space:nowrap}
 table.data{border-collapse:collapse;width:100%;font-size:13px}
 table.data th{font-size:11.5px;text-transform:uppercase;letter-spacing:.03em;color:var(--sub);font-weight:600;
  text-align:left;border-bottom:1px solid var(--line);padding:5px 8px}
@@ -1064,16 +1113,16 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in [
         ("funnel", "Funnel"), ("drops", "Drops"), ("languages", "Languages"), ("websites", "Websites"),
         ("syntax", "Syntax"), ("dedup", "Duplicates"), ("align", "Alignment"), ("benchmark", "Benchmark"),
-        ("runs", "Runs")])
+        ("crawls", "Crawls"), ("runs", "Runs")])
     if not data.manifests:
         intro = empty("runs", "This lake has no runs yet",
                       f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(data.lake)}</code> first.")
     else:
         intro = ""
     notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.notes)
-    panels = [funnel_panel(data), crawls_panel(data), drops_panel(data), languages_panel(data, top_languages),
-              websites_panel(data, top_websites), syntax_panel(data), dedup_panels(data), align_panel(data),
-              benchmark_panel(data), runs_table(data)]
+    panels = [funnel_panel(data), languages_panel(data, top_languages), websites_panel(data, top_websites),
+              f'<div class="stack">{drops_panel(data)}{syntax_panel(data)}</div>', dedup_panels(data),
+              align_panel(data), benchmark_panel(data), crawls_panel(data), runs_table(data)]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
