@@ -217,7 +217,7 @@ def job(sizes: list[int], cores: int, keep: bool) -> None:
             print(f"job {tag}: {elapsed:.1f} s ({n / elapsed / cores:,.0f} records/s/core on {cores} cores; "
                   f"lake built in {built:.0f} s) exact {c.get('dedup.exact', 0)}, near {c.get('dedup.near', 0)}, "
                   f"components {c.get('dedup.components', 0)}, largest {c.get('dedup.largest_component', 0)}, "
-                  f"rounds {c.get('dedup.cc_rounds', 0)}")
+                  f"rounds {c.get('dedup.cc_rounds', 0)}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             print("   phases: " + ", ".join(f"{k} {v:.1f}" for k, v in manifest["durations_s"].items()))
             if not keep:
                 shutil.rmtree(lake)

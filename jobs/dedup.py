@@ -64,13 +64,19 @@ class DedupJob(SparkJob):
         out: dict[str, Any] = {"crawls": crawls, "old_crawls": old, "params": asdict(self.params),
                                "mode": "incremental" if cfg.dedup.incremental else "from_scratch"}
         spark = self.spark
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(cfg.dedup.batch_rows))
+        batch_key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+        previous_batch = spark.conf.get(batch_key, None)
+        spark.conf.set(batch_key, str(cfg.dedup.batch_rows))
         spark.sparkContext.setCheckpointDir(self.stage("checkpoints"))
         counters = Counters()
         try:
             result = self.deduplicate(crawls, old, counters)
         finally:
             out["counters"] = counters.as_dict()
+            if previous_batch is None:  # a shared session keeps its own setting
+                spark.conf.unset(batch_key)
+            else:
+                spark.conf.set(batch_key, previous_batch)
         out.update(result)
         out["reconcile"] = reconcile(counters, DEDUP_FUNNEL)
         if out["reconcile"]:

@@ -10,7 +10,7 @@ from datasketch import MinHash, MinHashLSH
 from conftest import shared_path
 from webfaq.components import union_find
 from webfaq.config import Config
-from webfaq.dedup import DedupParams, signatures
+from webfaq.dedup import DedupParams, record_texts, signatures
 from webfaq.faqsynth import load_sentences
 from webfaq.minhash import (MinHasher, band_hashes, candidate_probability, jaccard, lsh_params, normalise,
                             shingle_hashes, shingles, unit_text)
@@ -130,3 +130,9 @@ def test_band_hashes_match_exactly_equal_bands():
 
 def test_union_find_reference():
     assert union_find([(5, 3), (3, 9), (7, 8)]) == {5: 3, 3: 3, 9: 3, 7: 7, 8: 7}
+
+
+def test_text_modes():
+    q, a = ["Q1", None], ["A1", "A2"]
+    assert record_texts(q, a, "question+answer") == ["Q1 A1", " A2"]
+    assert record_texts(q, a, "question") == ["Q1", ""] and record_texts(q, a, "answer") == ["A1", "A2"]
