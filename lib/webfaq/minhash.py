@@ -201,27 +201,27 @@ def _span_poly(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: i
     return (prefix[ends] - prefix[starts]) * fwd[ends - 1]
 
 
-def _window_spans(unit_counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shingle windows [start, end) over the concatenated units of documents with
-    ``unit_counts`` units each, and the number of shingles per document."""
+def _window_spans(unit_counts: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shingle windows [start, end) over the concatenated units of texts with ``unit_counts``
+    units and shingle size ``n`` each, and the number of shingles per text."""
     counts = np.where(unit_counts > 0, np.maximum(unit_counts - n + 1, 1), 0)
-    unit_offsets = np.concatenate(([0], np.cumsum(unit_counts)[:-1]))
-    total = int(counts.sum())
-    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    local = np.arange(total) - np.repeat(first, counts)
-    starts = np.repeat(unit_offsets, counts) + local
-    ends = np.minimum(starts + n, np.repeat(unit_offsets + unit_counts, counts))
+    unit_offsets = np.cumsum(unit_counts) - unit_counts
+    first = np.cumsum(counts) - counts
+    starts = np.repeat(unit_offsets - first, counts) + np.arange(int(counts.sum()))
+    ends = np.minimum(starts + np.repeat(n, counts), np.repeat(unit_offsets + unit_counts, counts))
     return starts, ends, counts
 
 
-def shingle_hashes(texts: Sequence[str | None], chars: Sequence[bool], n: int,
+def shingle_hashes(texts: Sequence[str | None], chars: Sequence[bool], n: int | Sequence[int],
                    hash_name: str = "poly64") -> tuple[np.ndarray, np.ndarray]:
     """Hashes of every shingle of every text, concatenated (uint64; the 32-bit schemes use the
     low 32 bits), and the number of shingles per text (0 when nothing is left after
-    normalisation). ``chars[i]`` selects character units for text i."""
+    normalisation). ``chars[i]`` selects character units and ``n`` (one size, or one per text)
+    the shingle size for text i."""
     chars = np.asarray(chars, dtype=bool)
+    n = np.broadcast_to(np.asarray(n, dtype=np.int64), chars.shape)
     if hash_name == "sha1":
-        per_doc = [shingles(unit_text(t, c), n) for t, c in zip(texts, chars)]
+        per_doc = [shingles(unit_text(t, c), int(k)) for t, c, k in zip(texts, chars, n)]
         counts = np.array([len(s) for s in per_doc], dtype=np.int64)
         digest = b"".join(hashlib.sha1(sh).digest()[:8] for doc in per_doc for sh in doc)
         return np.frombuffer(digest, dtype="<u8").astype(np.uint64), counts
@@ -317,7 +317,7 @@ class MinHasher:
             i = j
         return sig
 
-    def signatures(self, texts: Sequence[str | None], chars: Sequence[bool], n: int) -> np.ndarray:
+    def signatures(self, texts: Sequence[str | None], chars: Sequence[bool], n: int | Sequence[int]) -> np.ndarray:
         """MinHash signatures of raw texts: n-gram shingles of words, or of characters where
         ``chars`` is set; row i equals datasketch's MinHash of ``shingles(unit_text(texts[i]))``."""
         hashes, counts = shingle_hashes(texts, chars, n, self.hash_name)
