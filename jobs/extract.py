@@ -18,8 +18,10 @@ from typing import Any
 
 try:  # run as `spark-submit jobs/extract.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.base import JobFailed, SparkJob
+    from webfaq_jobs.progress import TRACKED, Progress
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
+    from progress import TRACKED, Progress  # type: ignore[no-redef]
 
 from webfaq import lake
 from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
@@ -61,8 +63,11 @@ class ExtractJob(SparkJob):
 
         with self.phase("extract"):
             if todo:
-                self.spark.sparkContext.parallelize(todo, len(todo)).mapPartitions(
-                    functools.partial(extract_to_work, cfg.to_dict(), work)).count()
+                progress = Progress(self.spark.sparkContext, f"{self.name} {self.run_id}", len(uris),
+                                    interval_s=cfg.job.progress_interval_s, done_before=len(uris) - len(todo))
+                with progress:
+                    self.spark.sparkContext.parallelize(todo, len(todo)).mapPartitions(functools.partial(
+                        extract_with_progress, cfg.to_dict(), work, progress.counters.accumulators())).count()
         failpoint("extract.after_stage")
 
         rows = self.spark.read.schema(ddl(staging_fields())).parquet(work)
@@ -137,6 +142,30 @@ class ExtractJob(SparkJob):
             return True
         except Exception:  # noqa: BLE001 - py4j raises a generic error when the class is missing
             return False
+
+
+def extract_with_progress(cfg_dict: dict, work_dir: str, accumulators: dict, uris):
+    """Executor side: ``extract_to_work``, adding each finished file's records and QAs to the
+    progress accumulators (read back from the file's result; progress only, never the manifest)."""
+    for uri, status in extract_to_work(cfg_dict, work_dir, uris):
+        accumulators["files"].add(1)
+        try:
+            counters = _file_counters(lake.join(work_dir, result_file_name(uri, status)))
+            for name, counter in TRACKED.items():
+                accumulators[name].add(int(counters.get(counter, 0)))
+        except Exception:  # noqa: BLE001 - progress must never fail a file
+            pass
+        yield uri, status
+
+
+def _file_counters(result_uri: str) -> dict[str, int]:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    filesystem, path = lake.arrow_fs(result_uri)
+    t = pq.read_table(path, columns=["kind", "file_counters"], filesystem=filesystem)
+    t = t.filter(pc.equal(t["kind"], "file"))
+    return json.loads(t["file_counters"][0].as_py()) if t.num_rows else {}
 
 
 def partition_rows(files: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
