@@ -55,6 +55,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the lake's HTML run report and print where it is."""
+    from webfaq.report import write_report
+
+    path = write_report(args.lake, args.out)
+    print(f"report: {path}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Compare what the manifests say was written with what the lake holds."""
     from webfaq.verify import verify
@@ -105,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("verify", help="Re-derive counts from the lake and compare them with the run manifests.")
     v.add_argument("--lake", required=True)
     v.set_defaults(func=cmd_verify)
+    r = sub.add_parser("report", help="Write one self-contained HTML report of the lake's runs (no Spark).")
+    r.add_argument("--lake", required=True)
+    r.add_argument("--out", help="HTML file to write (default: <lake>/_reports/report-<newest run>.html "
+                   "and a copy at <lake>/report.html)")
+    r.set_defaults(func=cmd_report)
     p = sub.add_parser("evaluate", help="BM25 nDCG@10/MRR@10/Recall@100 on a produced benchmark split (no Spark).")
     p.add_argument("path", help="a benchmark folder (<lake>/benchmark) or one language's BEIR folder")
     p.add_argument("--split", default="test", choices=["test", "train"], help="qrels split to evaluate (default: test)")
