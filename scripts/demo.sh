@@ -8,3 +8,7 @@ LAKE="${LAKE:-$PWD/lake}"
 echo
 echo "The lake is at $LAKE:"
 find "$LAKE/faq" -name '*.parquet' | sed "s|^$LAKE/||" | sort
+echo
+# The run report: one self-contained HTML file (funnel, languages, websites, ...), no network needed.
+.venv/bin/webfaq report --lake "$LAKE"
+echo "open it in a browser (the newest report is also at $LAKE/report.html)"

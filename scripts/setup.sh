@@ -12,6 +12,20 @@ if ! command -v java >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
+# Headless Chromium (Debian's chromium) for the report's rendering test and
+# bench/report_screenshot.py; installed only as root or with passwordless sudo, and a failure
+# does not stop the set-up: without it those tests skip and say why.
+if ! command -v chromium >/dev/null 2>&1 && [ "${WEBFAQ_NO_CHROMIUM:-0}" != 1 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if [ -z "$SUDO" ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+    echo "setup: installing chromium (headless browser for the report test)" >&2
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } \
+      || echo "setup: could not install chromium; the report rendering tests will skip" >&2
+  else
+    echo "setup: chromium is missing and there is no root or sudo to install it; the report rendering tests will skip" >&2
+  fi
+fi
+
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $($PY --version)" >&2
