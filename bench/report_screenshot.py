@@ -263,9 +263,10 @@ def _manifest(job: str, started: str, n: int, body: dict, status: str = "complet
     return m
 
 
-def synthetic_lake(path: str | Path, seed: int = 7) -> dict[str, dict]:
+def synthetic_lake(path: str | Path, seed: int = 7, hostile: bool = False) -> dict[str, dict]:
     """A lake with two crawls and every job run on both (plus a failed extract run), its Parquet
-    tables agreeing with the manifests. Returns the manifests by a short name."""
+    tables agreeing with the manifests. Returns the manifests by a short name. ``hostile``: one
+    of the top websites carries markup in its origin (the report must show it as text)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -282,8 +283,8 @@ def synthetic_lake(path: str | Path, seed: int = 7) -> dict[str, dict]:
 
     def faq_partition(crawl: str, lang: str, n: int) -> None:
         origins = rng.choices(sites, weights, k=n)
-        if crawl == CURRENT and lang == "eng":
-            origins[0] = HOSTILE_ORIGIN
+        if hostile and crawl == CURRENT and lang == "eng":
+            origins[:400] = [HOSTILE_ORIGIN] * 400
         table = pa.table({"id": [f"{crawl}-{lang}-{i}" for i in range(n)], "origin": origins,
                           "url": [o + "/faq" for o in origins], "question": ["q?"] * n, "answer": ["a"] * n})
         out = lake / "faq" / f"crawl={crawl}" / f"language={lang}"
