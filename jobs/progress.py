@@ -10,8 +10,9 @@ a task ends, so with one file per task they move file by file; a retried task ca
 which is fine for progress (the manifest's counters stay exact: they come from the per-file
 results, not from here).
 
-Lines go to the ``webfaq.progress`` logger (INFO) and to the console (stderr); the last one,
-written when the stage is over, says ``done`` when every file is.
+Lines go to the ``webfaq.progress`` logger (INFO) and to the console (stderr, with the time;
+not twice when a logging handler already prints there); the last one, written when the stage
+is over, says ``done: all files processed`` when every file is.
 """
 
 from __future__ import annotations
@@ -172,7 +173,23 @@ class Progress:
         return f"[{self.label}] " + " · ".join(parts)
 
     def emit(self, line: str) -> None:
+        """To the ``webfaq.progress`` logger (INFO; the logger is set to INFO when nothing set
+        its level) and to the console, unless a logging handler already writes there."""
         self.lines.append(line)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.INFO)
         log.info(line)
         stream = self.console if self.console is not None else sys.stderr
-        print(line, file=stream, flush=True)
+        if not _writes_to(log, stream):
+            print(f"{time.strftime('%H:%M:%S')} {line}", file=stream, flush=True)
+
+
+def _writes_to(logger: logging.Logger, stream) -> bool:
+    """Whether a handler of ``logger`` or its ancestors already prints INFO records to ``stream``."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        for h in current.handlers:
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is stream and h.level <= logging.INFO:
+                return True
+        current = current.parent if current.propagate else None
+    return False
