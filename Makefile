@@ -1,7 +1,10 @@
-.PHONY: setup demo test dist
+.PHONY: setup demo test dist report-screenshot
 setup:
 	bash scripts/setup.sh
 demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test.sh
+report-screenshot:
+	bash scripts/setup.sh
+	.venv/bin/python bench/report_screenshot.py $(ARGS)
