@@ -265,3 +265,14 @@ def test_cli_writes_the_report_into_the_lake(synthetic, capsys):
     # self-contained: nothing is loaded from elsewhere
     text = path.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text) and "@import" not in text
+
+
+def test_a_dedup_run_without_clusters(synthetic, tmp_path):
+    # a dedup run that found no duplicate leaves a components table with no partition at all
+    lake = tmp_path / "lake"
+    shutil.copytree(synthetic[0], lake)
+    shutil.rmtree(lake / "faq_dedup_components")
+    (lake / "faq_dedup_components").mkdir()
+    html = build_report(str(lake))
+    assert 'data-chart-empty="dedup-components"' in html and "No duplicate clusters" in html
+    assert "could not read" not in html and 'data-chart="dedup-status"' in html

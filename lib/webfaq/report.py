@@ -168,7 +168,10 @@ def _dataset(path: str):
         from deltalake import DeltaTable
 
         return DeltaTable(path).to_pyarrow_dataset()
-    return ds.dataset(path, format="parquet", partitioning="hive")
+    import pyarrow as pa
+
+    keys = pa.schema([("crawl", pa.string()), ("language", pa.string())])  # "2024" stays a string
+    return ds.dataset(path, format="parquet", partitioning=ds.partitioning(keys, flavor="hive"))
 
 
 def _crawl_filter(crawls: Iterable[str]):
@@ -185,7 +188,10 @@ def read_origins(table: str, crawls: Iterable[str]) -> tuple[dict[str, int], dic
     crawls = list(crawls)
     if not crawls or not os.path.isdir(table):
         return {}, {}
-    t = _dataset(table).to_table(columns=["origin", "language"], filter=_crawl_filter(crawls))
+    dataset = _dataset(table)
+    if not {"crawl", "origin"} <= set(dataset.schema.names):  # no partition written yet
+        return {}, {}
+    t = dataset.to_table(columns=["origin", "language"], filter=_crawl_filter(crawls))
     if t.num_rows == 0:
         return {}, {}
     per_origin = t.group_by("origin").aggregate([("origin", "count")])
@@ -201,7 +207,10 @@ def read_component_sizes(table: str, crawls: Iterable[str]) -> list[int] | None:
     crawls = list(crawls)
     if not os.path.isdir(table):
         return None
-    t = _dataset(table).to_table(columns=["scope", "component", "size"], filter=_crawl_filter(crawls))
+    dataset = _dataset(table)
+    if not {"crawl", "size"} <= set(dataset.schema.names):  # no cluster at all: no partition
+        return []
+    t = dataset.to_table(columns=["scope", "component", "size"], filter=_crawl_filter(crawls))
     if t.num_rows == 0:
         return []
     unique = t.group_by(["scope", "component"]).aggregate([("size", "max")])
@@ -335,8 +344,19 @@ def delta(cur: int | None, prev: int | None, metric: str | None = None, run: str
 
 
 def text_width(text: str, size: float = 12.0) -> float:
-    """A rough rendered width (no font metrics here): wide glyphs count double."""
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text) * size * 0.56
+    """A rough rendered width in a sans-serif face (no font metrics here, so on the generous
+    side): capitals and digits are wider than lower case, CJK glyphs are square."""
+    em = 0.0
+    for ch in text:
+        if ord(ch) > 0x2E80:
+            em += 1.0
+        elif ch.isupper() or ch.isdigit() or ch in "mwMW%@":
+            em += 0.68
+        elif ch in "ijlrtf.,:;'|!() -":
+            em += 0.34
+        else:
+            em += 0.57
+    return em * size
 
 
 def clip(text: str, width: float, size: float = 12.0) -> str:
@@ -710,7 +730,8 @@ def drops_panel(data: LakeData) -> str:
     skip_rows = "".join(f"<tr><td><code>{esc(k)}</code></td><td class='r'>{num(v, k, ex.run)}</td>"
                         f"<td class='r'>{delta(v, ex.counter(k, prev=True), k, ex.run, ex.prev_run)}</td></tr>"
                         for k, v in skips)
-    skip_html = (f"<details><summary>Skipped before QA extraction ({len(skips)} reasons)</summary>"
+    skip_html = (f"<details><summary>Skipped before QA extraction ({len(skips)} "
+                 f"{'reason' if len(skips) == 1 else 'reasons'})</summary>"
                  f"<table class='mini'><tbody>{skip_rows}</tbody></table></details>") if skips else ""
     if not drops:
         body = empty("drops", "No QA was dropped", f"All {fmt(extracted)} extracted QAs passed filters F1–F7.")
