@@ -181,9 +181,10 @@ def _crawl_filter(crawls: Iterable[str]):
 
 
 def read_origins(table: str, crawls: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """QAs per origin, and distinct origins per language, of ``crawls`` of a FAQ table (reads
-    the origin column and the partition columns only)."""
-    import pyarrow.compute as pc
+    """QAs per origin, and distinct origins per language, of ``crawls`` of a FAQ table. Reads
+    the origin column (and the partition columns) batch by batch and keeps per-(language,
+    origin) counts only, so memory follows the number of websites, not of rows."""
+    import pyarrow as pa
 
     crawls = list(crawls)
     if not crawls or not os.path.isdir(table):
@@ -191,14 +192,24 @@ def read_origins(table: str, crawls: Iterable[str]) -> tuple[dict[str, int], dic
     dataset = _dataset(table)
     if not {"crawl", "origin"} <= set(dataset.schema.names):  # no partition written yet
         return {}, {}
-    t = dataset.to_table(columns=["origin", "language"], filter=_crawl_filter(crawls))
-    if t.num_rows == 0:
+    keys = ["language", "origin"]
+    partials, held = [], 0
+    for batch in dataset.to_batches(columns=keys, filter=_crawl_filter(crawls)):
+        if batch.num_rows:
+            part = pa.Table.from_batches([batch]).group_by(keys).aggregate([("origin", "count")])
+            partials.append(part.rename_columns(keys + ["n"]))
+            held += part.num_rows
+        if held > 2_000_000:  # fold the partial counts together
+            partials = [pa.concat_tables(partials).group_by(keys).aggregate([("n", "sum")]).rename_columns(keys + ["n"])]
+            held = partials[0].num_rows
+    if not partials:
         return {}, {}
-    per_origin = t.group_by("origin").aggregate([("origin", "count")])
-    origins = dict(zip(per_origin["origin"].to_pylist(), per_origin["origin_count"].to_pylist()))
-    pairs = t.group_by(["language", "origin"]).aggregate([])
-    per_lang = pc.value_counts(pairs["language"])
-    websites = {v["values"].as_py(): v["counts"].as_py() for v in per_lang}
+    pairs = pa.concat_tables(partials).group_by(keys).aggregate([("n", "sum")]).rename_columns(keys + ["n"])
+    per_origin = pairs.group_by("origin").aggregate([("n", "sum")])
+    origins = {o if o is not None else "(no origin)": n
+               for o, n in zip(per_origin["origin"].to_pylist(), per_origin["n_sum"].to_pylist())}
+    per_lang = pairs.group_by("language").aggregate([("origin", "count")])
+    websites = dict(zip(per_lang["language"].to_pylist(), per_lang["origin_count"].to_pylist()))
     return origins, websites
 
 
