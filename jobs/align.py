@@ -226,7 +226,7 @@ class AlignJob(SparkJob):
             return urls.map(lambda u: block_keys(u, depth_max))
 
         keys_udf = F.pandas_udf(keys_of, ArrayType(StringType()))
-        keyed = self.staged(multi.withColumn("keys", keys_udf("url")), "keyed")
+        keyed = multi.withColumn("keys", keys_udf("url"))  # cheap: recomputed rather than staged
         sizes = (keyed.select("origin", "language", F.posexplode("keys").alias("depth", "bkey"))
                  .groupBy("origin", "depth", "language", "bkey").count())
         largest = sizes.groupBy("origin", "depth").agg(F.max("count").alias("largest"))
@@ -343,7 +343,8 @@ class AlignJob(SparkJob):
         """The bitext table and its JSON-lines export, one file per language pair, staged."""
         from pyspark.sql import functions as F
 
-        bitext.repartition("pair").sortWithinPartitions("origin", "url1", "id1") \
+        # the partition column leads the sort, or the writer re-sorts by it and loses the order
+        bitext.repartition("pair").sortWithinPartitions("pair", "origin", "url1", "id1") \
             .write.partitionBy("pair").parquet(self.stage(self.output))
         if not self.cfg.align.export_jsonl:
             return
@@ -357,7 +358,7 @@ class AlignJob(SparkJob):
 
         to_json = F.pandas_udf(json_of, "string")
         lines = bitext.select("pair", "url1", "id1", to_json(F.struct(*cols)).alias("value"))
-        lines.repartition("pair").sortWithinPartitions("url1", "id1").select("pair", "value") \
+        lines.repartition("pair").sortWithinPartitions("pair", "url1", "id1").select("pair", "value") \
             .write.partitionBy("pair").text(self.stage(self.export))
         for f in self.fs.list_files(self.stage(self.export)):
             if f.path.rsplit("/", 1)[-1].startswith("part-") and f.path.endswith(".txt"):

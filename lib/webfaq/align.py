@@ -167,11 +167,13 @@ def choose_depth(largest_by_depth: dict[int, int], max_block: int) -> int:
 
 
 def tile_count(n_rows: int, n_cols: int, tile_cells: int) -> int:
-    """Row tiles a block pair is cut into so that no task computes more than ``tile_cells``
-    cosines (at least one row per tile)."""
+    """Row tiles a block pair is cut into so that a tile of equal share computes at most
+    ``tile_cells`` cosines (at least one row per tile). The job deals rows to tiles by a hash
+    of their id, so actual tiles vary around that share (``align.max_tile_cells`` reports it)."""
     if n_rows <= 0 or n_cols <= 0:
         return 1
-    return max(1, min(n_rows, math.ceil(n_rows * n_cols / tile_cells)))
+    rows_per_tile = max(1, tile_cells // n_cols)
+    return max(1, math.ceil(n_rows / rows_per_tile))
 
 
 # --------------------------------------------------------------------------- k-NN per tile

