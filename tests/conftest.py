@@ -124,7 +124,7 @@ def standalone_master(tmp_path_factory):
                  "--work-dir", str(work / f"worker{i}")],
                 env=env, stdout=open(work / f"worker{i}.log", "wb"), stderr=subprocess.STDOUT))
         _wait_workers(work / "master.log", 2)
-        yield master
+        yield MasterURL(master, str(work))
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -133,6 +133,15 @@ def standalone_master(tmp_path_factory):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class MasterURL(str):
+    """The master's spark:// URL, which also knows the workers' directory."""
+
+    def __new__(cls, url: str, work_dir: str):
+        obj = super().__new__(cls, url)
+        obj.work_dir = work_dir
+        return obj
 
 
 def _wait_workers(log: Path, n: int, timeout: float = 90.0) -> None:

@@ -60,9 +60,17 @@ def test_driver_killed_mid_write_then_rerun(spark, runs, point):
     assert not any((lake / "_staging").iterdir()) if (lake / "_staging").exists() else True
 
 
-def _executor_pids() -> list[int]:
+def _executor_pids(work_root: str) -> list[int]:
+    """Executors of this test's cluster only (their working dir is under its worker dir)."""
     out = subprocess.run(["pgrep", "-f", "CoarseGrainedExecutorBackend"], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
+    pids = []
+    for pid in map(int, out.stdout.split()):
+        try:
+            if os.readlink(f"/proc/{pid}/cwd").startswith(work_root):
+                pids.append(pid)
+        except OSError:
+            continue
+    return pids
 
 
 def _python_workers(executor: int) -> bool:
@@ -85,7 +93,7 @@ def test_executor_killed_mid_stage_the_job_completes_with_the_same_lake(spark, s
     killed = None
     deadline = time.time() + 120
     while killed is None and time.time() < deadline and proc.poll() is None:
-        for pid in _executor_pids():
+        for pid in _executor_pids(standalone_master.work_dir):
             if _python_workers(pid):  # a task is running Python on this executor
                 os.kill(pid, signal.SIGKILL)
                 killed = pid

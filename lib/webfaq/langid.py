@@ -88,8 +88,10 @@ def _iso639_1_table() -> dict[str, str]:
     """ISO 639-1 -> 639-3, generated from python-iso639 by scripts/make_iso639_table.py (importing
     python-iso639 itself costs ~0.4 s per process, more than a whole WARC's extraction)."""
     import json
+    from importlib.resources import files
 
-    return json.loads((Path(__file__).parent / "resources" / "iso639_1_to_3.json").read_text())
+    # importlib.resources, not Path(__file__): the package may be imported from a --py-files zip
+    return json.loads(files("webfaq").joinpath("resources/iso639_1_to_3.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=4096)

@@ -258,11 +258,12 @@ def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
         return [f"s3://{bucket}/{k}" for k in sorted(keys) if fnmatch.fnmatchcase(k, key_pattern)]
     if "://" in pattern:
         return [pattern]
+    # Local paths become absolute: executors do not share the driver's working directory.
     if os.path.isdir(pattern):
         found = [p for ext in ("*.warc", "*.warc.gz", "*.arc.gz") for p in _glob.glob(os.path.join(pattern, ext))]
-        return sorted(found)
-    matches = sorted(_glob.glob(pattern))
-    return matches if matches or any(ch in pattern for ch in "*?[") else [pattern]
+        return sorted(map(os.path.abspath, found))
+    matches = sorted(map(os.path.abspath, _glob.glob(pattern)))
+    return matches if matches or any(ch in pattern for ch in "*?[") else [os.path.abspath(pattern)]
 
 
 def text_lines(data: bytes) -> list[str]:
