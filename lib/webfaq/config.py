@@ -322,8 +322,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: list[str] | 
             tp = _scalar_type(hints[f.name])
             dest = f"cfg__{section}__{f.name}"
             default_text = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            kwargs: dict[str, Any] = {"dest": dest, "default": None,
-                                      "help": f"{f.metadata.get('help', '')} (default: {default_text})"}
+            help_text = f"{f.metadata.get('help', '')} (default: {default_text})".replace("%", "%%")
+            kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": help_text}
             if tp is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             elif get_origin(tp) is list or tp is list:
