@@ -66,8 +66,8 @@ class BenchmarkJob(SparkJob):
         counters.add("refine.input", sum(sizes[l] for l in languages))
         counters.add("source.other_language", sum(sizes.values()) - counters["refine.input"])
         params = self.refine_params()
-        out.update(languages=languages, model=params.model if params else None,
-                   thresholds={"alpha": params.alpha, "beta": params.beta, "duplicate": params.duplicate} if params else None)
+        thresholds = {"alpha": params.alpha, "beta": params.beta, "duplicate": params.duplicate} if params else None
+        out.update(languages=languages, model=params.model if params else None, thresholds=thresholds)
         selected = rows.where(rows["language"].isin(languages))
         with self.phase("refine"):
             refined = self.refine(selected, params, counters)
@@ -152,7 +152,8 @@ class BenchmarkJob(SparkJob):
             rn = F.row_number().over(Window.partitionBy("language", "question").orderBy("url", "crawl", "id"))
         survivors = rows.withColumn("_rn", rn).where(F.col("_rn") == 1).drop("_rn")
         if params is None:
-            refined = survivors.select(*CARRIED, *_null_columns(REFINED_SCHEMA, CARRIED, F)).withColumn("status", F.lit(STATUS_KEPT))
+            nulls = _null_columns(REFINED_SCHEMA, CARRIED, F)
+            refined = survivors.select(*CARRIED, *nulls).withColumn("status", F.lit(STATUS_KEPT))
         else:
             # Spread the model's work over every core: after the window, small inputs sit in one partition.
             spread = survivors.repartition(2 * self.spark.sparkContext.defaultParallelism, "id")
@@ -191,14 +192,14 @@ class BenchmarkJob(SparkJob):
                  .withColumn("role", F.coalesce("role", F.lit(ROLE_TRAIN)))
                  .drop("side", "origin_rank", "target"))
         split = self.staged(split, "split")
-        roles = (ROLE_TRAIN, ROLE_TEST, ROLE_HELDOUT)
+        role_names = (ROLE_TRAIN, ROLE_TEST, ROLE_HELDOUT)
         per_language = split.groupBy("language").agg(
-            *[F.sum((F.col("role") == r).cast("long")).alias(r) for r in roles],
+            *[F.sum((F.col("role") == r).cast("long")).alias(r) for r in role_names],
             F.countDistinct(F.when(F.col("role") == ROLE_TRAIN, F.col("origin"))).alias("train_sites"),
             F.countDistinct(F.when(F.col("role") != ROLE_TRAIN, F.col("origin"))).alias("test_sites"))
         origin_sides = {}
         for r in per_language.collect():
-            for role in roles:
+            for role in role_names:
                 counters.add(f"split.{role}", r[role])
                 counters.add(f"split.{role}.lang.{r['language']}", r[role])
             origin_sides[(r["language"], "train")], origin_sides[(r["language"], "test")] = r["train_sites"], r["test_sites"]
@@ -356,7 +357,8 @@ def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
 
 def summary(manifest: dict[str, Any]) -> str:
     c = manifest.get("counters", {})
-    lines = [f"run {manifest['run_id']}: {manifest['status']}, source {manifest.get('source')}, model {manifest.get('model')}",
+    lines = [f"run {manifest['run_id']}: {manifest['status']}, source {manifest.get('source')}, "
+             f"model {manifest.get('model')}",
              f"refined: input {c.get('refine.input', 0)}, kept {c.get('refine.kept', 0)}, dropped "
              + ", ".join(f"{k[len('refine.drop.'):]} {v}" for k, v in sorted(c.items()) if k.startswith("refine.drop."))]
     lines.append(f"{'language':<9}{'corpus':>8}{'train':>8}{'test':>7}{'sites tr/te':>13}{'negatives':>11}")

@@ -117,7 +117,9 @@ def _clean_one(qa_id: str, ids: np.ndarray, norms: np.ndarray, pos: int, top: np
         teacher, teacher_pos = d, pos_dense
     else:
         d, teacher, teacher_pos = None, scores, pos_bm25
-    is_fn = ~is_pos & ~is_dup & (teacher > params.fn_margin * teacher_pos) if params.fn_margin > 0 else np.zeros(len(cand), bool)
+    is_fn = ~is_pos & ~is_dup & (teacher > params.fn_margin * teacher_pos)
+    if params.fn_margin <= 0:
+        is_fn[:] = False
     keep = ~(is_pos | is_dup | is_fn)
     negatives = [{"id": ids[c], "bm25": _round(s)} | ({"dense": _round(x)} if d is not None else {})
                  for c, s, x in zip(cand[keep], scores[keep], d[keep] if d is not None else scores[keep])]
