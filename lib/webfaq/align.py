@@ -388,6 +388,25 @@ def align_reference(records: Sequence[dict], vectors: np.ndarray, params: AlignP
     return finish(rows, params, counters)
 
 
+def plan_work(records: Sequence[dict], params: AlignParams) -> Counter:
+    """The comparisons a run would make (``align.cells``), and the QAs it would skip, without
+    any vectors: the blocking of :func:`align_reference`, for sizing a run or a benchmark."""
+    counters: Counter = Counter()
+    kept, _ = first_per_question(records)
+    by_origin: dict[str, list[int]] = defaultdict(list)
+    for n in kept:
+        by_origin[records[n]["origin"]].append(n)
+    for members in by_origin.values():
+        if len({records[n]["language"] for n in members}) < 2:
+            continue
+        for block in _blocks(records, members, params, counters):
+            sizes = sorted(len(v) for v in block.values())
+            counters["align.cells"] += sum(a * b for x, a in enumerate(sizes) for b in sizes[x + 1:])
+            counters["align.max_block_pair_cells"] = max(
+                counters["align.max_block_pair_cells"], sizes[-1] * sizes[-2])
+    return counters
+
+
 def _blocks(records, members: list[int], params: AlignParams, counters: Counter) -> Iterable[dict]:
     """Per origin: {(key, language): [record indices]} at the chosen depth, oversized and
     single-language blocks counted and left out."""

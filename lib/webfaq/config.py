@@ -185,7 +185,7 @@ class AlignConfig:
     max_block: int = _opt(10_000, "Most QAs of one language compared as one block; larger origins are "
                           "split by language-neutral URL path, and blocks still larger are skipped (v2: 10,000).")
     block_depth: int = _opt(3, "Deepest URL path prefix used to split an oversized origin.")
-    tile_cells: int = _opt(4_000_000, "Similarity cells (rows x columns) one task computes; bigger blocks are tiled.")
+    tile_cells: int = _opt(16_000_000, "Cosines (rows x columns) one task computes; bigger block pairs are cut into row tiles.")
     crawls: list = _opt([], "Crawls to align (default: every crawl of the source table).")
     source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
     drop_identical: bool = _opt(True, "Drop pairs with identical question or identical answer (untranslated copies).")
