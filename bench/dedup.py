@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from webfaq.config import Config
-from webfaq.dedup import DedupParams, char_flags, record_texts, shingle_sets, signatures
+from webfaq.dedup import DedupParams, char_flags, shingle_sets, signatures
 from webfaq.faqsynth import langid_sentences, load_sentences, qa_records, write_lake
 from webfaq.minhash import MinHasher, band_hashes, jaccard, shingles, unit_text
 
