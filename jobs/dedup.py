@@ -125,7 +125,10 @@ class DedupJob(SparkJob):
                 edges = self.staged(self.verified(edges, vertices, anchors), "verified_edges")
             counters.add("dedup.edges", edges.count())
         with self.phase("components"):
-            labels, rounds = connected_components(edges, self.checkpoint, self.cfg.dedup.max_iterations)
+            try:
+                labels, rounds = connected_components(edges, self.checkpoint, self.cfg.dedup.max_iterations)
+            except RuntimeError as exc:  # did not converge: a result that must not be used
+                raise JobFailed(f"{exc} (raise --dedup-max-iterations)") from exc
             labels = self.staged(labels, "labels")
         with self.phase("resolve"):
             resolved = self.staged(self.resolve(vertices, labels, anchors), "resolved")
