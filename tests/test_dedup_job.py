@@ -174,7 +174,7 @@ def test_manifest_counters_and_component_table(scratch):
     assert c["dedup.input"] == c["dedup.kept"] + c["dedup.exact"] + c["dedup.near"]
     assert c["dedup.exact"] >= 3 and c["dedup.near"] >= 7 and c["dedup.largest_component"] >= 4
     recorded = json.loads((lake / "_runs" / f"{manifest['run_id']}.json").read_text())
-    assert recorded["counters"] == c and recorded["lsh"] == {"bands": 9, "rows": 13, "num_perm": 128, "threshold": 0.8}
+    assert recorded["counters"] == c and recorded["lsh"] == {"bands": 14, "rows": 9, "num_perm": 128, "threshold": 0.8}  # (b, r) of the 0.7 candidate threshold
     comps = ds.dataset(str(lake / "faq_dedup_components"), format="parquet", partitioning="hive").to_table().to_pandas()
     assert len(comps.groupby(["scope", "component"])) == c["dedup.components"]
     assert comps["size"].max() == c["dedup.largest_component"]

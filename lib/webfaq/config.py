@@ -124,8 +124,9 @@ class DedupConfig:
     rows: int | None = _opt(None, "Rows per band (default: datasketch's optimal (b, r) for the threshold).")
     fp_weight: float = _opt(0.5, "Weight of false positives when choosing (b, r), as datasketch's weights.")
     candidate_threshold: float | None = _opt(
-        None, "Tune bands x rows for this Jaccard instead of --dedup-threshold: with --dedup-jaccard-check, "
-        "0.7 finds more true duplicates while the check keeps precision (bench/dedup.py quality).")
+        0.7, "Tune bands x rows for this Jaccard instead of --dedup-threshold: with --dedup-jaccard-check, "
+        "0.7 finds more true duplicates while the check keeps precision (bench/dedup.py quality: F1 0.990 "
+        "vs 0.883 for LSH alone at 0.8).")
     ngram: int = _opt(5, "Word n-gram size for scripts written with spaces.")
     char_ngram: int = _opt(5, "Character n-gram size for languages written without spaces.")
     char_languages: list = _opt(
@@ -133,7 +134,8 @@ class DedupConfig:
         "ISO 639-3 languages shingled by characters (scripts without spaces).")
     text: str = _opt("question+answer", "Text compared: question+answer, question or answer.")
     cross_language: bool = _opt(False, "Deduplicate across languages (WebFAQ 2.0) instead of per language.")
-    jaccard_check: bool = _opt(False, "Verify each candidate edge with the exact Jaccard of the shingle sets.")
+    jaccard_check: bool = _opt(True, "Verify each candidate edge with the exact Jaccard of the shingle sets "
+                               "(removes LSH's false candidates; --no-dedup-jaccard-check for LSH alone).")
     seed: int = _opt(1, "MinHash seed (datasketch's default).")
     scheme: str = _opt("affine32", "datasketch permutation scheme: affine32 (datasketch 2.x), affine64 or legacy.")
     hash: str = _opt("poly64", "Shingle hash: poly64 (vectorised, webfaq.minhash) or sha1 (datasketch's default).")
