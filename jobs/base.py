@@ -228,14 +228,17 @@ def build_session(app_name: str, master: str | None = None):
         builder = builder.master(master)
     elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not launched by spark-submit
         builder = builder.master("local[*]")
+    # Settings the lake's correctness depends on: always.
     builder = (
         builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
-        .config("spark.task.maxFailures", "4")
     )
+    # Sizing defaults for local and test runs only: under spark-submit the cluster's --conf wins.
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = (builder.config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
+                   .config("spark.task.maxFailures", "4"))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
     return spark
