@@ -181,6 +181,8 @@ def test_thresholds_are_per_model():
     with pytest.raises(ValueError, match="no calibrated candidate/final threshold for model 'other'"):
         thresholds_for(cfg, "other")
     assert thresholds_for(AlignConfig(candidate_threshold=0.5, final_threshold=0.6), "other")[:2] == (0.5, 0.6)
+    as_flag = AlignConfig(thresholds='{"other": {"candidate": 0.4, "final": 0.7}}')  # --align-thresholds JSON
+    assert thresholds_for(as_flag, "other")[:2] == (0.4, 0.7)
     p = params(scoring="margin")
     assert p.final_score == 1.03 and p.neighbours == 4 and params().neighbours == 1
 

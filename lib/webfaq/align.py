@@ -30,6 +30,7 @@ Ties are broken by position in id order, everywhere, so tiling never changes a r
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -99,7 +100,10 @@ def thresholds_for(align_cfg, model: str) -> tuple[float, float, float]:
     """(candidate cosine, final cosine, margin) for ``model``: explicit settings win, else the
     per-model table. A model without calibrated values must be given them explicitly, since a
     cosine threshold means nothing across models."""
-    table = align_cfg.thresholds.get(model, {})
+    thresholds = align_cfg.thresholds
+    if isinstance(thresholds, str):  # --align-thresholds '{"LaBSE": {"candidate": 0.8, ...}}'
+        thresholds = json.loads(thresholds)
+    table = thresholds.get(model, {})
     values = {"candidate": align_cfg.candidate_threshold, "final": align_cfg.final_threshold,
               "margin": align_cfg.margin_threshold}
     needed = ["candidate", "margin"] if align_cfg.scoring == "margin" else ["candidate", "final"]
@@ -107,7 +111,7 @@ def thresholds_for(align_cfg, model: str) -> tuple[float, float, float]:
     if missing:
         raise ValueError(f"no calibrated {'/'.join(missing)} threshold for model {model!r}; set "
                          + ", ".join(f"--align-{n}-threshold" for n in missing)
-                         + f" or add it to align.thresholds (known models: {sorted(align_cfg.thresholds)})")
+                         + f" or add it to align.thresholds (known models: {sorted(thresholds)})")
     got = {n: float(values[n] if values[n] is not None else table.get(n, math.nan)) for n in values}
     return got["candidate"], got["final"], got["margin"]
 
