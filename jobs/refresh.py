@@ -78,16 +78,16 @@ class RefreshJob(SparkJob):
         return {"crawl": crawl, "stages": stages}
 
     def stage_config(self, stage: str, crawl: str, resumed: bool) -> Config:
+        """The stage's config: the refresh's own, pointed at ``crawl``."""
         cfg = copy.deepcopy(self.cfg)
         cfg.job.run_id = None
         cfg.input.crawl = crawl
         if stage == "dedup":
             cfg.dedup.crawls = [crawl]
             cfg.dedup.incremental = self.has_other_crawls("faq_dedup", crawl)
-        elif stage == "align":
-            cfg.align.crawls = [crawl]
-        elif stage == "benchmark":
-            cfg.benchmark.crawls = [crawl]
+        # align and benchmark cover every crawl of the lake (the bitext and benchmark tables are
+        # rebuilt whole; stored embeddings make the old crawls cheap), so a refresh never narrows
+        # them to the newest crawl
         return cfg
 
     def has_other_crawls(self, table: str, crawl: str) -> bool:
