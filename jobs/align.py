@@ -491,14 +491,7 @@ def summary(manifest: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    job = AlignJob.from_argv(argv)
-    try:
-        manifest = job.execute()
-    except JobFailed as exc:
-        print(f"align FAILED: {exc}", file=sys.stderr)
-        return 2
-    print(summary(manifest))
-    return 0
+    return AlignJob.main(argv, summary)
 
 
 if __name__ == "__main__":

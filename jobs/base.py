@@ -142,13 +142,17 @@ class SparkJob:
         return cls(config_from_args(args), args)
 
     @classmethod
-    def main(cls, argv: list[str] | None = None) -> int:
+    def main(cls, argv: list[str] | None = None, summary=None) -> int:
+        """Run from the command line: 0 on success (printing ``summary(manifest)``), 2 when the
+        job failed on purpose (budget, reconciliation), with the reason on stderr."""
         job = cls.from_argv(argv)
         try:
-            job.execute()
+            manifest = job.execute()
         except JobFailed as exc:
-            print(f"{cls.name}: FAILED: {exc}", file=sys.stderr)
+            print(f"{cls.name} FAILED: {exc}", file=sys.stderr)
             return 2
+        print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
+              f"manifest: {manifest.get('manifest_path')}")
         return 0
 
     # ----------------------------------------------------------------- Spark

@@ -370,14 +370,7 @@ def summary(manifest: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    job = BenchmarkJob.from_argv(argv)
-    try:
-        manifest = job.execute()
-    except JobFailed as exc:
-        print(f"benchmark FAILED: {exc}", file=sys.stderr)
-        return 2
-    print(summary(manifest))
-    return 0
+    return BenchmarkJob.main(argv, summary)
 
 
 if __name__ == "__main__":
