@@ -81,7 +81,7 @@ class AlignJob(SparkJob):
             out["counters"] = counters.as_dict()
         out["reconcile"] = reconcile(counters, ALIGN_FUNNEL)
         if out["reconcile"]:
-            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+            raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         with self.phase("swap"):
             out["tables"] = self.swap()
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
@@ -91,8 +91,8 @@ class AlignJob(SparkJob):
         """The source table (the deduplicated lake when there is one) and the crawls to align."""
         choice = self.cfg.align.source
         if choice == "auto":
-            choice = "faq_dedup" if _crawl_dirs(self.fs, self.table("faq_dedup")) else "faq"
-        available = _crawl_dirs(self.fs, self.table(choice))
+            choice = "faq_dedup" if lake.crawl_dirs(self.fs, self.table("faq_dedup")) else "faq"
+        available = lake.crawl_dirs(self.fs, self.table(choice))
         crawls = sorted(self.cfg.align.crawls or available)
         missing = sorted(set(crawls) - set(available))
         if not crawls or missing:
@@ -196,7 +196,7 @@ class AlignJob(SparkJob):
         return lake.join(self.table(self.cfg.embed.table), f"model={self.model}")
 
     def read_store(self):
-        if not _crawl_dirs(self.fs, self.store_path()):
+        if not lake.crawl_dirs(self.fs, self.store_path()):
             return None
         return self.spark.read.option("basePath", self.store_path()).parquet(self.store_path())
 
@@ -463,14 +463,6 @@ def _match_group(pdf, k: int, scoring: str):
 
 
 
-def _crawl_dirs(fs, path: str) -> list[str]:
-    return sorted(d.split("=", 1)[1] for d in fs.list_dirs(path) if d.startswith("crawl="))
-
-
-def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
-    exc = JobFailed(message)
-    exc.manifest = manifest_part  # type: ignore[attr-defined]
-    return exc
 
 
 def summary(manifest: dict[str, Any]) -> str:

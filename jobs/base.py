@@ -23,7 +23,12 @@ from webfaq.storage import redact
 
 
 class JobFailed(RuntimeError):
-    """The job ran but its result must not be used (e.g. failure budget exceeded)."""
+    """The job ran but its result must not be used (e.g. failure budget exceeded). ``manifest``
+    is what the job had found out by then; it goes into the failed run's manifest."""
+
+    def __init__(self, message: str, manifest: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.manifest = manifest or {}
 
 
 def new_run_id(job: str) -> str:
@@ -197,7 +202,7 @@ class SparkJob:
             manifest.update(self.run())
             manifest["status"] = "complete"
         except JobFailed as exc:
-            manifest.update(getattr(exc, "manifest", {}))
+            manifest.update(exc.manifest)
             manifest.update(status="failed", error=str(exc))
             raise
         except Exception as exc:

@@ -83,7 +83,7 @@ class BenchmarkJob(SparkJob):
         out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
         out["reconcile"] = reconcile(counters, FUNNEL)
         if out["reconcile"]:
-            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+            raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         with self.phase("swap"):
             self.write_language_records(out)
             table = self.table(bm.table)
@@ -348,11 +348,6 @@ def _crc(path: str) -> str:
     head, _, name = path.rpartition("/")
     return f"{head}/.{name}.crc"
 
-
-def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
-    exc = JobFailed(message)
-    exc.manifest = manifest_part  # type: ignore[attr-defined]
-    return exc
 
 
 def summary(manifest: dict[str, Any]) -> str:

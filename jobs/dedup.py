@@ -80,7 +80,7 @@ class DedupJob(SparkJob):
         out.update(result)
         out["reconcile"] = reconcile(counters, DEDUP_FUNNEL)
         if out["reconcile"]:
-            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+            raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         with self.phase("swap"):
             out["tables"] = self.swap(crawls)
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
@@ -89,14 +89,14 @@ class DedupJob(SparkJob):
     def plan_crawls(self) -> tuple[list[str], list[str]]:
         """The crawls to deduplicate and, when incremental, the already deduplicated crawls they
         are compared against (which must all be older, with the same LSH parameters)."""
-        available = _crawl_dirs(self.fs, self.table(self.source))
+        available = lake.crawl_dirs(self.fs, self.table(self.source))
         crawls = sorted(self.cfg.dedup.crawls or available)
         missing = sorted(set(crawls) - set(available))
         if not crawls or missing:
             raise JobFailed(f"no such crawl in {self.table(self.source)}: {missing or 'none at all'}")
         if not self.cfg.dedup.incremental:
             return crawls, []
-        old = sorted(set(_crawl_dirs(self.fs, self.table(self.bands_table))) - set(crawls))
+        old = sorted(set(lake.crawl_dirs(self.fs, self.table(self.bands_table))) - set(crawls))
         if old and max(old) >= min(crawls):
             raise JobFailed(f"incremental crawls {crawls} must be newer than the deduplicated {old}; "
                             "run without --dedup-incremental to recompute")
@@ -366,17 +366,9 @@ class DedupJob(SparkJob):
         return self.spark.read.option("basePath", path).parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
 
     def crawls_in(self, table: str) -> list[str]:
-        return _crawl_dirs(self.fs, self.stage(table))
+        return lake.crawl_dirs(self.fs, self.stage(table))
 
 
-def _crawl_dirs(fs, path: str) -> list[str]:
-    return sorted(d.split("=", 1)[1] for d in fs.list_dirs(path) if d.startswith("crawl="))
-
-
-def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
-    exc = JobFailed(message)
-    exc.manifest = manifest_part  # type: ignore[attr-defined]
-    return exc
 
 
 def summary(manifest: dict[str, Any]) -> str:

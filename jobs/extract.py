@@ -82,10 +82,10 @@ class ExtractJob(SparkJob):
         failed = sum(1 for f in files if f["file_status"] == "failed")
         out["failure_budget"] = {"failed": failed, "total": len(files), "allowed": cfg.job.failure_budget}
         if out["reconcile"]:
-            raise _failed(f"counters do not reconcile: {out['reconcile']}", out)
+            raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         if failed > cfg.job.failure_budget * len(files):
             reasons = sorted({f["file_reason"] for f in files if f["file_status"] == "failed"})
-            raise _failed(f"{failed} of {len(files)} WARC files failed ({', '.join(reasons)}), "
+            raise JobFailed(f"{failed} of {len(files)} WARC files failed ({', '.join(reasons)}), "
                           f"over the budget of {cfg.job.failure_budget:.2%}", out)
 
         crawls = sorted({f["file_crawl"] for f in files if f["file_status"] != "failed"})
@@ -180,11 +180,6 @@ def partition_rows(files: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
                 rows[f["file_crawl"]][key[len("kept.lang."):]] += n
     return {crawl: dict(langs) for crawl, langs in rows.items()}
 
-
-def _failed(message: str, manifest_part: dict[str, Any]) -> JobFailed:
-    exc = JobFailed(message)
-    exc.manifest = manifest_part  # type: ignore[attr-defined]
-    return exc
 
 
 def summary(manifest: dict[str, Any]) -> str:

@@ -112,6 +112,11 @@ def staging_path(lake: str, run_id: str, *parts: str) -> str:
     return join(lake, "_staging", run_id, *parts)
 
 
+def crawl_dirs(fs: LakeFS, table: str) -> list[str]:
+    """The crawls a table holds (its ``crawl=<id>`` partition directories)."""
+    return sorted(d.split("=", 1)[1] for d in fs.list_dirs(table) if d.startswith("crawl="))
+
+
 def is_data_file(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name.endswith(".parquet") and not name.startswith(("_", "."))
