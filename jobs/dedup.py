@@ -82,6 +82,7 @@ class DedupJob(SparkJob):
         if out["reconcile"]:
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         with self.phase("swap"):
+            out["output"] = self.output_rows(crawls)
             out["tables"] = self.swap(crawls)
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
@@ -341,6 +342,14 @@ class DedupJob(SparkJob):
         return {"output": self.table(self.output), "components": self.table(self.components_table),
                 "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),
                 "partitions_replaced": parts}
+
+    def output_rows(self, crawls: list[str]) -> dict[str, Any]:
+        """Rows written per crawl and language, for `webfaq verify` to compare with the lake."""
+        staged, rows = self.stage(self.output), {}
+        if lake.crawl_dirs(self.fs, staged):
+            for r in self.spark.read.parquet(staged).groupBy("crawl", "language").count().collect():
+                rows.setdefault(r["crawl"], {})[r["language"]] = r["count"]
+        return {"table": self.table(self.output), "format": "parquet", "crawls": crawls, "partition_rows": rows}
 
     # ----------------------------------------------------------------- helpers
     def table(self, name: str) -> str:
