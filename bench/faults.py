@@ -19,14 +19,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from faultproxy import FaultProxy  # noqa: E402
-from hostile_corpus import write_corpus  # noqa: E402
+from hostile_corpus import corrupt_member, write_corpus  # noqa: E402
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
 from webfaq.pipeline import process_file  # noqa: E402
@@ -87,15 +86,7 @@ def s3_faults(reference) -> list[tuple[str, bool, int, str]]:
 
 def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
     data = SAMPLE.read_bytes()
-    offsets, pos = [], 0
-    while pos < len(data):
-        d = zlib.decompressobj(31)
-        d.decompress(data[pos:])
-        offsets.append(pos)
-        pos = len(data) - len(d.unused_data)
-    bad = bytearray(data)
-    mid = (offsets[20] + offsets[21]) // 2
-    bad[mid:mid + 32] = bytes(32)
+    bad = corrupt_member(data, 20)
     cases = {
         "corrupt gzip member mid-WARC": (bytes(bad), "ok"),
         "truncated WARC": (data[: len(data) * 2 // 3], "partial"),

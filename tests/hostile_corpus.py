@@ -141,3 +141,25 @@ def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
             corpus.kinds[kind] = corpus.kinds.get(kind, 0) + 1
             corpus.expected_pairs.update((url, q) for q, _ in qa)
     return corpus
+
+
+def gzip_member_offsets(data: bytes) -> list[int]:
+    """Start offsets of the gzip members of a per-record-gzipped WARC."""
+    import zlib
+
+    offsets, pos = [], 0
+    while pos < len(data):
+        member = zlib.decompressobj(31)
+        member.decompress(data[pos:])
+        offsets.append(pos)
+        pos = len(data) - len(member.unused_data)
+    return offsets
+
+
+def corrupt_member(data: bytes, k: int) -> bytes:
+    """``data`` with 32 zero bytes in the middle of gzip member ``k`` (one record destroyed)."""
+    offsets = gzip_member_offsets(data)
+    bad = bytearray(data)
+    mid = (offsets[k] + offsets[k + 1]) // 2
+    bad[mid:mid + 32] = bytes(32)
+    return bytes(bad)

@@ -59,30 +59,17 @@ def test_a_file_that_is_not_a_warc_raises(tmp_path):
         pages(empty)
 
 
-def gzip_members(data: bytes) -> list[int]:
-    import zlib
-
-    offsets, pos = [], 0
-    while pos < len(data):
-        d = zlib.decompressobj(31)
-        d.decompress(data[pos:])
-        offsets.append(pos)
-        pos = len(data) - len(d.unused_data)
-    return offsets
-
-
 def test_a_corrupt_gzip_member_costs_one_record_and_reading_goes_on(tmp_path):
     from webfaq.counters import EXTRACT_FUNNEL, reconcile
 
+    from hostile_corpus import corrupt_member, gzip_member_offsets
+
     data = (SAMPLE / "sample-0001.warc.gz").read_bytes()
-    members = gzip_members(data)
+    members = gzip_member_offsets(data)
     good, good_counters, _ = pages(SAMPLE / "sample-0001.warc.gz")
     for k in (10, 11, len(members) - 3):  # a request record, a response record, one near the end
-        bad = bytearray(data)
-        mid = (members[k] + members[k + 1]) // 2
-        bad[mid:mid + 32] = b"\x00" * 32
         path = tmp_path / f"corrupt-{k}.warc.gz"
-        path.write_bytes(bytes(bad))
+        path.write_bytes(corrupt_member(data, k))
         got, counters, _ = pages(path)
         assert counters["skip.record.corrupt"] == 1
         assert counters["warc.records"] == good_counters["warc.records"]

@@ -54,20 +54,14 @@ def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Co
         for s in dom_syntaxes:
             _count(counters, f"block_errors.{s}.html_parse")
         return out
-    if "microdata" in enabled:
+    extractors = {"microdata": microdata.extract, "rdfa": rdfa.extract}
+    for syntax in dom_syntaxes:
         try:
-            out.extend(microdata.extract(root, url, counters))
+            out.extend(extractors[syntax](root, url, counters))
         except RecursionError:
-            _count(counters, "block_errors.microdata.too_deep")
-        except Exception:  # noqa: BLE001
-            _count(counters, "block_errors.microdata.exception")
-    if "rdfa" in enabled:
-        try:
-            out.extend(rdfa.extract(root, url, counters))
-        except RecursionError:
-            _count(counters, "block_errors.rdfa.too_deep")
-        except Exception:  # noqa: BLE001
-            _count(counters, "block_errors.rdfa.exception")
+            _count(counters, f"block_errors.{syntax}.too_deep")
+        except Exception:  # noqa: BLE001 - never let one page kill the task
+            _count(counters, f"block_errors.{syntax}.exception")
     return out
 
 
