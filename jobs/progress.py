@@ -10,7 +10,8 @@ a task ends, so with one file per task they move file by file; a retried task ca
 which is fine for progress (the manifest's counters stay exact: they come from the per-file
 results, not from here).
 
-Lines go to the ``webfaq.progress`` logger (INFO) and to the console (stderr, with the time;
+The first line is written when the stage starts, so every run shows at least that one and the
+last. Lines go to the ``webfaq.progress`` logger (INFO) and to the console (stderr, with the time;
 not twice when a logging handler already prints there); the last one, written when the stage
 is over, says ``done: all files processed`` when every file is.
 """
@@ -98,6 +99,9 @@ class Progress:
         self._saved = {k: self.sc.getLocalProperty(k) for k in _GROUP_PROPERTIES}
         self.sc.setJobGroup(self.group, f"{self.label}: {self.total} files", False)
         if self.interval_s > 0:
+            # a first line at once: the run is seen to have started, with its file total, even
+            # when the stage ends before the first interval
+            self.emit(self.line())
             self._thread = threading.Thread(target=self._loop, name=f"progress-{self.label}", daemon=True)
             self._thread.start()
 

@@ -137,7 +137,8 @@ def test_progress_lines_of_a_real_extract_run(watched_run):
     assert lines and lines == logged  # the same lines in the log and on the console
     parsed = [LINE.match(l) for l in lines]
     assert all(parsed), [l for l, m in zip(lines, parsed) if not m]
-    assert len(lines) >= 2  # at least one line while the stage ran, then the last one
+    assert len(lines) >= 2  # the first line when the stage starts, then the last one
+    assert n(parsed[0]["done"]) == 0 and parsed[0]["tail"] == "ETA –"
     assert all(m["run"] == manifest["run_id"] for m in parsed)
     done = [n(m["done"]) for m in parsed]
     assert done == sorted(done)  # never goes backwards
