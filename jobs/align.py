@@ -83,7 +83,10 @@ class AlignJob(SparkJob):
         if out["reconcile"]:
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         with self.phase("swap"):
+            rows = self.output_rows()
             out["tables"] = self.swap()
+            out["output"] = {"table": self.table(self.output), "format": "parquet", "partition_key": "pair",
+                             "partitions": out["tables"]["pairs"], "partition_rows": rows}
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
 
@@ -389,6 +392,15 @@ class AlignJob(SparkJob):
             done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": self.store_path(), "pairs": sorted(p[5:] for p in done[self.output])}
+
+    def output_rows(self) -> dict[str, dict[str, int]]:
+        """Aligned pairs staged per language pair (the table has no second partition level),
+        for `webfaq verify` to compare with the lake."""
+        staged = self.stage(self.output)
+        if not self.fs.list_dirs(staged):
+            return {}
+        counts = self.spark.read.parquet(staged).groupBy("pair").count().collect()
+        return {r["pair"]: {"": r["count"]} for r in counts}
 
     # ----------------------------------------------------------------- helpers
     def table(self, name: str) -> str:

@@ -9,6 +9,7 @@ so a failed run leaves a record of why.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -20,6 +21,11 @@ from typing import Any
 from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.lake import FileInfo, recover, write_manifest
 from webfaq.storage import redact
+
+try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs.progress import PhaseProgress
+except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    from progress import PhaseProgress  # type: ignore[no-redef]
 
 
 class JobFailed(RuntimeError):
@@ -121,6 +127,9 @@ class SparkJob:
     name = "job"
     description = ""
     config_sections: list[str] | None = None
+    # phases that report their own progress (extract's files), or "*" for all (refresh, whose
+    # phases are whole jobs that report theirs)
+    own_progress: frozenset[str] = frozenset()
 
     def __init__(self, cfg: Config, args: argparse.Namespace):
         self.cfg = cfg
@@ -128,6 +137,7 @@ class SparkJob:
         self.run_id = cfg.job.run_id or new_run_id(self.name)
         self.phases: dict[str, float] = {}
         self._spark = None
+        self._run_started = time.monotonic()
 
     # ----------------------------------------------------------------- CLI
     @classmethod
@@ -171,17 +181,31 @@ class SparkJob:
     def fs(self) -> HadoopFS:
         return HadoopFS(self.spark)
 
+    @contextlib.contextmanager
     def phase(self, name: str):
-        job = self
+        """Time a phase of the run (into the manifest) and, when it outlasts the progress
+        interval, report its Spark tasks while it runs (see ``progress.PhaseProgress``)."""
+        started = time.monotonic()
+        progress = self.phase_progress(name)
+        ok = False
+        if progress is not None:
+            progress.start()
+        try:
+            yield
+            ok = True
+        finally:
+            if progress is not None:
+                progress.stop(ok=ok)
+            self.phases[name] = round(time.monotonic() - started, 3)
 
-        class _Timer:
-            def __enter__(self):
-                self.t = time.monotonic()
-
-            def __exit__(self, *exc):
-                job.phases[name] = round(time.monotonic() - self.t, 3)
-
-        return _Timer()
+    def phase_progress(self, name: str):
+        """A progress reporter for phase ``name``, or None: progress off, or a phase that
+        reports its own (``own_progress``)."""
+        interval = getattr(getattr(self.cfg, "job", None), "progress_interval_s", 0)
+        if not interval or {name, "*"} & self.own_progress:
+            return None
+        return PhaseProgress(self.spark.sparkContext, f"{self.name} {self.run_id}", name,
+                             interval_s=interval, run_started=self._run_started)
 
     # ----------------------------------------------------------------- run + manifest
     def run(self) -> dict[str, Any]:

@@ -78,7 +78,7 @@ class BenchmarkJob(SparkJob):
             with self.phase("negatives"):
                 files[beir.NEGATIVES] = self.negatives(split, params, languages, counters)
         with self.phase("write"):
-            self.write_files(files, languages)
+            lines = self.write_files(files, languages)
         out["counters"] = counters.as_dict()
         out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
         out["reconcile"] = reconcile(counters, FUNNEL)
@@ -87,8 +87,9 @@ class BenchmarkJob(SparkJob):
         with self.phase("swap"):
             self.write_language_records(out)
             table = self.table(bm.table)
+            staged = self.staged_files(lines)
             out["partitions_replaced"] = lake.swap_partitions(self.fs, self.stage(bm.table), table, self.run_id, languages)
-            out["output"] = table
+            out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
         self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
         return out
 
@@ -261,9 +262,10 @@ class BenchmarkJob(SparkJob):
         return mined.select("language", F.col("query_id").alias("_key"), F.col("line").alias("value"))
 
     # ----------------------------------------------------------------- outputs
-    def write_files(self, files: dict[str, Any], languages: list[str]) -> None:
+    def write_files(self, files: dict[str, Any], languages: list[str]) -> dict[str, int]:
         """Every file of every language in one Spark job: one task per (language, file) writes its
-        lines in ``_key`` order to ``<stage>/<table>/<language>/<name>``; the driver only renames."""
+        lines in ``_key`` order to ``<stage>/<table>/<language>/<name>``; the driver only renames.
+        Returns the lines written per ``<language>/<name>`` (counted from what was written)."""
         from functools import reduce
 
         from pyspark.sql import functions as F
@@ -275,10 +277,20 @@ class BenchmarkJob(SparkJob):
         (reduce(lambda a, b: a.unionByName(b), frames).repartition("language", "_file")
          .sortWithinPartitions("language", "_file", "_key").select("language", "_file", "value")
          .write.partitionBy("language", "_file").text(tmp))
+        written = {(r["language"], r["_file"]): r["count"]
+                   for r in self.spark.read.text(tmp).groupBy("language", "_file").count().collect()}
+        lines = {}
         for lang in languages:
             for i, name in enumerate(names):
                 self.place_file(lake.join(tmp, f"language={lang}", f"_file={i}"),
                                 lake.join(self.stage(self.cfg.benchmark.table), lang, name))
+                lines[f"{lang}/{name}"] = written.get((lang, i), 0)
+        return lines
+
+    def staged_files(self, lines: dict[str, int]) -> dict[str, dict[str, int]]:
+        """Lines and bytes of every data file about to be swapped in, for `webfaq verify`."""
+        sizes = {f.path: f.size for f in self.fs.list_files(self.stage(self.cfg.benchmark.table))}
+        return {path: {"lines": n, "bytes": sizes[path]} for path, n in sorted(lines.items())}
 
     def place_file(self, src_dir: str, dst: str) -> None:
         """Move the one part file Spark wrote under ``src_dir`` to ``dst`` (an empty file when the

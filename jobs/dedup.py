@@ -12,7 +12,10 @@ Every stage runs on the executors; the driver only sees counts and a convergence
 3. star edges from every (scope, band, band hash) bucket to its smallest id — n-1 edges per
    bucket, never all pairs — optionally verified by exact Jaccard;
 4. connected components with alternating large-star/small-star (``webfaq.components``);
-5. the smallest order key of each component is kept, the rest flagged with its component id.
+5. the smallest order key of each component is kept, the rest flagged with its component id;
+6. incremental only: when a new record joins old components into one, the old crawl partitions
+   holding the losers are rewritten (their ids renamed, their kept record now a near duplicate),
+   so an incremental lake equals a from-scratch one.
 
 Tables (each crawl partition is staged, then swapped in whole, as the extract job does)::
 
@@ -81,9 +84,10 @@ class DedupJob(SparkJob):
         out["reconcile"] = reconcile(counters, DEDUP_FUNNEL)
         if out["reconcile"]:
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
+        relabelled = out.pop("relabelled_crawls")
         with self.phase("swap"):
-            out["output"] = self.output_rows(crawls)
-            out["tables"] = self.swap(crawls)
+            out["output"] = self.output_rows(sorted(crawls + relabelled))
+            out["tables"] = self.swap(crawls, relabelled)
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
 
@@ -133,6 +137,10 @@ class DedupJob(SparkJob):
             labels = self.staged(labels, "labels")
         with self.phase("resolve"):
             resolved = self.staged(self.resolve(vertices, labels, anchors), "resolved")
+            merges = None
+            if anchors is not None:
+                merges = self.staged(self.merged_components(labels, anchors), "merges")
+                lake_exact = self.staged(self.relabelled(lake_exact, merges, "lake_component"), "lake_exact_merged")
         with self.phase("write"):
             final = self.final_rows(rows, resolved, lake_exact)
             self.write_partitioned(final, self.output, PARTITION_COLUMNS, self.cfg.lake.files_per_partition)
@@ -142,8 +150,12 @@ class DedupJob(SparkJob):
         with self.phase("counters"):
             self.count(written, resolved, lake_exact, comp_stats, counters)
         counters.add("dedup.cc_rounds", rounds)
+        relabelled: list[str] = []
+        if merges is not None:
+            with self.phase("relabel"):
+                relabelled = self.relabel_lake(merges, old, counters)
         return {"lsh": {"bands": self.params.bands, "rows": self.params.rows, "num_perm": self.params.num_perm,
-                        "threshold": self.params.threshold}}
+                        "threshold": self.params.threshold}, "relabelled_crawls": relabelled}
 
     def read_rows(self, table: str, crawls: list[str]):
         """FAQ rows of ``crawls`` with their dedup scope and order key."""
@@ -254,6 +266,85 @@ class DedupJob(SparkJob):
             F.when(kept, F.lit(STATUS_KEPT)).otherwise(F.lit(STATUS_NEAR)).alias("status"))
 
     @staticmethod
+    def merged_components(labels, anchors):
+        """Incremental: old components that a new record joined into one. From scratch they
+        would be one component whose kept record is the oldest; so every such component but
+        the winner (smallest kept key) is renamed to the winner's id, and its kept record
+        becomes a near duplicate. Returns (scope, old_component, component, kept_key)."""
+        from pyspark.sql import functions as F
+
+        held = labels.join(anchors.select("vid", "scope", "kept_key", "component"), "vid")
+        winner = held.groupBy("label").agg(F.min(F.struct("kept_key", "component")).alias("w"))
+        return (held.join(winner, "label").where(F.col("component") != F.col("w.component"))
+                .select("scope", F.col("component").alias("old_component"), F.col("w.component").alias("component"),
+                        F.col("w.kept_key").alias("kept_key")).distinct())
+
+    @staticmethod
+    def relabelled(df, merges, column: str, kept_key: str | None = None):
+        """``df`` with ``column`` (a component id, with ``scope``) renamed where ``merges`` says,
+        and ``kept_key`` too when given; the other columns as they were."""
+        from pyspark.sql import functions as F
+
+        m = F.broadcast(merges.select(F.col("scope").alias("_scope"), F.col("old_component").alias("_old"),
+                                      F.col("component").alias("_new"), F.col("kept_key").alias("_kept")))
+        joined = df.join(m, (F.col("scope") == F.col("_scope")) & (F.col(column) == F.col("_old")), "left")
+        out = joined.withColumn(column, F.coalesce("_new", column))
+        if kept_key:
+            out = out.withColumn(kept_key, F.coalesce("_kept", kept_key))
+        return out.select(*df.columns)
+
+    def relabel_lake(self, merges, old: list[str], counters: Counters) -> list[str]:
+        """Rewrite the old crawl partitions that hold rows of merged components (flags,
+        component table, vertices; band hashes do not change) so the lake reads as if it had
+        been deduplicated from scratch. Returns the crawls staged for replacement."""
+        from pyspark.sql import functions as F
+
+        merged = merges.count()
+        counters.add("dedup.lake.components_merged", merged)
+        counters.add("dedup.lake.rows_relabelled", 0)
+        if not merged:
+            return []
+        scope = F.lit("*") if self.params.cross_language else F.col("language")
+        losers = F.broadcast(merges.select("scope", F.col("old_component").alias("dedup_component")))
+        flags = self.read_crawls(self.output, old).withColumn("scope", scope)
+        hit = flags.select("crawl", "scope", "dedup_component").join(losers, ["scope", "dedup_component"])
+        crawls = sorted(r.crawl for r in hit.select("crawl").distinct().collect())
+        counters.add("dedup.lake.rows_relabelled", hit.count())
+
+        flags = self.read_crawls(self.output, crawls).withColumn("scope", scope)
+        loser = flags.join(losers.withColumn("_lost", F.lit(True)), ["scope", "dedup_component"], "left")
+        status = F.when(F.col("_lost") & (F.col("dedup_status") == STATUS_KEPT), F.lit(STATUS_NEAR)).otherwise(F.col("dedup_status"))
+        fixed = self.relabelled(loser.withColumn("dedup_status", status), merges, "dedup_component")
+        self.write_partitioned(fixed.select(*FAQ_COLUMNS, "dedup_status", "dedup_component"), self.output,
+                               PARTITION_COLUMNS, self.cfg.lake.files_per_partition, append=True)
+
+        vertices = self.relabelled(self.read_crawls(self.vertices_table, crawls), merges, "component", "kept_key")
+        self.write_partitioned(vertices, self.vertices_table, ["crawl"], append=True)
+        self.write_partitioned(self.relabelled_components(crawls, merges, fixed), self.components_table,
+                               PARTITION_COLUMNS, 1, append=True)
+        return crawls
+
+    def relabelled_components(self, crawls: list[str], merges, fixed):
+        """The component table of relabelled crawls: rows of untouched components as they were;
+        for a merged component, its counts recounted from the rewritten flags and its size the
+        sum of the merged components' sizes (each counted in the run that wrote it)."""
+        from pyspark.sql import functions as F
+
+        table = self.read_crawls(self.components_table, crawls)
+        keys = ["crawl", "language", "scope", "component"]
+        winners = F.broadcast(merges.select("scope", "component").distinct().withColumn("_won", F.lit(True)))
+        renamed = self.relabelled(table, merges, "component").join(winners, ["scope", "component"], "left")
+        untouched = renamed.where(F.col("_won").isNull()).drop("_won")
+        sizes = renamed.where(F.col("_won")).groupBy(*keys).agg(F.sum("size").alias("old_size"))
+        is_ = lambda s: F.sum((F.col("dedup_status") == s).cast("long"))  # noqa: E731
+        counts = (fixed.withColumnRenamed("dedup_component", "component").join(winners, ["scope", "component"])
+                  .groupBy(*keys).agg(F.count(F.lit(1)).alias("records"), is_(STATUS_KEPT).alias("kept"),
+                                      is_(STATUS_EXACT).alias("exact"), is_(STATUS_NEAR).alias("near")))
+        recounted = counts.join(sizes, keys, "left").withColumn(
+            "size", F.greatest(F.coalesce("old_size", F.lit(0)), F.col("records"))).drop("old_size")
+        return untouched.unionByName(recounted.select(*untouched.columns))
+
+    @staticmethod
     def final_rows(rows, resolved, lake_exact):
         """Every input row with dedup_status and dedup_component."""
         from pyspark.sql import Window
@@ -320,7 +411,8 @@ class DedupJob(SparkJob):
         counters.add("dedup.components", stats["n"] or 0)
         counters.add("dedup.largest_component", stats["largest"] or 0)
 
-    def write_partitioned(self, df, table: str, partitions: list[str], files: int | None = None) -> None:
+    def write_partitioned(self, df, table: str, partitions: list[str], files: int | None = None,
+                          append: bool = False) -> None:
         """Stage ``table`` partitioned by ``partitions``: ``files`` files per partition (a shuffle,
         as the extract job writes the faq table), or, for the index tables nobody browses, one
         file per task and partition (no shuffle, no single task per crawl)."""
@@ -330,18 +422,21 @@ class DedupJob(SparkJob):
             keys = [F.col(c) for c in partitions] + ([F.abs(F.hash("id")) % files] if files > 1 else [])
             df = df.repartition(*keys)
         sort = [c for c in ("url", "id", "band", "hash", "component") if c in df.columns]
-        df.sortWithinPartitions(*sort).write.partitionBy(*partitions).parquet(self.stage(table))
+        writer = df.sortWithinPartitions(*sort).write.partitionBy(*partitions)
+        writer.mode("append" if append else "errorifexists").parquet(self.stage(table))
 
-    def swap(self, crawls: list[str]) -> dict[str, Any]:
+    def swap(self, crawls: list[str], relabelled: list[str] = ()) -> dict[str, Any]:
         """Replace each table's crawl partitions as a whole; outputs last, index first, so an
-        interrupted swap never leaves flags without the index a later increment needs."""
+        interrupted swap never leaves flags without the index a later increment needs. Old
+        crawls that were only relabelled keep their band hashes (they did not change)."""
         parts = [f"crawl={c}" for c in crawls]
-        done = {}
+        old_parts = [f"crawl={c}" for c in relabelled]
         for table in (self.vertices_table, self.bands_table, self.components_table, self.output):
-            done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
+            again = old_parts if table != self.bands_table else []
+            lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts + again)
         return {"output": self.table(self.output), "components": self.table(self.components_table),
                 "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),
-                "partitions_replaced": parts}
+                "partitions_replaced": parts, "partitions_relabelled": old_parts}
 
     def output_rows(self, crawls: list[str]) -> dict[str, Any]:
         """Rows written per crawl and language, for `webfaq verify` to compare with the lake."""

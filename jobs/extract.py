@@ -40,6 +40,7 @@ class ExtractJob(SparkJob):
     name = "extract"
     description = "Extract schema.org FAQPage QA pairs from WARC files into the FAQ lake."
     table = "faq"
+    own_progress = frozenset({"extract"})  # files, records and QAs (progress.Progress)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

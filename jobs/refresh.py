@@ -52,6 +52,7 @@ def stage_jobs() -> dict[str, type]:
 class RefreshJob(SparkJob):
     name = "refresh"
     description = "Run the newest Common Crawl crawl through every stage (skips crawls already complete)."
+    own_progress = frozenset({"*"})  # each stage is a job that reports its own progress
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg

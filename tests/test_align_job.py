@@ -172,6 +172,22 @@ def test_rerun_replaces_every_pair_and_margin_scoring_counts(quality):
     assert not list((lake / "bitext_jsonl").rglob("*.jsonl"))
 
 
+def test_verify_checks_bitext_partitions_against_the_newest_run(quality):
+    from webfaq.verify import verify
+
+    _, lake, first, rows, _, second = quality
+    per_pair: dict[str, int] = {}
+    for r in rows:
+        per_pair[f"{r['language1']}-{r['language2']}"] = per_pair.get(f"{r['language1']}-{r['language2']}", 0) + 1
+    assert first["output"]["partition_key"] == "pair"
+    assert first["output"]["partition_rows"] == {pair: {"": n} for pair, n in per_pair.items()}
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]
+    bitext = {p["partition"]: p for p in report["partitions_checked"] if p["table"].endswith("/bitext")}
+    assert set(bitext) == {f"pair={p}" for p in per_pair}  # the re-run emptied every pair: checked too
+    assert all(p["run_id"] == second["run_id"] and p["found"] == {} for p in bitext.values())
+
+
 # --------------------------------------------------------------------------- 20,000-QA origin
 
 @pytest.fixture(scope="module")

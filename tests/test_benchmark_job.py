@@ -100,6 +100,25 @@ def test_languages_sizes_and_counters(built):
         assert record["sizes"] == s and record["model"] == manifest["model"]
 
 
+def test_verify_recounts_every_benchmark_file(built, tmp_path):
+    from webfaq.verify import verify
+
+    root, manifest, _, _, _ = built
+    files = manifest["output"]["files"]
+    for lang, s in manifest["sizes"].items():
+        assert files[f"{lang}/corpus.jsonl"]["lines"] == s["corpus"]
+        assert files[f"{lang}/qrels/test.tsv"]["lines"] == s["test"] + 1  # BEIR's header line
+    report = verify(str(root))
+    assert report["ok"], report["problems"]
+    assert {f["file"] for f in report["files_checked"]} == set(files)
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    queries = copy / "benchmark" / "eng" / "queries.jsonl"
+    queries.write_text("".join(queries.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
+    problems = verify(str(copy))["problems"]
+    assert len(problems) == 1 and "eng/queries.jsonl" in problems[0]
+
+
 def test_planted_cases_meet_their_fate(built):
     root, _, planted, _, _ = built
     corpus = set()

@@ -76,6 +76,10 @@ def build_rows() -> tuple[list[dict], dict[str, dict]]:
     words = " ".join(load_sentences(shared_path("parallel", "tatoeba", "tatoeba.deu-eng.eng"))[:400]).split()
     for name, text in zip(("chain_a", "chain_b", "chain_c"), _chain(words)):
         add(name, C1, f"https://chain.example/{name}", "eng", "How long is the warranty?", text)
+    # a bridge: two records of the old crawl that are not duplicates of each other, joined by a
+    # record of the new crawl that is a near duplicate of both (incremental must merge them)
+    for name, crawl, text in zip(("bridge_a", "bridge_b", "bridge_c"), (C1, C2, C1), _chain(words[len(words) // 2:])):
+        add(name, crawl, f"https://bridge.example/{name}", "eng", "How long is the warranty?", text)
     q, a = "Wie kann ich bezahlen?", " ".join(pool["deu"][40:43])
     add("lang_deu", C1, "https://multi.example/de", "deu", q, a)
     add("lang_eng", C1, "https://multi.example/en", "eng", q, a)   # same text, another language
@@ -162,9 +166,10 @@ def test_known_clusters(scratch, dataset):
 def test_transitive_chain_ends_in_one_component(scratch, dataset):
     lake, _ = scratch
     got, named = out_rows(lake), dataset[1]
-    a, b, c = (got[key(named[n])] for n in ("chain_a", "chain_b", "chain_c"))
-    assert a == ("kept", named["chain_a"]["id"])
-    assert b == c == ("near", named["chain_a"]["id"])
+    for chain in ("chain", "bridge"):
+        a, b, c = (got[key(named[f"{chain}_{n}"])] for n in "abc")
+        assert a == ("kept", named[f"{chain}_a"]["id"])
+        assert b == c == ("near", named[f"{chain}_a"]["id"])
 
 
 def test_manifest_counters_and_component_table(scratch):
@@ -195,7 +200,7 @@ def test_result_does_not_depend_on_partitioning(scratch, spark, dataset, tmp_pat
     assert manifest["counters"] == scratch[1]["counters"]
 
 
-def test_incremental_equals_from_scratch(scratch, spark, source_lake, tmp_path):
+def test_incremental_equals_from_scratch(scratch, spark, dataset, source_lake, tmp_path):
     lake, full = scratch
     inc = fresh_lake(source_lake, tmp_path)
     first = run_dedup(inc, "--dedup-crawls", C1)
@@ -204,7 +209,26 @@ def test_incremental_equals_from_scratch(scratch, spark, source_lake, tmp_path):
     assert out_rows(inc) == out_rows(lake)
     assert second["counters"]["dedup.exact.lake"] >= 1   # exact_c2 matched the stored vertex of exact_a
     assert first["counters"]["dedup.input"] + second["counters"]["dedup.input"] == full["counters"]["dedup.input"]
-    # the old crawl's partitions were left as they were
+    # bridge_b (new) joined two components of the old crawl: bridge_c's stored flags were
+    # rewritten (kept -> near, component of bridge_a), in every table that holds them
+    named = dataset[1]
+    got_first = {k: v for k, v in out_rows(inc).items() if k[0] == C1}
+    assert got_first[key(named["bridge_c"])] == ("near", named["bridge_a"]["id"])
+    assert second["counters"]["dedup.lake.components_merged"] >= 1
+    assert second["counters"]["dedup.lake.rows_relabelled"] >= 1
+    assert second["tables"]["partitions_relabelled"] == [f"crawl={C1}"]
+    vertices = ds.dataset(str(inc / "faq_dedup_vertices"), format="parquet", partitioning="hive").to_table().to_pandas()
+    assert vertices.loc[vertices["id"] == named["bridge_c"]["id"], "component"].tolist() == [named["bridge_a"]["id"]]
+    comps = ds.dataset(str(inc / "faq_dedup_components"), format="parquet", partitioning="hive").to_table().to_pandas()
+    assert named["bridge_c"]["id"] not in set(comps["component"])
+    bridge = comps[(comps["component"] == named["bridge_a"]["id"]) & (comps["crawl"] == C1)]
+    assert bridge[["records", "kept", "near"]].values.tolist() == [[2, 1, 1]]
+    # the lake still agrees with the manifests (the relabelled partition is the second run's now)
+    from webfaq.verify import verify
+    report = verify(str(inc))
+    assert report["ok"], report["problems"]
+    assert {(p["partition"], p["run_id"]) for p in report["partitions_checked"] if p["table"].endswith("/faq_dedup")} == \
+        {(f"crawl={C1}", second["run_id"]), (f"crawl={C2}", second["run_id"])}
     assert sorted(p.name for p in (inc / "faq_dedup").iterdir()) == [f"crawl={C1}", f"crawl={C2}"]
 
 

@@ -15,13 +15,19 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import SAMPLE
-from webfaq_jobs.progress import Progress, hms
+from webfaq_jobs.progress import PhaseProgress, Progress, hms
 
 LINE = re.compile(
     r"^\[extract (?P<run>\S+)\] files (?P<done>[\d,]+)/(?P<total>[\d,]+) \((?P<pct>[\d.]+)%\) · "
     r"records (?P<records>[\d,]+) · QAs (?P<qa>[\d,]+) extracted, (?P<kept>[\d,]+) kept · "
     r"(?P<fpm>[\d.]+) files/min, (?P<rps>[\d,]+) records/s · elapsed (?P<elapsed>\d+:\d\d:\d\d) · "
     r"(?P<tail>ETA (?:\d+:\d\d:\d\d|–)|done: all files processed)$")
+
+
+PHASE = re.compile(
+    r"^\[(?P<job>\w+) (?P<run>\S+)\] phase (?P<phase>\w+) · tasks (?P<done>[\d,]+)/(?P<total>[\d,]+) "
+    r"\((?:[\d.]+%|–)\) · (?P<rate>[\d,.]+) tasks/s · elapsed \d+:\d\d:\d\d \(run \d+:\d\d:\d\d\) · "
+    r"(?P<tail>ETA (?:\d+:\d\d:\d\d|–)|phase (?P=phase) (?:done|failed))$")
 
 
 def n(text: str) -> int:
@@ -107,6 +113,42 @@ def test_interval_zero_turns_progress_off():
     assert p.lines == [] and out.getvalue() == ""
 
 
+class FakeStageSC(FakeSC):
+    """A context whose one stage has ``total`` tasks, ``completed`` of them finished."""
+
+    def __init__(self, total: int):
+        super().__init__()
+        self.total = total
+
+    def statusTracker(self):
+        sc = self
+        return SimpleNamespace(getJobIdsForGroup=lambda g: [3] if g in sc.groups else [],
+                               getJobInfo=lambda j: SimpleNamespace(stageIds=[7]),
+                               getStageInfo=lambda s: SimpleNamespace(numCompletedTasks=sc.completed,
+                                                                      numTasks=sc.total))
+
+
+def test_phase_progress_counts_tasks_and_stays_quiet_for_a_short_phase():
+    sc, now, out = FakeStageSC(total=40), [10.0], io.StringIO()
+    quick = PhaseProgress(sc, "dedup r4", "edges", interval_s=3600, console=out, clock=lambda: now[0], run_started=0.0)
+    with quick:
+        sc.completed = 40
+    assert quick.lines == [] and out.getvalue() == ""  # over before its first interval: nothing said
+
+    sc.completed = 0
+    p = PhaseProgress(sc, "dedup r4", "components", interval_s=3600, console=out, clock=lambda: now[0], run_started=0.0)
+    p.start()
+    sc.completed, now[0] = 10, 30.0  # 10 of 40 tasks in 20 s
+    p.emit(p.line())
+    sc.completed, now[0] = 40, 50.0
+    p.stop()
+    first, last = (PHASE.match(l) for l in p.lines)
+    assert first and last, p.lines
+    assert (n(first["done"]), n(first["total"]), first["rate"], first["tail"]) == (10, 40, "0.5", "ETA 0:01:00")
+    assert last["tail"] == "phase components done" and "elapsed 0:00:40 (run 0:00:50)" in p.lines[-1]
+    assert sc.props["spark.jobGroup.id"] is None
+
+
 # =============================================================================== the real job
 @pytest.fixture(scope="module")
 def watched_run(spark, tmp_path_factory):
@@ -133,8 +175,10 @@ def watched_run(spark, tmp_path_factory):
 @pytest.mark.spark
 def test_progress_lines_of_a_real_extract_run(watched_run):
     lake, manifest, console, logged = watched_run
-    lines = [l.split(" ", 1)[1] for l in console.splitlines() if re.match(r"^\d\d:\d\d:\d\d \[extract ", l)]
-    assert lines and lines == logged  # the same lines in the log and on the console
+    printed = [l.split(" ", 1)[1] for l in console.splitlines() if re.match(r"^\d\d:\d\d:\d\d \[extract ", l)]
+    assert printed and printed == logged  # the same lines in the log and on the console
+    lines = [l for l in printed if "] files " in l]  # the other phases (inputs, writing) have their own
+    assert all(PHASE.match(l)["phase"] != "extract" for l in printed if l not in lines)
     parsed = [LINE.match(l) for l in lines]
     assert all(parsed), [l for l, m in zip(lines, parsed) if not m]
     assert len(lines) >= 2  # the first line when the stage starts, then the last one
@@ -176,3 +220,28 @@ def test_report_of_the_real_run(watched_run):
     drawn = {e["attrs"]["data-chart"]: e["attrs"] for e in elements(page.dom) if "data-chart" in e["attrs"]}
     assert {"funnel", "languages", "websites", "syntax", "crawls"} <= set(drawn)
     assert all(int(a["data-rendered-marks"]) > 0 for a in drawn.values())
+
+
+@pytest.mark.spark
+def test_dedup_phases_report_their_tasks(watched_run, spark):
+    """A job without a per-file unit (dedup, on the lake the extract run wrote) reports each
+    phase that outlasts the interval: its Spark tasks, and a closing line when it is over."""
+    from webfaq_jobs.dedup import DedupJob
+
+    lake = watched_run[0]
+    console = io.StringIO()
+    with contextlib.redirect_stderr(console):
+        manifest = DedupJob.from_argv(["--lake", str(lake), "--job-progress-interval-s", "0.05"]).execute()
+    lines = [l.split(" ", 1)[1] for l in console.getvalue().splitlines() if re.match(r"^\d\d:\d\d:\d\d \[dedup ", l)]
+    parsed = [PHASE.match(l) for l in lines]
+    assert parsed and all(parsed), [l for l, m in zip(lines, parsed) if not m]
+    assert {m["run"] for m in parsed} == {manifest["run_id"]}
+    by_phase: dict[str, list] = {}
+    for m in parsed:
+        by_phase.setdefault(m["phase"], []).append(m)
+    assert set(by_phase) <= set(manifest["durations_s"]) - {"total"} and len(by_phase) >= 2
+    for phase, ms in by_phase.items():
+        assert ms[-1]["tail"] == f"phase {phase} done" and len(ms) >= 2, phase  # at least one tick, then the end
+        assert all(n(m["done"]) <= n(m["total"]) for m in ms)
+        assert [n(m["done"]) for m in ms] == sorted(n(m["done"]) for m in ms)
+    assert any(n(m["total"]) > 0 for m in parsed)  # tasks were seen, not only zeros

@@ -73,9 +73,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         status = "ok" if part["expected"] == part["found"] else "MISMATCH"
         print(f"{status:8} {part['table']}/{part['partition']}: {sum(part['found'].values())} rows "
               f"(run {part['run_id']})")
+    for f in report["files_checked"]:
+        status = "ok" if f["expected"] == f["found"] else "MISMATCH"
+        print(f"{status:8} {f['table']}/{f['file']}: {f['found'].get('lines', 0)} lines (run {f['run_id']})")
     for problem in report["problems"]:
         print(f"PROBLEM  {problem}")
-    print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions checked: "
+    print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions and "
+          f"{len(report['files_checked'])} files checked: "
           + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
     return 0 if report["ok"] else 1
 

@@ -107,8 +107,9 @@ class JobConfig:
     failure_budget: float = _opt(0.01, "Fail the job when failed WARC files exceed this fraction.")
     master: str | None = _opt(None, "Spark master (default: spark-submit's, else local[*]).", alias="--master")
     run_id: str | None = _opt(None, "Run id (default: UTC timestamp + random suffix).", alias="--run-id")
-    progress_interval_s: float = _opt(30.0, "Seconds between progress lines (files, records, QAs, rate, ETA) "
-                                      "while the extract stage runs; 0 turns them off.")
+    progress_interval_s: float = _opt(30.0, "Seconds between progress lines while a job runs (extract: files, "
+                                      "records, QAs, rate, ETA; other jobs: the Spark tasks of each phase "
+                                      "that outlasts it); 0 turns them off.")
 
 
 @dataclass

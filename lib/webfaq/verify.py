@@ -2,9 +2,11 @@
 
 Two independent sources must agree: what the jobs counted while they ran (manifest counters,
 which must also satisfy their own funnel) and what the lake's files hold now. For every table
-and top-level partition (``crawl=…``) the newest complete run that wrote it names the rows it
-wrote per second-level partition (``language=…``); the lake's Parquet footers give the rows
-present. Any difference — a lost file, a duplicated write, a manual edit — is reported.
+and top-level partition (``crawl=…``, or ``pair=…`` for bitext) the newest complete run that
+wrote it names the rows it wrote per second-level partition (``language=…``); the lake's
+Parquet footers give the rows present. For file outputs (the BEIR benchmark folders) the run
+names each file's lines and bytes, and the files are counted again. Any difference — a lost
+file, a duplicated write, a truncated copy, a manual edit — is reported.
 """
 
 from __future__ import annotations
@@ -33,16 +35,52 @@ def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
 
 def expected_partitions(lake: str, manifests: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
     """(table path, top partition) -> (run id, rows per sub-partition) of the newest complete run
-    (tables are located by name under ``lake``, so a lake that was moved still verifies)."""
+    (tables are located by name under ``lake``, so a lake that was moved still verifies). A
+    manifest's ``output`` names its top-level partition key (``crawl`` unless it says
+    ``partition_key``, e.g. ``pair`` for bitext) and the partitions it replaced."""
     expected: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
-    for m in manifests:  # oldest first, so newer runs overwrite
-        out = m.get("output") or {}
-        if m.get("status") != "complete" or "partition_rows" not in out or out.get("format") == "delta":
+    for out, run_id in _outputs(manifests):
+        if "partition_rows" not in out or out.get("format") == "delta":
             continue
-        for crawl in out.get("crawls", []):
-            table = join(lake, out["table"].rstrip("/").rsplit("/", 1)[-1])
-            expected[(table, f"crawl={crawl}")] = (m["run_id"], out["partition_rows"].get(crawl, {}))
+        key = out.get("partition_key", "crawl")
+        for value in out.get("partitions", out.get("crawls", [])):
+            expected[(_table(lake, out), f"{key}={value}")] = (run_id, out["partition_rows"].get(value, {}))
     return expected
+
+
+def expected_files(lake: str, manifests: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
+    """(table path, file path in it) -> (run id, {"lines", "bytes"}) of the newest complete run,
+    for outputs that are files rather than Parquet partitions (the BEIR benchmark folders)."""
+    expected: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
+    for out, run_id in _outputs(manifests):
+        for path, want in (out.get("files") or {}).items():
+            expected[(_table(lake, out), path)] = (run_id, want)
+    return expected
+
+
+def file_counts(path: str) -> dict[str, int]:
+    """Lines (newline-terminated, plus a last unterminated one) and bytes of a local file, read
+    in 1 MiB blocks (a corpus file can be gigabytes)."""
+    lines = size = 0
+    last = b"\n"
+    with open(path.replace("file://", ""), "rb") as f:
+        while block := f.read(1 << 20):
+            lines += block.count(b"\n")
+            size += len(block)
+            last = block[-1:]
+    return {"lines": lines + (last != b"\n"), "bytes": size}
+
+
+def _outputs(manifests: list[dict[str, Any]]):
+    """(output part, run id) of complete runs, oldest first (so newer runs overwrite)."""
+    for m in manifests:
+        out = m.get("output")
+        if m.get("status") == "complete" and isinstance(out, dict) and out.get("table"):
+            yield out, m["run_id"]
+
+
+def _table(lake: str, out: dict[str, Any]) -> str:
+    return join(lake, out["table"].rstrip("/").rsplit("/", 1)[-1])
 
 
 def verify(lake: str, fs: LakeFS | None = None) -> dict[str, Any]:
@@ -60,5 +98,12 @@ def verify(lake: str, fs: LakeFS | None = None) -> dict[str, Any]:
         checked.append({"table": table, "partition": top, "run_id": run_id, "expected": want, "found": got})
         if got != want:
             problems.append(f"{table}/{top}: run {run_id} wrote {want}, the lake holds {got}")
-    return {"lake": lake, "runs": len(manifests), "partitions_checked": checked, "problems": problems,
-            "ok": not problems}
+    files = []
+    for (table, path), (run_id, want) in sorted(expected_files(lake, manifests).items()):
+        full = join(table, path)
+        got = file_counts(full) if fs.exists(full) else {}
+        files.append({"table": table, "file": path, "run_id": run_id, "expected": want, "found": got})
+        if got != want:
+            problems.append(f"{full}: run {run_id} wrote {want}, the lake holds {got or 'no such file'}")
+    return {"lake": lake, "runs": len(manifests), "partitions_checked": checked, "files_checked": files,
+            "problems": problems, "ok": not problems}
