@@ -76,7 +76,24 @@ class RefreshJob(SparkJob):
             self.fs.write_text(state_path, json.dumps({"crawl": crawl, "status": "running", "stages": stages}))
             print(f"refresh: {crawl} {stage} complete (run {manifest['run_id']})")
         self.fs.write_text(state_path, json.dumps({"crawl": crawl, "status": "complete", "stages": stages}))
-        return {"crawl": crawl, "stages": stages}
+        out: dict[str, Any] = {"crawl": crawl, "stages": stages}
+        if cfg.refresh.report:
+            with self.phase("report"):
+                out["report"] = self.write_report()
+        return out
+
+    def write_report(self) -> dict[str, str]:
+        """The HTML report of the lake, written into it (a failure is recorded, never fatal:
+        the crawl is in the lake either way)."""
+        from webfaq.report import write_report
+
+        try:
+            path = write_report(self.cfg.lake.path)
+        except Exception as exc:  # noqa: BLE001 - the report must not fail a complete refresh
+            print(f"refresh: report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"refresh: report {path}")
+        return {"path": path}
 
     def stage_config(self, stage: str, crawl: str, resumed: bool) -> Config:
         """The stage's config: the refresh's own, pointed at ``crawl``."""

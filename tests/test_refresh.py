@@ -65,6 +65,10 @@ def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl
     reference = tmp_path / "reference"
     m = run_refresh(argv(common_crawl, reference))
     assert m["crawl"] == CRAWL and set(m["stages"]) == {"extract", "dedup"}
+    # the finished crawl leaves its report in the lake, naming the crawl and the dedup run
+    report = Path(m["report"]["path"])
+    assert report.parent == reference / "_reports" and (reference / "report.html").read_text() == report.read_text()
+    assert CRAWL in report.read_text() and m["stages"]["dedup"] in report.read_text()
 
     lake = tmp_path / "killed"
     proc = subprocess.Popen([WEBFAQ, "refresh", *argv(common_crawl, lake), "--master", "local[1]"],

@@ -285,3 +285,39 @@ def test_a_dedup_run_without_clusters(synthetic, tmp_path):
     html = build_report(str(lake))
     assert 'data-chart-empty="dedup-components"' in html and "No duplicate clusters" in html
     assert "could not read" not in html and 'data-chart="dedup-status"' in html
+
+
+def test_a_lake_in_s3_gives_the_same_report_and_verify(synthetic, s3_bucket, s3_endpoint, monkeypatch, capsys):
+    """The same lake copied to an S3 endpoint (moto's server): the report read through pyarrow's
+    S3 file system equals the local one, the CLI writes it into the bucket, verify agrees."""
+    import datetime as dt
+
+    from webfaq.cli import main as cli_main
+    from webfaq.config import Config
+    from webfaq.verify import verify
+
+    client, bucket = s3_bucket
+    lake = synthetic[0]
+    for p in sorted(lake.rglob("*")):
+        if p.is_file() and "_reports" not in p.parts and p.name != "report.html":
+            client.put_object(Bucket=bucket, Key=f"lake/{p.relative_to(lake).as_posix()}", Body=p.read_bytes())
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")  # a lake bucket is private: signed requests
+    uri = f"s3://{bucket}/lake"
+    s3 = Config().s3
+    s3.endpoint_url = s3_endpoint
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    local = build_report(str(lake), generated=when)
+    remote = build_report(uri, generated=when, s3=s3)
+    assert "could not read" not in remote
+    assert remote.replace(uri, str(lake)) == local
+
+    assert cli_main(["report", "--lake", uri, "--s3-endpoint", s3_endpoint]) == 0
+    written = capsys.readouterr().out.strip().removeprefix("report: ")
+    assert written.startswith(f"{uri}/_reports/report-") and written.endswith(".html")
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="lake/")["Contents"]}
+    assert {written.removeprefix(f"s3://{bucket}/"), "lake/report.html"} <= keys
+
+    here, there = verify(str(lake)), verify(uri, s3=s3)
+    assert there["ok"] == here["ok"] and len(there["partitions_checked"]) == len(here["partitions_checked"]) > 0
+    assert [p["found"] for p in there["partitions_checked"]] == [p["found"] for p in here["partitions_checked"]]

@@ -59,7 +59,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the lake's HTML run report and print where it is."""
     from webfaq.report import write_report
 
-    path = write_report(args.lake, args.out)
+    path = write_report(args.lake, args.out, s3=config_from_args(args).s3)
     print(f"report: {path}")
     return 0
 
@@ -68,7 +68,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Compare what the manifests say was written with what the lake holds."""
     from webfaq.verify import verify
 
-    report = verify(args.lake)
+    report = verify(args.lake, s3=config_from_args(args).s3)
     for part in report["partitions_checked"]:
         status = "ok" if part["expected"] == part["found"] else "MISMATCH"
         print(f"{status:8} {part['table']}/{part['partition']}: {sum(part['found'].values())} rows "
@@ -116,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     add_config_arguments(p, EXTRACT_SECTIONS)
     p.set_defaults(func=cmd_extract_file)
     v = sub.add_parser("verify", help="Re-derive counts from the lake and compare them with the run manifests.")
-    v.add_argument("--lake", required=True)
+    v.add_argument("--lake", required=True, help="lake directory or URI (s3://, gs://, hdfs://)")
+    add_config_arguments(v, ["s3"])
     v.set_defaults(func=cmd_verify)
     r = sub.add_parser("report", help="Write one self-contained HTML report of the lake's runs (no Spark).")
-    r.add_argument("--lake", required=True)
+    r.add_argument("--lake", required=True, help="lake directory or URI (s3://, gs://, hdfs://)")
     r.add_argument("--out", help="HTML file to write (default: <lake>/_reports/report-<newest run>.html "
                    "and a copy at <lake>/report.html)")
+    add_config_arguments(r, ["s3"])
     r.set_defaults(func=cmd_report)
     p = sub.add_parser("evaluate", help="BM25 nDCG@10/MRR@10/Recall@100 on a produced benchmark split (no Spark).")
     p.add_argument("path", help="a benchmark folder (<lake>/benchmark) or one language's BEIR folder")

@@ -249,6 +249,8 @@ class RefreshConfig:
                              "Common Crawl's list of crawls; the newest one not yet complete in the lake is run.")
     stages: list = _opt(["extract", "dedup", "align", "benchmark"], "Stages the refresh runs, in order.")
     force: bool = _opt(False, "Run the crawl even if the lake holds it as complete.")
+    report: bool = _opt(True, "Write the HTML run report into the lake when the crawl is complete "
+                        "(<lake>/report.html, read by `webfaq report`'s code on the driver).")
 
 
 @dataclass

@@ -23,7 +23,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, BinaryIO, Iterable, Protocol
 
 from webfaq.faults import failpoint
 
@@ -98,6 +98,102 @@ class LocalFS:
     def read_text(self, path: str) -> str:
         with open(_local(path), encoding="utf-8") as fh:
             return fh.read()
+
+    def open_input(self, path: str) -> BinaryIO:
+        return open(_local(path), "rb")
+
+    def arrow(self, path: str):
+        """(pyarrow file system, path) for pyarrow readers."""
+        from pyarrow import fs as pafs
+
+        return pafs.LocalFileSystem(), os.path.abspath(_local(path))
+
+
+class ArrowFS:
+    """LakeFS over a pyarrow file system, for the tools that run without a JVM (``webfaq
+    report``, ``webfaq verify``) on lakes in S3, GCS or HDFS. Every path is a URI under
+    ``root``, the lake's URI."""
+
+    def __init__(self, root: str, s3: Any = None):
+        self.root = root.rstrip("/")
+        self.fs, self.base = arrow_fs(self.root, s3)
+        self.base = self.base.rstrip("/")
+
+    def path(self, uri: str) -> str:
+        uri = uri.rstrip("/")
+        if uri != self.root and not uri.startswith(self.root + "/"):
+            raise ValueError(f"{uri} is not under the lake {self.root}")
+        return self.base + uri[len(self.root):]
+
+    def _info(self, path: str):
+        return self.fs.get_file_info(self.path(path))
+
+    def exists(self, path: str) -> bool:
+        from pyarrow import fs as pafs
+
+        return self._info(path).type != pafs.FileType.NotFound
+
+    def mkdirs(self, path: str) -> None:
+        self.fs.create_dir(self.path(path), recursive=True)
+
+    def rename(self, src: str, dst: str) -> None:
+        self.fs.move(self.path(src), self.path(dst))
+
+    def delete(self, path: str) -> None:
+        from pyarrow import fs as pafs
+
+        kind = self._info(path).type
+        if kind == pafs.FileType.Directory:
+            self.fs.delete_dir(self.path(path))
+        elif kind == pafs.FileType.File:
+            self.fs.delete_file(self.path(path))
+
+    def _listing(self, path: str, recursive: bool) -> list:
+        from pyarrow import fs as pafs
+
+        selector = pafs.FileSelector(self.path(path), recursive=recursive, allow_not_found=True)
+        return self.fs.get_file_info(selector)
+
+    def list_dirs(self, path: str) -> list[str]:
+        from pyarrow import fs as pafs
+
+        return sorted(i.base_name for i in self._listing(path, False) if i.type == pafs.FileType.Directory)
+
+    def list_files(self, path: str) -> list[FileInfo]:
+        from pyarrow import fs as pafs
+
+        base = self.path(path) + "/"
+        out = [FileInfo(i.path[len(base):], i.size, int(i.mtime.timestamp() * 1000) if i.mtime else 0)
+               for i in self._listing(path, True) if i.type == pafs.FileType.File]
+        return sorted(out, key=lambda f: f.path)
+
+    def write_text(self, path: str, text: str) -> None:
+        """One PUT on object stores (atomic there); temp name + move elsewhere."""
+        target = self.path(path)
+        self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        tmp = target if self.fs.type_name in ("s3", "gcs") else f"{target}.{uuid.uuid4().hex}.tmp"
+        with self.fs.open_output_stream(tmp) as out:
+            out.write(text.encode("utf-8"))
+        if tmp != target:
+            self.fs.move(tmp, target)
+
+    def read_text(self, path: str) -> str:
+        with self.fs.open_input_stream(self.path(path)) as f:
+            return f.read().decode("utf-8")
+
+    def open_input(self, path: str) -> BinaryIO:
+        return self.fs.open_input_file(self.path(path))
+
+    def arrow(self, path: str):
+        return self.fs, self.path(path)
+
+
+def lake_fs(uri: str, s3: Any = None) -> "LocalFS | ArrowFS":
+    """The file system of a lake for code that runs without Spark: local paths and file://
+    directly, anything else (s3://, gs://, hdfs://) through pyarrow."""
+    if "://" not in uri or uri.startswith("file:"):
+        return LocalFS()
+    return ArrowFS(uri, s3)
 
 
 def join(*parts: str) -> str:
@@ -242,15 +338,19 @@ def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- executor-side files
 
-def arrow_fs(uri: str):
+def arrow_fs(uri: str, s3: Any = None):
     """(pyarrow FileSystem, path) for a lake URI, usable on executors without a JVM: local
-    paths, file://, s3:// (s3a:// and EMRFS s3:// alike), gs://, hdfs://."""
+    paths, file://, s3:// (s3a:// and EMRFS s3:// alike), gs://, hdfs://. S3 uses the default
+    credential chain (a lake bucket is private, unlike Common Crawl's); ``s3`` (an
+    ``S3Config``) may name another endpoint and region."""
     from pyarrow import fs as pafs
 
     if "://" not in uri:
         return pafs.LocalFileSystem(), os.path.abspath(uri)
     if uri.startswith("s3a://") or uri.startswith("s3n://"):
         uri = "s3://" + uri.split("://", 1)[1]
+    if uri.startswith("s3://") and s3 is not None and s3.endpoint_url:
+        return pafs.S3FileSystem(endpoint_override=s3.endpoint_url, region=s3.region), uri[len("s3://"):]
     if uri.startswith("file:") and not uri.startswith("file://"):
         uri = "file://" + uri[len("file:"):]
     return pafs.FileSystem.from_uri(uri)

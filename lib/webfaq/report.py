@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from webfaq.lake import LocalFS, join, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests
 
 JOBS = ("extract", "dedup", "align", "benchmark")
 # Every chart the page can hold (data-chart="…" when drawn, data-chart-empty="…" when a stage
@@ -159,19 +159,20 @@ def _local_path(path: str) -> str:
     return path[len("file://"):] if path.startswith("file://") else path
 
 
-def _dataset(path: str):
+def _dataset(path: str, fs: LakeFS):
     """A pyarrow dataset of a lake table (Delta tables through deltalake: their directories
     can hold files that are no longer part of the table)."""
     import pyarrow.dataset as ds
 
-    if os.path.isdir(os.path.join(path, "_delta_log")):
+    if fs.exists(join(path, "_delta_log")):
         from deltalake import DeltaTable
 
         return DeltaTable(path).to_pyarrow_dataset()
     import pyarrow as pa
 
     keys = pa.schema([("crawl", pa.string()), ("language", pa.string())])  # "2024" stays a string
-    return ds.dataset(path, format="parquet", partitioning=ds.partitioning(keys, flavor="hive"))
+    filesystem, where = fs.arrow(path)
+    return ds.dataset(where, filesystem=filesystem, format="parquet", partitioning=ds.partitioning(keys, flavor="hive"))
 
 
 def _crawl_filter(crawls: Iterable[str]):
@@ -180,16 +181,16 @@ def _crawl_filter(crawls: Iterable[str]):
     return ds.field("crawl").isin(list(crawls))
 
 
-def read_origins(table: str, crawls: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+def read_origins(table: str, crawls: Iterable[str], fs: LakeFS) -> tuple[dict[str, int], dict[str, int]]:
     """QAs per origin, and distinct origins per language, of ``crawls`` of a FAQ table. Reads
     the origin column (and the partition columns) batch by batch and keeps per-(language,
     origin) counts only, so memory follows the number of websites, not of rows."""
     import pyarrow as pa
 
     crawls = list(crawls)
-    if not crawls or not os.path.isdir(table):
+    if not crawls or not fs.exists(table):
         return {}, {}
-    dataset = _dataset(table)
+    dataset = _dataset(table, fs)
     if not {"crawl", "origin"} <= set(dataset.schema.names):  # no partition written yet
         return {}, {}
     keys = ["language", "origin"]
@@ -213,12 +214,12 @@ def read_origins(table: str, crawls: Iterable[str]) -> tuple[dict[str, int], dic
     return origins, websites
 
 
-def read_component_sizes(table: str, crawls: Iterable[str]) -> list[int] | None:
+def read_component_sizes(table: str, crawls: Iterable[str], fs: LakeFS) -> list[int] | None:
     """Size of every duplicate cluster of the dedup run's crawls (one per scope + component)."""
     crawls = list(crawls)
-    if not os.path.isdir(table):
+    if not fs.exists(table):
         return None
-    dataset = _dataset(table)
+    dataset = _dataset(table, fs)
     if not {"crawl", "size"} <= set(dataset.schema.names):  # no cluster at all: no partition
         return []
     t = dataset.to_table(columns=["scope", "component", "size"], filter=_crawl_filter(crawls))
@@ -228,17 +229,18 @@ def read_component_sizes(table: str, crawls: Iterable[str]) -> list[int] | None:
     return [int(s) for s in unique["size_max"].to_pylist()]
 
 
-def collect(lake: str) -> LakeData:
+def collect(lake: str, s3: Any = None) -> LakeData:
     lake = _local_path(lake).rstrip("/") or "/"
-    manifests = read_manifests(LocalFS(), lake)
+    fs = lake_fs(lake, s3)
+    manifests = read_manifests(fs, lake)
     data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS})
     ex = data.jobs["extract"]
     if ex.current:
         table = _table(lake, ex.current, "faq")
         try:
-            data.origins, data.websites_per_language = read_origins(table, ex.crawls)
+            data.origins, data.websites_per_language = read_origins(table, ex.crawls, fs)
             if ex.previous:
-                prev, _ = read_origins(table, ex.previous_crawls)
+                prev, _ = read_origins(table, ex.previous_crawls, fs)
                 data.prev_origins = prev or None
         except Exception as exc:  # noqa: BLE001 - a report must still come out
             data.notes.append(f"could not read {table}: {type(exc).__name__}: {exc}")
@@ -252,7 +254,7 @@ def collect(lake: str) -> LakeData:
     if dd.current:
         table = join(lake, "faq_dedup_components")
         try:
-            data.component_sizes = read_component_sizes(table, dd.crawls)
+            data.component_sizes = read_component_sizes(table, dd.crawls, fs)
         except Exception as exc:  # noqa: BLE001
             data.notes.append(f"could not read {table}: {type(exc).__name__}: {exc}")
     return data
@@ -1130,9 +1132,10 @@ CHECK_JS = """
 
 
 def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites: int = TOP_WEBSITES,
-                 generated: dt.datetime | None = None) -> str:
-    """The report of ``lake`` as one HTML document (no external resources)."""
-    data = collect(lake)
+                 generated: dt.datetime | None = None, s3: Any = None) -> str:
+    """The report of ``lake`` (a directory, or an s3://, gs:// or hdfs:// URI) as one HTML
+    document (no external resources)."""
+    data = collect(lake, s3)
     generated = generated or dt.datetime.now(dt.timezone.utc)
     ex = data.jobs["extract"]
     crawl = ", ".join(ex.crawls) if ex.current else "no complete extract run"
@@ -1170,21 +1173,23 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
         f"<script>{CHECK_JS}</script></body></html>\n")
 
 
-def write_report(lake: str, out: str | None = None) -> str:
-    """Write the report; by default to ``<lake>/_reports/report-<newest run id>.html`` and a copy
-    at ``<lake>/report.html`` (the one to bookmark). Returns the path written (the first)."""
-    local = _local_path(lake).rstrip("/") or "/"
-    text = build_report(local)
+def write_report(lake: str, out: str | None = None, s3: Any = None) -> str:
+    """Write the report; by default into the lake, to ``<lake>/_reports/report-<newest run
+    id>.html`` and a copy at ``<lake>/report.html`` (the one to bookmark); ``out`` is a local
+    file. Returns the path written (the first)."""
+    lake = _local_path(lake).rstrip("/") or "/"
+    text = build_report(lake, s3=s3)
     if out:
-        targets = [out]
-    else:
-        manifests = read_manifests(LocalFS(), local)
-        name = f"report-{manifests[-1]['run_id']}.html" if manifests else "report-empty.html"
-        targets = [os.path.join(local, "_reports", name), os.path.join(local, "report.html")]
-    for path in targets:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = f"{path}.tmp"
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        tmp = f"{out}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        os.replace(tmp, out)
+        return out
+    fs = lake_fs(lake, s3)
+    manifests = read_manifests(fs, lake)
+    name = f"report-{manifests[-1]['run_id']}.html" if manifests else "report-empty.html"
+    targets = [join(lake, "_reports", name), join(lake, "report.html")]
+    for path in targets:
+        fs.write_text(path, text)
     return targets[0]

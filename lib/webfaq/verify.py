@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from webfaq.counters import reconcile
-from webfaq.lake import LakeFS, LocalFS, join, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests
 
 
 def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
@@ -29,7 +29,8 @@ def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
             continue
         level = f.path.split("/")[0]
         value = level.split("=", 1)[1] if "=" in level else ""
-        rows[value] += pq.ParquetFile(join(table, top, f.path).replace("file://", "")).metadata.num_rows
+        with fs.open_input(join(table, top, f.path)) as fh:
+            rows[value] += pq.ParquetFile(fh).metadata.num_rows
     return dict(rows)
 
 
@@ -58,12 +59,12 @@ def expected_files(lake: str, manifests: list[dict[str, Any]]) -> dict[tuple[str
     return expected
 
 
-def file_counts(path: str) -> dict[str, int]:
-    """Lines (newline-terminated, plus a last unterminated one) and bytes of a local file, read
-    in 1 MiB blocks (a corpus file can be gigabytes)."""
+def file_counts(fs: LakeFS, path: str) -> dict[str, int]:
+    """Lines (newline-terminated, plus a last unterminated one) and bytes of a file, read in
+    1 MiB blocks (a corpus file can be gigabytes)."""
     lines = size = 0
     last = b"\n"
-    with open(path.replace("file://", ""), "rb") as f:
+    with fs.open_input(path) as f:
         while block := f.read(1 << 20):
             lines += block.count(b"\n")
             size += len(block)
@@ -83,8 +84,9 @@ def _table(lake: str, out: dict[str, Any]) -> str:
     return join(lake, out["table"].rstrip("/").rsplit("/", 1)[-1])
 
 
-def verify(lake: str, fs: LakeFS | None = None) -> dict[str, Any]:
-    fs = fs or LocalFS()
+def verify(lake: str, fs: LakeFS | None = None, s3: Any = None) -> dict[str, Any]:
+    """Check a lake (a directory, or an s3://, gs:// or hdfs:// URI) against its manifests."""
+    fs = fs or lake_fs(lake, s3)
     manifests = read_manifests(fs, lake)
     problems: list[str] = []
     for m in manifests:
@@ -101,7 +103,7 @@ def verify(lake: str, fs: LakeFS | None = None) -> dict[str, Any]:
     files = []
     for (table, path), (run_id, want) in sorted(expected_files(lake, manifests).items()):
         full = join(table, path)
-        got = file_counts(full) if fs.exists(full) else {}
+        got = file_counts(fs, full) if fs.exists(full) else {}
         files.append({"table": table, "file": path, "run_id": run_id, "expected": want, "found": got})
         if got != want:
             problems.append(f"{full}: run {run_id} wrote {want}, the lake holds {got or 'no such file'}")
