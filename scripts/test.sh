@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+VENV=.venv
+[ "${WEBFAQ_SPARK4:-0}" = 1 ] && VENV=.venv-spark4  # the suite on PySpark 4 (see setup.sh)
+exec "$VENV/bin/python" -m pytest "$@"
