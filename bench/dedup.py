@@ -18,8 +18,14 @@
            records (qa_records: real sentences, ~10% exact and ~10% near copies): records per
            second per core, and time(2M)/time(1M) (target <= 2.2). A small warm-up run first, so
            JVM start-up is not charged to the first size.
+  incremental  K old crawls of N records each are deduplicated once, then a new crawl of N
+           records (30% exact and 10% near copies of old records, the rest new) is deduplicated
+           with --dedup-incremental; the baseline, in the same run, is a from-scratch run over all
+           K+1 crawls on a copy of the lake. Prints both times, their ratio, and whether the two
+           lakes' flags are identical (they must be).
 
-Usage:  .venv/bin/python bench/dedup.py quality|speed|job|all [--records 1000000 2000000] [--cores 2]
+Usage:  .venv/bin/python bench/dedup.py quality|speed|job|incremental|all [--records 1000000 2000000]
+        [--cores 2] [--crawls 3 --crawl-records 100000]
 """
 
 from __future__ import annotations
@@ -229,14 +235,85 @@ def job(sizes: list[int], cores: int, keep: bool) -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def recrawl(old: list[dict], n: int, crawl: str, sents: dict, seed: int) -> list[dict]:
+    """A new crawl that revisits the web: exact and near copies of old records (new URLs), and
+    new records."""
+    from webfaq.faqsynth import faq_row, replace_words
+
+    rng = random.Random(seed)
+    vocab = {lang: [w for s in v[:200] for w in s.split(" ") if w] or ["x"] for lang, v in sents.items()}
+    fresh = qa_records(n, crawl, sents, seed=seed)
+    rows = []
+    for i, new in enumerate(fresh):
+        roll, src = rng.random(), old[rng.randrange(len(old))]
+        url = f"https://site{rng.randrange(5000)}.example/{crawl}/re/{i}"
+        if roll < 0.3:
+            new = faq_row(crawl, url, src["language"], src["question"], src["answer"])
+        elif roll < 0.4:
+            new = faq_row(crawl, url, src["language"], src["question"],
+                          replace_words(src["answer"], 1, rng, vocab[src["language"]]))
+        rows.append(new)
+    return rows
+
+
+def incremental(crawls: int, n: int, cores: int) -> None:
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-memory 8g pyspark-shell")
+    os.environ.setdefault("WEBFAQ_SHUFFLE_PARTITIONS", str(max(8, 4 * cores)))
+    import pyarrow.dataset as ds
+
+    from webfaq_jobs.base import build_session
+    from webfaq_jobs.dedup import DedupJob
+
+    build_session("webfaq-bench-dedup", f"local[{cores}]")
+    sents = langid_sentences(DATA)
+    root = Path(tempfile.mkdtemp(prefix="dedup-incr-"))
+    names = [f"CC-BENCH-2024-{10 + k:02d}" for k in range(crawls + 1)]
+    try:
+        lake, scratch = root / "incremental", root / "scratch"
+        old: list[dict] = []
+        for k, name in enumerate(names[:-1]):
+            rows = list(qa_records(n, name, sents, seed=k))
+            write_lake(rows, lake, files=1)
+            old.extend(rows)
+        write_lake(recrawl(old, n, names[-1], sents, seed=99), lake, files=1)
+        shutil.copytree(lake / "faq", scratch / "faq")
+
+        def run(target: Path, *flags: str) -> tuple[float, dict]:
+            start = time.perf_counter()
+            manifest = DedupJob.from_argv(["--lake", str(target), *flags]).execute()
+            return time.perf_counter() - start, manifest
+
+        run(lake, "--dedup-crawls", ",".join(names[:-1]))  # the lake as last month left it (not timed)
+        t_inc, m_inc = run(lake, "--dedup-crawls", names[-1], "--dedup-incremental")
+        t_full, m_full = run(scratch)
+
+        def flags(target: Path) -> dict:
+            t = ds.dataset(str(target / "faq_dedup"), format="parquet", partitioning="hive").to_table(
+                columns=["crawl", "url", "language", "id", "dedup_status", "dedup_component"]).to_pylist()
+            return {(r["crawl"], r["url"], r["language"], r["id"]): (r["dedup_status"], r["dedup_component"]) for r in t}
+
+        same = flags(lake) == flags(scratch)
+        c = m_inc["counters"]
+        print(f"incremental: new crawl of {n:,} records against {crawls} old crawls ({crawls * n:,} records): "
+              f"{t_inc:.1f} s; exact of the lake {c.get('dedup.exact.lake', 0):,}, near {c.get('dedup.near', 0):,}, "
+              f"old components merged {c.get('dedup.lake.components_merged', 0)}")
+        print(f"baseline from scratch over all {(crawls + 1) * n:,} records: {t_full:.1f} s")
+        print(f"from scratch / incremental = {t_full / t_inc:.2f}x; flags identical: {same}; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["quality", "speed", "job", "all"])
+    ap.add_argument("what", choices=["quality", "speed", "job", "incremental", "all"])
     ap.add_argument("--pairs", type=int, default=20_000)
     ap.add_argument("--docs", type=int, default=50_000)
     ap.add_argument("--records", type=int, nargs="+", default=[1_000_000, 2_000_000])
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the synthetic lakes")
+    ap.add_argument("--crawls", type=int, default=3, help="old crawls for 'incremental'")
+    ap.add_argument("--crawl-records", type=int, default=100_000, help="records per crawl for 'incremental'")
     args = ap.parse_args(argv)
     if args.what in ("quality", "all"):
         quality(args.pairs)
@@ -244,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         speed(args.docs)
     if args.what in ("job", "all"):
         job(args.records, args.cores, args.keep)
+    if args.what in ("incremental", "all"):
+        incremental(args.crawls, args.crawl_records, args.cores)
     return 0
 
 
