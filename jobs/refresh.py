@@ -3,7 +3,8 @@
     spark-submit jobs/refresh.py --lake s3://bucket/lake --input-base-url s3://commoncrawl/
 
 Finds the newest crawl in Common Crawl's collection list, skips it when the lake already holds
-it as complete, and runs extract -> dedup (incremental) -> align -> benchmark for it in one
+it as complete (its ``_refresh/<crawl>.json``, or a complete refresh run manifest in ``_runs/``),
+and runs extract -> dedup (incremental) -> align -> benchmark for it in one
 Spark session. Every stage is idempotent (it replaces its crawl partitions as a whole) and the
 refresh is resumable at two levels: stages already finished for the crawl are recorded in
 ``<lake>/_refresh/<crawl>.json`` and skipped by a re-run, and inside extract every WARC whose
@@ -59,6 +60,8 @@ class RefreshJob(SparkJob):
         crawl = cfg.input.crawl or newest_crawl(read_bytes(cfg.refresh.collinfo_url, cfg.s3, cfg.retry))
         state_path = lake.join(cfg.lake.path, "_refresh", f"{crawl}.json")
         state = json.loads(self.fs.read_text(state_path)) if self.fs.exists(state_path) else {}
+        if state.get("status") != "complete":
+            state = self.complete_in_manifests(crawl) or state
         if state.get("status") == "complete" and not cfg.refresh.force:
             print(f"refresh: {crawl} is already complete in {cfg.lake.path} (runs {state['stages']}); nothing to do")
             return {"crawl": crawl, "skipped": "already complete", "stages": state["stages"]}
@@ -94,6 +97,15 @@ class RefreshJob(SparkJob):
             return {"error": f"{type(exc).__name__}: {exc}"}
         print(f"refresh: report {path}")
         return {"path": path}
+
+    def complete_in_manifests(self, crawl: str) -> dict[str, Any] | None:
+        """The state of ``crawl`` from the lake's run manifests: a complete refresh run of it
+        (so a lost or deleted ``_refresh/`` file does not make the crawl run again)."""
+        for m in reversed(lake.read_manifests(self.fs, self.cfg.lake.path)):
+            if (m.get("job") == self.name and m.get("status") == "complete" and m.get("crawl") == crawl
+                    and m.get("stages") and not m.get("skipped")):
+                return {"crawl": crawl, "status": "complete", "stages": m["stages"]}
+        return None
 
     def stage_config(self, stage: str, crawl: str, resumed: bool) -> Config:
         """The stage's config: the refresh's own, pointed at ``crawl``."""

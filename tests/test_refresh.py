@@ -96,3 +96,8 @@ def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl
     again = run_refresh(argv(common_crawl, lake))
     assert again["skipped"] == "already complete"
     assert len(list((lake / "_runs").glob("*-extract-*.json"))) == 1
+    # the run manifests alone say the crawl is complete (the state file lost)
+    import shutil
+    shutil.rmtree(lake / "_refresh")
+    assert run_refresh(argv(common_crawl, lake))["stages"] == resumed["stages"]
+    assert len(list((lake / "_runs").glob("*-extract-*.json"))) == 1
