@@ -132,6 +132,10 @@ class SparkJob:
     own_progress: frozenset[str] = frozenset()
 
     def __init__(self, cfg: Config, args: argparse.Namespace):
+        if "://" not in cfg.lake.path and not cfg.lake.path.startswith("file:"):
+            # executors write into the lake through pyarrow too: a relative path would land in
+            # each executor's own working directory
+            cfg.lake.path = os.path.abspath(cfg.lake.path)
         self.cfg = cfg
         self.args = args
         self.run_id = cfg.job.run_id or new_run_id(self.name)

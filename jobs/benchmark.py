@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import beir, lake
 from webfaq.counters import Counters, reconcile
-from webfaq.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, mine
+from webfaq.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
 from webfaq.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                            embed_rows, refine_origin)
 from webfaq.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
@@ -228,9 +228,10 @@ class BenchmarkJob(SparkJob):
         return files
 
     def negatives(self, split, params: RefineParams | None, languages: list[str], counters: Counters):
-        """Training queries in shards of at most ``queries_per_task`` per language; each
-        (language, shard) task gets the language's candidate answers and its queries. Returns
-        the hard_negatives.jsonl lines as a (language, _key, value) frame."""
+        """Each language's candidate answers are indexed once (one task per language, saved in
+        the run's staging area); its training queries, in shards of at most
+        ``queries_per_task``, are mined against that index, one task per shard. Returns the
+        hard_negatives.jsonl lines as a (language, _key, value) frame."""
         from pyspark.sql import functions as F
 
         bm = self.cfg.benchmark
@@ -238,20 +239,18 @@ class BenchmarkJob(SparkJob):
         if nparams.dense and params is None:
             raise JobFailed("dense rescoring needs the embedding model")
         shards = {l: max(1, math.ceil(counters[f"split.train.lang.{l}"] / bm.queries_per_task)) for l in languages}
-        shard_rows = self.spark.createDataFrame([(l, s) for l in languages for s in range(shards[l])],
-                                                "language string, shard int")
         counts = self.spark.createDataFrame(list(shards.items()), "language string, nshards int")
         emb = lambda c: [c] if nparams.dense else []  # noqa: E731
         docs = split if bm.negatives_from == "all" else split.where(F.col("role") == ROLE_TRAIN)
-        corpus = docs.select("language", "id", "answer", *emb("a_emb")).join(F.broadcast(shard_rows), "language")
-        # A fresh read of the staged split: cogrouping two branches of one plan is an ambiguous self-join.
-        train = self.spark.read.parquet(self.stage("work", "split")).where(F.col("role") == ROLE_TRAIN)
+        build = functools.partial(build_indexes, root=self.stage("work", "negative_index"), params=nparams)
+        paths = {r["language"]: r["path"] for r in docs.select("language", "id", "answer", *emb("a_emb"))
+                 .groupBy("language").applyInPandas(build, "language string, docs long, path string").collect()}
+        train = split.where(F.col("role") == ROLE_TRAIN)
         queries = (train.join(F.broadcast(counts), "language")
                    .withColumn("shard", F.pmod(F.xxhash64("id"), F.col("nshards")).cast("int"))
                    .select("language", "shard", "id", "question", *emb("q_emb")))
-        body = functools.partial(mine, params=nparams)
-        mined = self.staged(corpus.groupBy("language", "shard").cogroup(queries.groupBy("language", "shard"))
-                            .applyInPandas(body, NEGATIVES_SCHEMA), "negatives")
+        body = functools.partial(mine_shard, paths=paths, params=nparams)
+        mined = self.staged(queries.groupBy("language", "shard").applyInPandas(body, NEGATIVES_SCHEMA), "negatives")
         names = ["candidates", "removed_positive", "removed_duplicate", "removed_false_negative", "kept"]
         for r in mined.groupBy("language").agg(F.count(F.lit(1)).alias("queries"),
                                                *[F.sum(c).alias(c) for c in names]).collect():

@@ -180,6 +180,20 @@ def test_evaluate_on_produced_split(built):
 
 
 @pytest.mark.cluster
+def test_hard_negatives_do_not_depend_on_the_query_shards(built, tmp_path):
+    """Each language's index is built once and read by every shard task: one shard per
+    language gives the same files as shards of 8 queries."""
+    from webfaq_jobs.benchmark import BenchmarkJob
+
+    root, manifest, _, _, pristine = built
+    one = tmp_path / "lake"
+    shutil.copytree(pristine, one)
+    args = [a if a != "8" else "100000" for a in ARGS]  # --benchmark-queries-per-task
+    again = BenchmarkJob.from_argv(["--lake", str(one), *args]).execute()
+    assert again["counters"] == manifest["counters"]
+    assert _files(one / "benchmark") == _files(root / "benchmark")
+
+
 def test_standalone_cluster_output_equals_local(built, standalone_master, tmp_path):
     root, _, _, _, pristine = built
     cluster = tmp_path / "lake"

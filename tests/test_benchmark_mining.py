@@ -133,3 +133,25 @@ def test_margin_zero_keeps_all_but_positive_and_duplicates(language):
     out = mine(corpus[["language", "id", "answer", "a_emb"]], queries, NegativeParams(k=10, dense=False, fn_margin=0))
     assert out["removed_false_negative"].sum() == 0
     assert (out["kept"] == out["candidates"] - out["removed_positive"] - out["removed_duplicate"]).all()
+
+
+def test_saved_index_in_shards_equals_one_process(language, tmp_path):
+    """The Spark path: the language's index built and saved once, queries mined in shards
+    against the loaded copy (vectors memory-mapped) = mining everything in one process."""
+    from webfaq.negatives import NegativeIndex, build_indexes, mine_shard
+
+    corpus, _, dup_id = language
+    params = NegativeParams(k=25, dense=True)
+    docs = corpus[["language", "id", "answer", "a_emb"]]
+    queries = corpus[corpus["id"] != dup_id][["language", "id", "question", "q_emb"]]
+    built = build_indexes(docs.iloc[::-1], str(tmp_path / "index"), params)
+    assert built["docs"].tolist() == [len(docs)] and built["path"].tolist() == [str(tmp_path / "index" / "deu")]
+    loaded = NegativeIndex.load(built["path"][0])
+    assert isinstance(loaded.vectors, np.memmap)
+    paths = dict(zip(built["language"], built["path"]))
+    shuffled = queries.sample(frac=1.0, random_state=5)
+    shards = [mine_shard(shuffled.iloc[k::4], paths, params) for k in range(4)]
+    together = pd.concat(shards).sort_values("query_id").reset_index(drop=True)
+    reference = mine(docs, queries, params).sort_values("query_id").reset_index(drop=True)
+    assert together.astype(str).equals(reference.astype(str))
+    assert mine_shard(queries.assign(language="fra"), paths, params).empty  # no index for the language
