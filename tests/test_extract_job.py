@@ -126,6 +126,17 @@ def test_delta_format_reads_back_with_deltalake_and_duckdb(spark, tmp_path):
     con = duckdb.connect()
     con.register("faq", dt.to_pyarrow_dataset())
     assert con.execute("select count(distinct id) from faq where crawl = 'C1'").fetchone()[0] == len(rows)
+    # verify counts the files the log holds active (the replaced ones are still on disk)
+    from webfaq.verify import verify
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]
+    checked = [p for p in report["partitions_checked"] if p["partition"] == "crawl=C1"]
+    assert len(checked) == 1 and sum(checked[0]["found"].values()) == len(rows)
+    assert len(list((lake / "faq").rglob("*.parquet"))) > len(dt.file_uris())
+    import pyarrow as pa
+    (lake / "faq" / pa.table(dt.get_add_actions(flatten=True)).to_pylist()[0]["path"]).unlink()
+    problems = verify(str(lake))["problems"]
+    assert len(problems) == 1 and "<missing file>" in problems[0]
 
 
 def test_s3_input_through_a_real_endpoint(spark, tmp_path, s3_bucket, s3_endpoint):

@@ -4,7 +4,7 @@ Two independent sources must agree: what the jobs counted while they ran (manife
 which must also satisfy their own funnel) and what the lake's files hold now. For every table
 and top-level partition (``crawl=…``, or ``pair=…`` for bitext) the newest complete run that
 wrote it names the rows it wrote per second-level partition (``language=…``); the lake's
-Parquet footers give the rows present. For file outputs (the BEIR benchmark folders) the run
+Parquet footers give the rows present (for Delta tables, of the files the log holds active). For file outputs (the BEIR benchmark folders) the run
 names each file's lines and bytes, and the files are counted again. Any difference — a lost
 file, a duplicated write, a truncated copy, a manual edit — is reported.
 """
@@ -34,6 +34,30 @@ def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
     return dict(rows)
 
 
+def delta_partition_rows(fs: LakeFS, table: str) -> dict[str, dict[str, int]]:
+    """Rows per top-level partition (``crawl=…``) and second-level value of a Delta table,
+    counted in the Parquet footers of the files its log holds as active now (files a later
+    commit replaced stay on disk but are not part of the table). A file the log names that
+    is missing counts as ``"<missing file>"`` rows, so the difference shows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(table.replace("file://", ""))
+    keys = dt.metadata().partition_columns
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for action in pa.table(dt.get_add_actions(flatten=True)).to_pylist():  # arro3 -> pyarrow
+        top = f"{keys[0]}={action[f'partition.{keys[0]}']}" if keys else ""
+        sub = str(action[f"partition.{keys[1]}"]) if len(keys) > 1 else ""
+        path = join(table, action["path"])
+        if not fs.exists(path):
+            rows[top]["<missing file>"] += 1
+            continue
+        with fs.open_input(path) as fh:
+            rows[top][sub] += pq.ParquetFile(fh).metadata.num_rows
+    return {top: dict(v) for top, v in rows.items()}
+
+
 def expected_partitions(lake: str, manifests: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
     """(table path, top partition) -> (run id, rows per sub-partition) of the newest complete run
     (tables are located by name under ``lake``, so a lake that was moved still verifies). A
@@ -41,7 +65,7 @@ def expected_partitions(lake: str, manifests: list[dict[str, Any]]) -> dict[tupl
     ``partition_key``, e.g. ``pair`` for bitext) and the partitions it replaced."""
     expected: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
     for out, run_id in _outputs(manifests):
-        if "partition_rows" not in out or out.get("format") == "delta":
+        if "partition_rows" not in out:
             continue
         key = out.get("partition_key", "crawl")
         for value in out.get("partitions", out.get("crawls", [])):
@@ -94,8 +118,14 @@ def verify(lake: str, fs: LakeFS | None = None, s3: Any = None) -> dict[str, Any
             for line in reconcile(m.get("counters", {}), [tuple(x) for x in m["funnel"]]):
                 problems.append(f"run {m['run_id']}: counters do not reconcile: {line}")
     checked = []
+    delta: dict[str, dict[str, dict[str, int]]] = {}  # Delta tables, read once
     for (table, top), (run_id, want) in sorted(expected_partitions(lake, manifests).items()):
-        got = lake_partition_rows(fs, table, top) if fs.exists(join(table, top)) else {}
+        if fs.exists(join(table, "_delta_log")):
+            if table not in delta:
+                delta[table] = delta_partition_rows(fs, table)
+            got = delta[table].get(top, {})
+        else:
+            got = lake_partition_rows(fs, table, top) if fs.exists(join(table, top)) else {}
         want = {k: v for k, v in want.items() if v}
         checked.append({"table": table, "partition": top, "run_id": run_id, "expected": want, "found": got})
         if got != want:
