@@ -209,8 +209,33 @@ def staging_path(lake: str, run_id: str, *parts: str) -> str:
 
 
 def crawl_dirs(fs: LakeFS, table: str) -> list[str]:
-    """The crawls a table holds (its ``crawl=<id>`` partition directories)."""
+    """The crawls a table holds: its ``crawl=<id>`` partition directories, or for a Delta table
+    the crawls of the files its log holds active (a replaced crawl's directory can remain)."""
+    if is_delta(fs, table):
+        return sorted({values.get("crawl") for _, values in delta_active_files(table)} - {None})
     return sorted(d.split("=", 1)[1] for d in fs.list_dirs(table) if d.startswith("crawl="))
+
+
+def is_delta(fs: LakeFS, table: str) -> bool:
+    return fs.exists(join(table, "_delta_log"))
+
+
+def delta_active_files(table: str, where: dict[str, list[str]] | None = None) -> list[tuple[str, dict[str, str]]]:
+    """(path under ``table``, partition values) of the files a Delta table's log holds active
+    now, optionally only those whose partition values are in ``where`` (column -> values).
+    Files that later commits replaced stay on disk until vacuum, so a Delta table must never be
+    read by listing its directories."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_local(table))
+    keys = dt.metadata().partition_columns
+    out = []
+    for action in pa.table(dt.get_add_actions(flatten=True)).to_pylist():  # arro3 -> pyarrow
+        values = {k: None if action[f"partition.{k}"] is None else str(action[f"partition.{k}"]) for k in keys}
+        if all(values.get(col) in set(vals) for col, vals in (where or {}).items()):
+            out.append((action["path"], values))
+    return sorted(out)
 
 
 def is_data_file(path: str) -> bool:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from webfaq.counters import reconcile
-from webfaq.lake import LakeFS, join, lake_fs, read_manifests
+from webfaq.lake import LakeFS, delta_active_files, is_delta, join, lake_fs, read_manifests
 
 
 def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
@@ -36,20 +36,16 @@ def lake_partition_rows(fs: LakeFS, table: str, top: str) -> dict[str, int]:
 
 def delta_partition_rows(fs: LakeFS, table: str) -> dict[str, dict[str, int]]:
     """Rows per top-level partition (``crawl=…``) and second-level value of a Delta table,
-    counted in the Parquet footers of the files its log holds as active now (files a later
-    commit replaced stay on disk but are not part of the table). A file the log names that
-    is missing counts as ``"<missing file>"`` rows, so the difference shows."""
-    import pyarrow as pa
+    counted in the Parquet footers of the files its log holds as active now. A file the log
+    names that is missing counts as ``"<missing file>"`` rows, so the difference shows."""
     import pyarrow.parquet as pq
-    from deltalake import DeltaTable
 
-    dt = DeltaTable(table.replace("file://", ""))
-    keys = dt.metadata().partition_columns
     rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for action in pa.table(dt.get_add_actions(flatten=True)).to_pylist():  # arro3 -> pyarrow
-        top = f"{keys[0]}={action[f'partition.{keys[0]}']}" if keys else ""
-        sub = str(action[f"partition.{keys[1]}"]) if len(keys) > 1 else ""
-        path = join(table, action["path"])
+    for rel, values in delta_active_files(table):
+        keys = list(values)
+        top = f"{keys[0]}={values[keys[0]]}" if keys else ""
+        sub = (values[keys[1]] or "") if len(keys) > 1 else ""
+        path = join(table, rel)
         if not fs.exists(path):
             rows[top]["<missing file>"] += 1
             continue
@@ -120,7 +116,7 @@ def verify(lake: str, fs: LakeFS | None = None, s3: Any = None) -> dict[str, Any
     checked = []
     delta: dict[str, dict[str, dict[str, int]]] = {}  # Delta tables, read once
     for (table, top), (run_id, want) in sorted(expected_partitions(lake, manifests).items()):
-        if fs.exists(join(table, "_delta_log")):
+        if is_delta(fs, table):
             if table not in delta:
                 delta[table] = delta_partition_rows(fs, table)
             got = delta[table].get(top, {})
