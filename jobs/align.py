@@ -64,8 +64,6 @@ class AlignJob(SparkJob):
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
-        if cfg.lake.format != "parquet":
-            raise JobFailed("align reads and writes Parquet lakes (--format parquet)")
         self.model = embedder_name(cfg.embed)
         try:
             self.params = AlignParams.from_config(cfg.align, self.model)
@@ -85,7 +83,7 @@ class AlignJob(SparkJob):
         with self.phase("swap"):
             rows = self.output_rows()
             out["tables"] = self.swap()
-            out["output"] = {"table": self.table(self.output), "format": "parquet", "partition_key": "pair",
+            out["output"] = {"table": self.table(self.output), "format": cfg.lake.format, "partition_key": "pair",
                              "partitions": out["tables"]["pairs"], "partition_rows": rows}
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
@@ -131,8 +129,7 @@ class AlignJob(SparkJob):
         """QA rows of ``crawls``: with origin; from faq_dedup only the kept records."""
         from pyspark.sql import functions as F
 
-        path = self.table(source)
-        df = self.spark.read.option("basePath", path).parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
+        df = self.read_table(self.table(source), crawls)
         if "dedup_status" in df.columns:
             df = df.where(F.col("dedup_status") == "kept")
         return df.where(F.col("origin").isNotNull()).select(*QA_COLUMNS)
@@ -389,7 +386,10 @@ class AlignJob(SparkJob):
         for table in tables:
             parts = sorted(set(self.fs.list_dirs(self.table(table))) | set(self.fs.list_dirs(self.stage(table))))
             parts = [p for p in parts if p.startswith("pair=")]
-            done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
+            if table == self.output:  # a table (Delta with --format delta); the export is files
+                done[table] = self.publish(self.stage(table), self.table(table), {"pair": [p[5:] for p in parts]}, ["pair"])
+            else:
+                done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": self.store_path(), "pairs": sorted(p[5:] for p in done[self.output])}
 

@@ -19,6 +19,7 @@ import traceback
 from typing import Any
 
 from webfaq.config import Config, add_config_arguments, config_from_args
+from webfaq import lake
 from webfaq.lake import FileInfo, recover, write_manifest
 from webfaq.storage import redact
 
@@ -210,6 +211,50 @@ class SparkJob:
             return None
         return PhaseProgress(self.spark.sparkContext, f"{self.name} {self.run_id}", name,
                              interval_s=interval, run_started=self._run_started)
+
+    # ----------------------------------------------------------------- lake tables
+    def read_table(self, path: str, crawls: list[str] | None = None):
+        """Rows of the lake table at ``path`` (every crawl, or ``crawls``). A Delta table is
+        read through the files its log holds active (replaced files stay on disk until
+        vacuum); a Parquet table through its crawl directories."""
+        reader = self.spark.read.option("basePath", path)
+        if lake.is_delta(self.fs, path):
+            files = lake.delta_active_files(path, {"crawl": crawls} if crawls is not None else None)
+            if not files:
+                raise JobFailed(f"{path}: no active files for crawls {crawls}")
+            return reader.parquet(*[lake.join(path, rel) for rel, _ in files])
+        if crawls is None:
+            return reader.parquet(path)
+        return reader.parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
+
+    def publish(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str]) -> list[str]:
+        """Make the staged table the lake's for the partitions in ``replace`` (one column ->
+        its values), as a whole: a directory swap for Parquet lakes, one Delta transaction
+        (overwrite of those partitions) for ``--format delta``. Returns the partitions."""
+        (column, values), = replace.items()
+        parts = [f"{column}={v}" for v in values]
+        if self.cfg.lake.format != "delta":
+            return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+        files = [f for f in self.fs.list_files(staged) if lake.is_data_file(f.path)]
+        if not files and not lake.is_delta(self.fs, path):
+            return parts  # nothing to replace, nothing to write
+        lake.commit_delta(self.fs, staged, path, replace, partition_by, self.staged_schema(staged, files, path, partition_by))
+        return parts
+
+    def staged_schema(self, staged: str, files: list, path: str, partition_by: list[str]):
+        """The pyarrow schema of a staged table (a file's, plus the partition columns), or the
+        Delta table's own when the run staged no file."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not files:
+            from deltalake import DeltaTable
+
+            return pa.schema(DeltaTable(path.replace("file://", "")).schema().to_arrow())
+        filesystem, where = lake.arrow_fs(lake.join(staged, files[0].path))
+        with filesystem.open_input_file(where) as fh:
+            schema = pq.read_schema(fh)
+        return pa.schema(list(schema) + [pa.field(c, pa.string()) for c in partition_by if c not in schema.names])
 
     # ----------------------------------------------------------------- run + manifest
     def run(self) -> dict[str, Any]:

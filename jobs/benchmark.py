@@ -53,8 +53,6 @@ class BenchmarkJob(SparkJob):
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
         bm = self.cfg.benchmark
-        if self.cfg.lake.format != "parquet":
-            raise JobFailed("benchmark reads Parquet lakes (--format parquet)")
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(bm.batch_rows))
         counters = Counters()
         out: dict[str, Any] = {}
@@ -122,9 +120,7 @@ class BenchmarkJob(SparkJob):
         path = self.table(name)
         if not self.fs.exists(path):
             raise JobFailed(f"no source table {path}")
-        df = self.spark.read.option("basePath", path).parquet(path)
-        if bm.crawls:
-            df = df.where(F.col("crawl").isin(bm.crawls))
+        df = self.read_table(path, bm.crawls or None)
         if name == "faq_dedup":
             drop = F.when(F.col("dedup_status") != F.lit("kept"), F.lit("source.dedup_dropped"))
         else:

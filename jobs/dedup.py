@@ -60,8 +60,6 @@ class DedupJob(SparkJob):
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
-        if cfg.lake.format != "parquet":
-            raise JobFailed("dedup reads and writes Parquet lakes (--format parquet)")
         self.params = DedupParams.from_config(cfg.dedup)
         crawls, old = self.plan_crawls()
         out: dict[str, Any] = {"crawls": crawls, "old_crawls": old, "params": asdict(self.params),
@@ -426,17 +424,29 @@ class DedupJob(SparkJob):
         writer.mode("append" if append else "errorifexists").parquet(self.stage(table))
 
     def swap(self, crawls: list[str], relabelled: list[str] = ()) -> dict[str, Any]:
-        """Replace each table's crawl partitions as a whole; outputs last, index first, so an
-        interrupted swap never leaves flags without the index a later increment needs. Old
-        crawls that were only relabelled keep their band hashes (they did not change)."""
-        parts = [f"crawl={c}" for c in crawls]
-        old_parts = [f"crawl={c}" for c in relabelled]
-        for table in (self.vertices_table, self.bands_table, self.components_table, self.output):
-            again = old_parts if table != self.bands_table else []
-            lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts + again)
+        """Replace each table's crawl partitions as a whole (directory swap, or one Delta
+        transaction per table); outputs last, index first, so an interrupted swap never leaves
+        flags without the index a later increment needs. Old crawls that were only relabelled
+        keep their band hashes (they did not change)."""
+        layout = {self.vertices_table: ["crawl"], self.bands_table: ["crawl"],
+                  self.components_table: PARTITION_COLUMNS, self.output: PARTITION_COLUMNS}
+        for table, partition_by in layout.items():
+            again = list(relabelled) if table != self.bands_table else []
+            if table == self.bands_table and self.cfg.lake.format == "delta":
+                self.place_params(crawls)  # not a data file: a Delta commit would leave it behind
+            self.publish(self.stage(table), self.table(table), {"crawl": crawls + again}, partition_by)
         return {"output": self.table(self.output), "components": self.table(self.components_table),
                 "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),
-                "partitions_replaced": parts, "partitions_relabelled": old_parts}
+                "partitions_replaced": [f"crawl={c}" for c in crawls],
+                "partitions_relabelled": [f"crawl={c}" for c in relabelled]}
+
+    def place_params(self, crawls: list[str]) -> None:
+        """Move each staged ``crawl=/_params.json`` of the band table into the lake's table."""
+        for crawl in crawls:
+            src = lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json")
+            if self.fs.exists(src):
+                self.fs.write_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json"),
+                                   self.fs.read_text(src))
 
     def output_rows(self, crawls: list[str]) -> dict[str, Any]:
         """Rows written per crawl and language, for `webfaq verify` to compare with the lake."""
@@ -444,7 +454,8 @@ class DedupJob(SparkJob):
         if lake.crawl_dirs(self.fs, staged):
             for r in self.spark.read.parquet(staged).groupBy("crawl", "language").count().collect():
                 rows.setdefault(r["crawl"], {})[r["language"]] = r["count"]
-        return {"table": self.table(self.output), "format": "parquet", "crawls": crawls, "partition_rows": rows}
+        return {"table": self.table(self.output), "format": self.cfg.lake.format, "crawls": crawls,
+                "partition_rows": rows}
 
     # ----------------------------------------------------------------- helpers
     def table(self, name: str) -> str:
@@ -466,8 +477,7 @@ class DedupJob(SparkJob):
         return df.checkpoint(eager=True)
 
     def read_crawls(self, table: str, crawls: list[str]):
-        path = self.table(table)
-        return self.spark.read.option("basePath", path).parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
+        return self.read_table(self.table(table), crawls)
 
     def crawls_in(self, table: str) -> list[str]:
         return lake.crawl_dirs(self.fs, self.stage(table))
