@@ -121,8 +121,7 @@ class RefreshJob(SparkJob):
         return cfg
 
     def has_other_crawls(self, table: str, crawl: str) -> bool:
-        parts = self.fs.list_dirs(lake.table_path(self.cfg.lake.path, table))
-        return any(p.startswith("crawl=") and p != f"crawl={crawl}" for p in parts)
+        return any(c != crawl for c in lake.crawl_dirs(self.fs, lake.table_path(self.cfg.lake.path, table)))
 
 
 def main(argv: list[str] | None = None) -> int:
