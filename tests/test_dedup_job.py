@@ -46,6 +46,7 @@ def _chain(words: list[str]) -> list[str]:
 
 def build_rows() -> tuple[list[dict], dict[str, dict]]:
     """Random FAQ records in two crawls plus planted clusters (returned by name)."""
+    shared_path("langid", "sentences")  # skips, with the reason, where the shared data is missing
     sents = langid_sentences(SHARED)
     pool = {k: sents[k] for k in ("eng", "deu", "fra", "rus", "zho", "jpn", "tha")}
     rows = list(qa_records(300, C1, pool, seed=11)) + list(qa_records(200, C2, pool, seed=12))
