@@ -402,20 +402,6 @@ class AlignJob(SparkJob):
         counts = self.spark.read.parquet(staged).groupBy("pair").count().collect()
         return {r["pair"]: {"": r["count"]} for r in counts}
 
-    # ----------------------------------------------------------------- helpers
-    def table(self, name: str) -> str:
-        return lake.table_path(self.cfg.lake.path, name)
-
-    def stage(self, *parts: str) -> str:
-        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
-
-    def staged(self, df, name: str):
-        """Write an intermediate result once and read it back, so later stages (and counters)
-        never recompute it: embedding and k-NN are the expensive ones."""
-        path = self.stage("work", name)
-        df.write.parquet(path)
-        return self.spark.read.parquet(path)
-
 
 # --------------------------------------------------------------------------- executor bodies
 
@@ -471,10 +457,6 @@ def _match_group(pdf, k: int, scoring: str):
     for c, v in keys.items():
         out[c] = v
     return out[cols]
-
-
-
-
 
 
 def summary(manifest: dict[str, Any]) -> str:

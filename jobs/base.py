@@ -213,6 +213,22 @@ class SparkJob:
                              interval_s=interval, run_started=self._run_started)
 
     # ----------------------------------------------------------------- lake tables
+    def table(self, name: str) -> str:
+        """The path of the lake's table ``name``."""
+        return lake.table_path(self.cfg.lake.path, name)
+
+    def stage(self, *parts: str) -> str:
+        """A path in this run's staging area (swapped or committed into the lake at the end)."""
+        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
+
+    def staged(self, df, name: str):
+        """Write an intermediate result once and read it back: later phases (and counters)
+        reuse it instead of recomputing it (embeddings, k-NN), and non-deterministic
+        expressions (generated ids) are fixed."""
+        path = self.stage("work", name)
+        df.write.parquet(path)
+        return self.spark.read.parquet(path)
+
     def read_table(self, path: str, crawls: list[str] | None = None):
         """Rows of the lake table at ``path`` (every crawl, or ``crawls``). A Delta table is
         read through the files its log holds active (replaced files stay on disk until

@@ -323,20 +323,6 @@ class BenchmarkJob(SparkJob):
                          "negatives": c[f"negatives.kept.lang.{lang}"]}
         return out
 
-    # ----------------------------------------------------------------- helpers
-    def table(self, name: str) -> str:
-        return lake.table_path(self.cfg.lake.path, name)
-
-    def stage(self, *parts: str) -> str:
-        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
-
-    def staged(self, df, name: str):
-        """Write an intermediate result once and read it back (later stages reuse it without
-        recomputing embeddings)."""
-        path = self.stage("work", name)
-        df.write.parquet(path)
-        return self.spark.read.parquet(path)
-
 
 EMBEDDED_SCHEMA_COLUMNS = [c.split()[0] for c in EMBEDDED_SCHEMA.split(", ")]
 
@@ -354,7 +340,6 @@ def _null_columns(schema: str, present: list[str], F) -> list:
 def _crc(path: str) -> str:
     head, _, name = path.rpartition("/")
     return f"{head}/.{name}.crc"
-
 
 
 def summary(manifest: dict[str, Any]) -> str:

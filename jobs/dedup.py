@@ -334,10 +334,8 @@ class DedupJob(SparkJob):
         renamed = self.relabelled(table, merges, "component").join(winners, ["scope", "component"], "left")
         untouched = renamed.where(F.col("_won").isNull()).drop("_won")
         sizes = renamed.where(F.col("_won")).groupBy(*keys).agg(F.sum("size").alias("old_size"))
-        is_ = lambda s: F.sum((F.col("dedup_status") == s).cast("long"))  # noqa: E731
         counts = (fixed.withColumnRenamed("dedup_component", "component").join(winners, ["scope", "component"])
-                  .groupBy(*keys).agg(F.count(F.lit(1)).alias("records"), is_(STATUS_KEPT).alias("kept"),
-                                      is_(STATUS_EXACT).alias("exact"), is_(STATUS_NEAR).alias("near")))
+                  .groupBy(*keys).agg(*status_counts()))
         recounted = counts.join(sizes, keys, "left").withColumn(
             "size", F.greatest(F.coalesce("old_size", F.lit(0)), F.col("records"))).drop("old_size")
         return untouched.unionByName(recounted.select(*untouched.columns))
@@ -369,15 +367,13 @@ class DedupJob(SparkJob):
 
         scope = F.lit("*") if self.params.cross_language else F.col("language")
         flagged = written.withColumn("scope", scope)
-        is_ = lambda s: F.sum((F.col("dedup_status") == s).cast("long"))  # noqa: E731
         sizes = (flagged.groupBy("scope", "dedup_component")
-                 .agg(F.count(F.lit(1)).alias("size"), is_(STATUS_KEPT).alias("kept_in_run"))
+                 .agg(F.count(F.lit(1)).alias("size"), status_count(STATUS_KEPT).alias("kept_in_run"))
                  .where((F.col("size") > 1) | (F.col("kept_in_run") == 0)))
         sizes = self.staged(sizes, "component_sizes")
         table = (flagged.join(sizes, ["scope", "dedup_component"])
                  .groupBy("crawl", "language", "scope", F.col("dedup_component").alias("component"))
-                 .agg(F.count(F.lit(1)).alias("records"), is_(STATUS_KEPT).alias("kept"),
-                      is_(STATUS_EXACT).alias("exact"), is_(STATUS_NEAR).alias("near"), F.first("size").alias("size")))
+                 .agg(*status_counts(), F.first("size").alias("size")))
         self.write_partitioned(table, self.components_table, PARTITION_COLUMNS, 1)
         return sizes
 
@@ -458,19 +454,6 @@ class DedupJob(SparkJob):
                 "partition_rows": rows}
 
     # ----------------------------------------------------------------- helpers
-    def table(self, name: str) -> str:
-        return lake.table_path(self.cfg.lake.path, name)
-
-    def stage(self, *parts: str) -> str:
-        return lake.staging_path(self.cfg.lake.path, self.run_id, *parts)
-
-    def staged(self, df, name: str):
-        """Write an intermediate result once and read it back: later stages reuse it without
-        recomputation, and non-deterministic expressions (ids) are fixed."""
-        path = self.stage("work", name)
-        df.write.parquet(path)
-        return self.spark.read.parquet(path)
-
     def checkpoint(self, df):
         if self.cfg.dedup.checkpoint == "local":
             return df.localCheckpoint(eager=True)
@@ -483,6 +466,19 @@ class DedupJob(SparkJob):
         return lake.crawl_dirs(self.fs, self.stage(table))
 
 
+def status_count(status: str):
+    """Rows of a group whose dedup_status is ``status`` (an aggregate column)."""
+    from pyspark.sql import functions as F
+
+    return F.sum((F.col("dedup_status") == status).cast("long"))
+
+
+def status_counts() -> list:
+    """The component table's count columns: records, kept, exact, near."""
+    from pyspark.sql import functions as F
+
+    return [F.count(F.lit(1)).alias("records"), status_count(STATUS_KEPT).alias("kept"),
+            status_count(STATUS_EXACT).alias("exact"), status_count(STATUS_NEAR).alias("near")]
 
 
 def summary(manifest: dict[str, Any]) -> str:

@@ -39,7 +39,7 @@ def ddl(fields: list[tuple[str, str]]) -> str:
 class ExtractJob(SparkJob):
     name = "extract"
     description = "Extract schema.org FAQPage QA pairs from WARC files into the FAQ lake."
-    table = "faq"
+    output = "faq"
     own_progress = frozenset({"extract"})  # files, records and QAs (progress.Progress)
 
     @classmethod
@@ -113,7 +113,7 @@ class ExtractJob(SparkJob):
     def write_table(self, qa, crawls: list[str]) -> dict[str, Any]:
         """Replace the run's crawl partitions of the FAQ table as a whole."""
         cfg = self.cfg
-        table = lake.table_path(cfg.lake.path, self.table)
+        table = self.table(self.output)
         k = max(1, cfg.lake.files_per_partition)
         from pyspark.sql import functions as F
 
@@ -126,7 +126,7 @@ class ExtractJob(SparkJob):
              .partitionBy(*PARTITION_COLUMNS).save(table))
             info["delta_writer"] = "delta-spark"
             return info
-        staged = lake.staging_path(cfg.lake.path, self.run_id, self.table)
+        staged = self.stage(self.output)
         ordered.write.partitionBy(*PARTITION_COLUMNS).parquet(staged)
         if cfg.lake.format == "delta":
             info["files_committed"] = lake.commit_delta(
