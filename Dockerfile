@@ -31,7 +31,7 @@ RUN if [ "$SPARK_PROVIDED" = "1" ]; then \
     else \
       pip install --no-cache-dir -c constraints.txt . ; \
     fi \
- && python -c "import webfaq.pipeline, webfaq_jobs.base"
+ && python -c "import webfaq.extract.pipeline, webfaq_jobs.base"
 COPY sample-data ./sample-data
 
 USER spark

@@ -3,7 +3,7 @@ and the work of the per-origin join against a global cross product, all in one r
 
     .venv/bin/python bench/align.py [--data ../shared/data/parallel] [--qas 500] [--cache /tmp/v.npz]
 
-Data (``webfaq.parallel``): the real English/Spanish FAQ site (19 QAs per language), a second
+Data (``support.parallel``): the real English/Spanish FAQ site (19 QAs per language), a second
 copy of it with every third Spanish QA missing (the English orphans must stay unaligned), and
 the Tatoeba pairs of 12 languages with English (``--qas`` QAs per language, two lines per QA,
 ``--per-origin`` QAs per site). Non-parallel control: the same records with each non-English
@@ -38,12 +38,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "lib"))
+sys.path.insert(0, str(REPO / "tests"))  # support.* data builders
 
-from webfaq.align import AlignParams, align_reference, global_cross_product, plan_work  # noqa: E402
+from webfaq.align.embeddings import default_threads, embedder_name, get_embedder, qa_text  # noqa: E402
+from webfaq.align.join import AlignParams, align_reference, global_cross_product, plan_work  # noqa: E402
 from webfaq.config import AlignConfig, EmbedConfig  # noqa: E402
-from webfaq.embeddings import default_threads, embedder_name, get_embedder, qa_text  # noqa: E402
-from webfaq.faqsynth import faq_row  # noqa: E402
-from webfaq.parallel import cloudflare, precision_recall, tatoeba  # noqa: E402
+from support.faqsynth import faq_row  # noqa: E402
+from support.parallel import cloudflare, precision_recall, tatoeba  # noqa: E402
 
 
 def load(root: Path, qas: int, per_origin: int):

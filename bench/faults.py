@@ -28,7 +28,7 @@ from faultproxy import FaultProxy  # noqa: E402
 from hostile_corpus import corrupt_member, write_corpus  # noqa: E402
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
-from webfaq.pipeline import process_file  # noqa: E402
+from webfaq.extract.pipeline import process_file  # noqa: E402
 
 SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
 

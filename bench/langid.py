@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from webfaq.config import LangIdConfig
-from webfaq.langid import get_identifier, to_iso639_3
+from webfaq.extract.langid import get_identifier, to_iso639_3
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"

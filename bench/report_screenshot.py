@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "lib"))
-    from webfaq.report import write_report
+    from webfaq.report.html import write_report
 
     lake = args.lake
     if not lake and not args.synthetic and (REPO / "lake" / "_runs").is_dir():

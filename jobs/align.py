@@ -12,7 +12,7 @@ Stages (all on the executors; the driver sees counts and small aggregates only):
    missing ones are encoded, in Arrow batches (``mapInPandas``), and the crawl partitions are
    swapped in whole;
 3. **block**: origins with at least two languages; an origin whose language has more than
-   ``--align-max-block`` QAs is split by language-neutral URL path (``webfaq.align``), blocks
+   ``--align-max-block`` QAs is split by language-neutral URL path (``webfaq.align.join``), blocks
    still too large are skipped and counted;
 4. **k-NN tiles**: every pair of languages of a block, cut into row tiles of at most
    ``--align-tile-cells`` cosines; each tile is one ``applyInPandas`` group, so one huge
@@ -20,7 +20,7 @@ Stages (all on the executors; the driver sees counts and small aggregates only):
 5. **match** per block pair: tile lists merged, mutual best (cosine or ratio margin);
 6. **filter**: candidate and final thresholds (per model), identical question/answer dropped,
    language pairs under ``--align-min-pairs`` left out; counters reconcile
-   (``webfaq.align.ALIGN_FUNNEL``);
+   (``webfaq.align.join.ALIGN_FUNNEL``);
 7. **write** ``<lake>/bitext/pair=<l1>-<l2>/`` and the JSON-lines export
    ``<lake>/bitext_jsonl/pair=<l1>-<l2>/*.jsonl`` (the method's record layout), staged and
    swapped in per pair. The bitext tables are a snapshot of the crawls aligned: a run replaces
@@ -43,10 +43,10 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.align import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
-                          knn_tile, match_lists, tile_count)
+from webfaq.align.embeddings import embedder_name, encode_frames, qa_text
+from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
+                               knn_tile, match_lists, tile_count)
 from webfaq.counters import Counters, reconcile
-from webfaq.embeddings import embedder_name, encode_frames, qa_text
 
 QA_COLUMNS = ["id", "crawl", "url", "origin", "language", "question", "answer"]
 KNN_SCHEMA = ("origin string, bkey string, l1 string, l2 string, a_lang string, side string, id string, "
@@ -137,7 +137,7 @@ class AlignJob(SparkJob):
     @staticmethod
     def first_per_question(rows):
         """One QA per (origin, language, question): the first by (url, crawl, id), as
-        ``webfaq.align.first_per_question`` (the method skips repeated questions per host)."""
+        ``webfaq.align.join.first_per_question`` (the method skips repeated questions per host)."""
         from pyspark.sql import functions as F
 
         first = F.min(F.struct(F.coalesce("url", F.lit("")).alias("okey"), "crawl", "id", "answer", "url")).alias("r")

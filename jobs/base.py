@@ -18,10 +18,10 @@ import time
 import traceback
 from typing import Any
 
-from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq import lake
+from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.lake import FileInfo, recover, write_manifest
-from webfaq.storage import redact
+from webfaq.lake.storage import redact
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress

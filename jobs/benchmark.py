@@ -7,14 +7,14 @@ Stages, all on the executors (the driver sees per-language counts only):
 
 1. source: ``faq_dedup`` records with ``dedup_status = kept`` when that table exists, else
    ``faq`` with one record per (language, id), the first by URL;
-2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.split``);
-3. refined filtering (``webfaq.refine``): repeated questions by a window over (language,
+2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.benchmark.split``);
+3. refined filtering (``webfaq.benchmark.refine``): repeated questions by a window over (language,
    question); question/answer embeddings per Arrow batch; near-duplicate questions and
    question-answer disagreement per (language, origin) group;
-4. leak-free split (``webfaq.split``): websites ordered per language, sides assigned per
+4. leak-free split (``webfaq.benchmark.split``): websites ordered per language, sides assigned per
    language group, test queries picked among the test websites' QAs;
-5. BEIR files (``webfaq.beir``): one text file per language and kind, written by one task each;
-6. hard negatives (``webfaq.negatives``): per (language, query shard) a task indexes the
+5. BEIR files (``webfaq.benchmark.beir``): one text file per language and kind, written by one task each;
+6. hard negatives (``webfaq.benchmark.negatives``): per (language, query shard) a task indexes the
    language's candidate answers with BM25 and mines its shard of training queries.
 
 Output ``<lake>/<table>/<language>/`` (corpus.jsonl, queries.jsonl, qrels/{train,test}.tsv,
@@ -34,13 +34,14 @@ try:  # run as `spark-submit jobs/benchmark.py` (script dir on sys.path) or as a
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
-from webfaq import beir, lake
+from webfaq import lake
+from webfaq.benchmark import beir
+from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
+from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
+                                     embed_rows, refine_origin)
+from webfaq.benchmark.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
+                                    SplitParams, assign_origins, pick_test_queries, select_languages)
 from webfaq.counters import Counters, reconcile
-from webfaq.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
-from webfaq.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
-                           embed_rows, refine_origin)
-from webfaq.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
-                          SplitParams, assign_origins, pick_test_queries, select_languages)
 
 FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
 
@@ -99,7 +100,7 @@ class BenchmarkJob(SparkJob):
     def refine_params(self) -> RefineParams | None:
         if not self.needs_embeddings:
             return None
-        from webfaq.embeddings import embedder_name
+        from webfaq.align.embeddings import embedder_name
 
         try:
             return RefineParams.from_config(self.cfg.benchmark, embedder_name(self.cfg.embed))
@@ -138,7 +139,7 @@ class BenchmarkJob(SparkJob):
         return df.where(F.col("_drop").isNull()).drop("_drop"), name, sizes
 
     def refine(self, rows, params: RefineParams | None, counters: Counters):
-        """Rules 1-3 of ``webfaq.refine``; the staged refined table (every selected record with
+        """Rules 1-3 of ``webfaq.benchmark.refine``; the staged refined table (every selected record with
         its status, similarities and embeddings)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
@@ -173,7 +174,7 @@ class BenchmarkJob(SparkJob):
         return refined
 
     def split(self, refined, counters: Counters):
-        """``webfaq.split``'s rule, distributed: per language its websites' sides, then per
+        """``webfaq.benchmark.split``'s rule, distributed: per language its websites' sides, then per
         language its test websites' QAs. The staged split table (kept QAs with a role)."""
         from pyspark.sql import functions as F
 
@@ -307,7 +308,7 @@ class BenchmarkJob(SparkJob):
                       "thresholds": out["thresholds"], "source": out["source"],
                       "bm25": {"k1": bm.k1, "b": bm.b, "analyzer": bm.analyzer},
                       "split": {"seed": bm.seed, "test_size": bm.test_size, "test_fraction": bm.test_fraction,
-                                "test_max_per_origin": bm.test_max_per_origin, "rule": "webfaq.split"}}
+                                "test_max_per_origin": bm.test_max_per_origin, "rule": "webfaq.benchmark.split"}}
             path = lake.join(self.stage(bm.table), lang, "benchmark.json")
             self.fs.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 

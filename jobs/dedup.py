@@ -6,12 +6,12 @@
 Every stage runs on the executors; the driver only sees counts and a convergence bit:
 
 1. exact groups: one representative per (scope, md5 id), the first by order key
-   (``webfaq.dedup`` documents the rules);
+   (``webfaq.dedup.rules`` documents the rules);
 2. representatives sorted by order key get order-preserving long ids, then vectorised MinHash
-   signatures and LSH band hashes per Arrow batch (``webfaq.dedup.band_rows``);
+   signatures and LSH band hashes per Arrow batch (``webfaq.dedup.rules.band_rows``);
 3. star edges from every (scope, band, band hash) bucket to its smallest id — n-1 edges per
    bucket, never all pairs — optionally verified by exact Jaccard;
-4. connected components with alternating large-star/small-star (``webfaq.components``);
+4. connected components with alternating large-star/small-star (``webfaq.dedup.components``);
 5. the smallest order key of each component is kept, the rest flagged with its component id;
 6. incremental only: when a new record joins old components into one, the old crawl partitions
    holding the losers are rewritten (their ids renamed, their kept record now a near duplicate),
@@ -41,11 +41,11 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.components import connected_components
 from webfaq.counters import Counters, reconcile
-from webfaq.dedup import (BAND_SCHEMA, DEDUP_FUNNEL, JACCARD_SCHEMA, KEY_SEP, STATUS_EXACT, STATUS_KEPT,
-                          STATUS_NEAR, DedupParams, band_rows, jaccard_rows)
-from webfaq.records import FAQ_COLUMNS, PARTITION_COLUMNS
+from webfaq.dedup.components import connected_components
+from webfaq.dedup.rules import (BAND_SCHEMA, DEDUP_FUNNEL, JACCARD_SCHEMA, KEY_SEP, STATUS_EXACT, STATUS_KEPT,
+                                STATUS_NEAR, DedupParams, band_rows, jaccard_rows)
+from webfaq.extract.records import FAQ_COLUMNS, PARTITION_COLUMNS
 
 OLD_VID_OFFSET = -(1 << 62)  # vertices already in the lake sort before every new one
 

@@ -28,8 +28,8 @@ except ImportError:  # pragma: no cover
 
 from webfaq import lake
 from webfaq.config import Config
-from webfaq.inputs import CRAWL_RE
-from webfaq.storage import read_bytes
+from webfaq.lake.inputs import CRAWL_RE
+from webfaq.lake.storage import read_bytes
 
 
 def newest_crawl(collinfo: bytes) -> str:
@@ -88,7 +88,7 @@ class RefreshJob(SparkJob):
     def write_report(self) -> dict[str, str]:
         """The HTML report of the lake, written into it (a failure is recorded, never fatal:
         the crawl is in the lake either way)."""
-        from webfaq.report import write_report
+        from webfaq.report.html import write_report
 
         try:
             path = write_report(self.cfg.lake.path)

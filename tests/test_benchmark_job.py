@@ -18,12 +18,12 @@ import pyarrow.dataset as ds
 import pytest
 
 from conftest import SHARED, shared_path
-from webfaq import beir
-from webfaq.benchlake import language_rows
+from webfaq.benchmark import beir
+from webfaq.benchmark.evaluate import evaluate_benchmark
 from webfaq.counters import reconcile
-from webfaq.evaluate import evaluate_benchmark
-from webfaq.faqsynth import faq_row, langid_sentences, write_lake
-from webfaq.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from webfaq.extract.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
+from support.benchlake import language_rows
+from support.faqsynth import faq_row, langid_sentences, write_lake
 from webfaq_jobs.benchmark import FUNNEL
 
 pytestmark = pytest.mark.spark
@@ -101,7 +101,7 @@ def test_languages_sizes_and_counters(built):
 
 
 def test_verify_recounts_every_benchmark_file(built, tmp_path):
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
 
     root, manifest, _, _, _ = built
     files = manifest["output"]["files"]

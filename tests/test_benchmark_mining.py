@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED, shared_path
-from webfaq.benchlake import language_rows
-from webfaq.bm25 import BM25Params
+from webfaq.align.embeddings import get_embedder
+from webfaq.benchmark.bm25 import BM25Params
+from webfaq.benchmark.negatives import NegativeParams, mine
+from webfaq.benchmark.refine import RefineParams, max_similarity, refine_origin
 from webfaq.config import Config
-from webfaq.embeddings import get_embedder
-from webfaq.faqsynth import faq_row, langid_sentences
-from webfaq.negatives import NegativeParams, mine
-from webfaq.refine import RefineParams, max_similarity, refine_origin
+from support.benchlake import language_rows
+from support.faqsynth import faq_row, langid_sentences
 
 SHOP = "https://shop.example/faq"
 # Real FAQ pairs (aachristmas.com, from ../shared/data/wdc/FAQPage_sample.txt.gz), a case/punctuation
@@ -138,7 +138,7 @@ def test_margin_zero_keeps_all_but_positive_and_duplicates(language):
 def test_saved_index_in_shards_equals_one_process(language, tmp_path):
     """The Spark path: the language's index built and saved once, queries mined in shards
     against the loaded copy (vectors memory-mapped) = mining everything in one process."""
-    from webfaq.negatives import NegativeIndex, build_indexes, mine_shard
+    from webfaq.benchmark.negatives import NegativeIndex, build_indexes, mine_shard
 
     corpus, _, dup_id = language
     params = NegativeParams(k=25, dense=True)

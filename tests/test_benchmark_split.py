@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED, shared_path
-from webfaq.benchlake import language_rows
-from webfaq.faqsynth import langid_sentences
-from webfaq.split import (ROLE_HELDOUT, ROLE_TEST, ROLE_TRAIN, SplitParams, assign_origins, select_languages,
-                          split_language)
+from webfaq.benchmark.split import (ROLE_HELDOUT, ROLE_TEST, ROLE_TRAIN, SplitParams, assign_origins, select_languages,
+                                    split_language)
+from support.benchlake import language_rows
+from support.faqsynth import langid_sentences
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, shared_path
-from webfaq.bm25 import BM25Index, BM25Params, tokenize
-from webfaq.faqsynth import langid_sentences
+from webfaq.benchmark.bm25 import BM25Index, BM25Params, tokenize
+from support.faqsynth import langid_sentences
 
 TOY = ["apple banana", "apple apple cherry", "banana cherry date", "date"]
 

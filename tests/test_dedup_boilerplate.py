@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from conftest import shared_path
-from webfaq.faqsynth import faq_row, load_sentences, write_lake
+from support.faqsynth import faq_row, load_sentences, write_lake
 
 pytestmark = pytest.mark.spark
 

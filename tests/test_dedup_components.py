@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from webfaq.components import connected_components, union_find
+from webfaq.dedup.components import connected_components, union_find
 
 pytestmark = pytest.mark.spark
 

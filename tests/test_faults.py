@@ -10,7 +10,7 @@ from conftest import SAMPLE
 from faultproxy import FaultProxy
 from webfaq.config import Config
 from webfaq.counters import reconcile
-from webfaq.pipeline import process_file
+from webfaq.extract.pipeline import process_file
 
 KEY = "crawl-data/X/segments/1/warc/sample-0001.warc.gz"
 

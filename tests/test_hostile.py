@@ -13,8 +13,8 @@ import pytest
 from hostile_corpus import deep_microdata, megabyte_attribute, write_corpus
 from webfaq.config import Config
 from webfaq.counters import reconcile
-from webfaq.pipeline import process_file
-from webfaq.warc_reader import HtmlPage
+from webfaq.extract.pipeline import process_file
+from webfaq.extract.warc_reader import HtmlPage
 
 WEBFAQ = str(Path(sys.executable).parent / "webfaq")
 
@@ -50,8 +50,8 @@ def page(payload: bytes) -> HtmlPage:
 
 
 def test_the_time_cap_drops_a_slow_page_with_a_reason():
-    from webfaq.pipeline import QAProcessor
     from webfaq.counters import Counters
+    from webfaq.extract.pipeline import QAProcessor
 
     cfg = Config()
     cfg.extract.page_timeout_s = 0.01
@@ -72,7 +72,7 @@ def test_the_time_cap_drops_a_slow_page_with_a_reason():
 
 def test_the_memory_cap_drops_a_page_with_a_reason():
     from webfaq.counters import Counters
-    from webfaq.pipeline import QAProcessor
+    from webfaq.extract.pipeline import QAProcessor
 
     cfg = Config()
     cfg.extract.page_memory_mb = 8

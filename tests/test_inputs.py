@@ -3,7 +3,7 @@ import gzip
 import pytest
 
 from webfaq.config import Config
-from webfaq.inputs import crawl_listing_url, in_sample, resolve_inputs
+from webfaq.lake.inputs import crawl_listing_url, in_sample, resolve_inputs
 
 
 def cfg(**input_kw):

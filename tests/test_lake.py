@@ -2,7 +2,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from webfaq import lake
-from webfaq.records import FAQ_FIELDS, arrow_schema
+from webfaq.extract.records import FAQ_FIELDS, arrow_schema
 
 
 def write_part(root, crawl, lang, name, ids):

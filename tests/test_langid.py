@@ -1,4 +1,4 @@
-"""Language identification (webfaq.langid): method §3 / filter F7 and the WebFAQ 2.0 URL-hint rule."""
+"""Language identification (webfaq.extract.langid): method §3 / filter F7 and the WebFAQ 2.0 URL-hint rule."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from webfaq import langid
 from webfaq.config import LangIdConfig
-from webfaq.langid import (
-    FastTextIdentifier,
-    LangResult,
-    default_model_path,
-    get_identifier,
-    to_iso639_3,
-    url_language_hints,
-)
-from webfaq.text_clean import lid_text
+from webfaq.extract import langid
+from webfaq.extract.langid import (
+                                   FastTextIdentifier,
+                                   LangResult,
+                                   default_model_path,
+                                   get_identifier,
+                                   to_iso639_3,
+                                   url_language_hints,
+                                   )
+from webfaq.extract.text_clean import lid_text
 
 SENTENCES = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid" / "sentences"
 V2 = dict(threshold=0.25, url_hints=True, hint_threshold=0.12, hint_top_k=10)

@@ -1,6 +1,6 @@
 from iso639 import ALL_LANGUAGES
 
-from webfaq.langid import _iso639_1_table, to_iso639_3
+from webfaq.extract.langid import _iso639_1_table, to_iso639_3
 
 
 def test_shipped_iso639_table_equals_python_iso639():

@@ -8,12 +8,12 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from conftest import shared_path
-from webfaq.components import union_find
 from webfaq.config import Config
-from webfaq.dedup import DedupParams, record_texts, signatures
-from webfaq.faqsynth import load_sentences
-from webfaq.minhash import (MinHasher, band_hashes, candidate_probability, jaccard, lsh_params, normalise,
-                            shingle_hashes, shingles, unit_text)
+from webfaq.dedup.components import union_find
+from webfaq.dedup.minhash import (MinHasher, band_hashes, candidate_probability, jaccard, lsh_params, normalise,
+                                  shingle_hashes, shingles, unit_text)
+from webfaq.dedup.rules import DedupParams, record_texts, signatures
+from support.faqsynth import load_sentences
 
 CHAR_FILES = {"zh", "ja", "th"}
 

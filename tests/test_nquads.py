@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.schemaorg import RawQA
-from webfaq.schemaorg.nquads import iter_nquads_pages, parse_quad_line
+from webfaq.extract.schemaorg import RawQA
+from webfaq.extract.schemaorg.nquads import iter_nquads_pages, parse_quad_line
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wdc" / "FAQPage_sample.txt.gz"
 

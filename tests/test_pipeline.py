@@ -17,8 +17,8 @@ import pytest
 from conftest import SAMPLE, shared_path
 from webfaq.config import Config
 from webfaq.counters import reconcile
-from webfaq.pipeline import process_file
-from webfaq.records import host_matches, origin_of, record_id
+from webfaq.extract.pipeline import process_file
+from webfaq.extract.records import host_matches, origin_of, record_id
 
 WEBFAQ = str(Path(sys.executable).parent / "webfaq")
 
@@ -102,7 +102,7 @@ def test_http_inputs_and_crawl_listing_from_a_local_server(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        from webfaq.inputs import resolve_inputs
+        from webfaq.lake.inputs import resolve_inputs
 
         cfg = Config()
         cfg.input.crawl = "CC-MAIN-2099-01"
@@ -123,7 +123,7 @@ def test_worker_memory_does_not_grow_with_file_size(tmp_path):
     big.write_bytes(src * 8)
 
     def peak_rss_kb(path: Path) -> int:
-        code = ("import sys; from webfaq.config import Config; from webfaq.pipeline import process_file;"
+        code = ("import sys; from webfaq.config import Config; from webfaq.extract.pipeline import process_file;"
                 "r = process_file(sys.argv[1], Config()); assert r.status == 'ok';"
                 "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], len(r.records))")
         out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)

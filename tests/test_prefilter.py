@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.prefilter import detect_syntaxes
-from webfaq.schemaorg import extract_faq_pairs, model
+from webfaq.extract.prefilter import detect_syntaxes
+from webfaq.extract.schemaorg import extract_faq_pairs, model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ALL = ("json-ld", "microdata", "rdfa")

@@ -198,7 +198,7 @@ def test_report_of_the_real_run(watched_run):
     """The report of a lake with only an extract run: numbers equal the real manifest, the
     extraction charts are drawn and the later stages say they have not run."""
     from test_report import check_numbers, elements, shots
-    from webfaq.report import write_report
+    from webfaq.report.html import write_report
 
     lake, manifest, _, _ = watched_run
     html = write_report(str(lake))

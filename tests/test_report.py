@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from webfaq.report import CHARTS, build_report, write_report
+from webfaq.report.html import CHARTS, build_report, write_report
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -66,7 +66,7 @@ def elements(dom: str) -> list[dict]:
 
 
 def manifest_number(manifest: dict, metric: str) -> int:
-    """What a data-metric names, looked up independently of webfaq.report: a counter (absent =
+    """What a data-metric names, looked up independently of webfaq.report.html: a counter (absent =
     0), or a '/' path into the manifest (an object there stands for the sum of its values)."""
     if "/" not in metric:
         return int(manifest.get("counters", {}).get(metric, 0))
@@ -294,7 +294,7 @@ def test_a_lake_in_s3_gives_the_same_report_and_verify(synthetic, s3_bucket, s3_
 
     from webfaq.cli import main as cli_main
     from webfaq.config import Config
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
 
     client, bucket = s3_bucket
     lake = synthetic[0]

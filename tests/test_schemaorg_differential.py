@@ -1,6 +1,6 @@
 """Differential tests: our fast parsers against extruct 0.18 (the reference implementation).
 
-extruct's output is mapped through the same FAQ rule (webfaq.schemaorg.model.faq_pairs) as
+extruct's output is mapped through the same FAQ rule (webfaq.extract.schemaorg.model.faq_pairs) as
 ours, so "equal" means: the same (question, answer, syntax) pairs, same strings, same order.
 
 Compared exactly, no whitespace normalisation: JSON-LD and microdata (our microdata renders text
@@ -30,7 +30,7 @@ import extruct
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.schemaorg import RawQA, extract_faq_pairs, htmltree, jsonld, microdata, model, rdfa
+from webfaq.extract.schemaorg import RawQA, extract_faq_pairs, htmltree, jsonld, microdata, model, rdfa
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIXTURES = Path(__file__).parent / "fixtures" / "schemaorg"

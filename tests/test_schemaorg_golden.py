@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.prefilter import detect_syntaxes
-from webfaq.schemaorg import RawQA, extract_faq_pairs, extract_question_pairs
+from webfaq.extract.prefilter import detect_syntaxes
+from webfaq.extract.schemaorg import RawQA, extract_faq_pairs, extract_question_pairs
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faq_html"
 ALL = ("json-ld", "microdata", "rdfa")

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.prefilter import detect_syntaxes
-from webfaq.schemaorg import RawQA, extract_faq_pairs
+from webfaq.extract.prefilter import detect_syntaxes
+from webfaq.extract.schemaorg import RawQA, extract_faq_pairs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemaorg"
 URL = "https://example.org/faq/page.html"

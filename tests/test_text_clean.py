@@ -1,4 +1,4 @@
-"""Method §1.3 cleaning and §2 filters F1-F5 (webfaq.text_clean), hand-written expectations."""
+"""Method §1.3 cleaning and §2 filters F1-F5 (webfaq.extract.text_clean), hand-written expectations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from webfaq.config import FilterConfig
-from webfaq.text_clean import clean_literal, clean_pair, filter_reason, lid_text, strip_decorations
+from webfaq.extract.text_clean import clean_literal, clean_pair, filter_reason, lid_text, strip_decorations
 
 CFG = FilterConfig()
 Q_OK = "How long does shipping take?"  # 28 chars
@@ -273,7 +273,7 @@ def test_emoji_fast_path_is_exact():
     emoji sequence is pure ASCII; and it agrees with emoji.replace_emoji on mixed text."""
     import emoji
 
-    from webfaq.text_clean import _remove_emoji
+    from webfaq.extract.text_clean import _remove_emoji
 
     assert not any(k.isascii() for k in emoji.EMOJI_DATA)
     for text in ("Grüße aus Köln", "Preis 5 € ©", "日本語のテキスト 😀", "keycap 1️⃣ here", "plain"):

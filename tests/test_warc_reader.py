@@ -1,7 +1,7 @@
 import pytest
 
 from webfaq.counters import Counters
-from webfaq.warc_reader import WarcFormatError, clean_uri, file_opener, iter_html_pages
+from webfaq.extract.warc_reader import WarcFormatError, clean_uri, file_opener, iter_html_pages
 from conftest import SAMPLE, shared_path
 
 
@@ -75,7 +75,7 @@ def test_a_corrupt_gzip_member_costs_one_record_and_reading_goes_on(tmp_path):
         assert counters["warc.records"] == good_counters["warc.records"]
         assert reconcile(counters, EXTRACT_FUNNEL[:2]) == []  # the record-level lines
         from webfaq.config import Config
-        from webfaq.pipeline import process_file
+        from webfaq.extract.pipeline import process_file
 
         result = process_file(str(path), Config())
         assert result.status == "ok" and reconcile(result.counters) == []

@@ -18,5 +18,5 @@ open(f"{work}/requirements-cluster.txt", "w").write("\n".join(d for d in deps if
 PY
 "$PY" -m pip install --no-cache-dir -c "$work/constraints-cluster.txt" -r "$work/requirements-cluster.txt"
 "$PY" -m pip install --no-cache-dir --no-deps "$work"/webfaq_lake-*.whl
-"$PY" -c "import webfaq.pipeline, webfaq_jobs.refresh"
+"$PY" -c "import webfaq.extract.pipeline, webfaq_jobs.refresh"
 rm -rf "$work"

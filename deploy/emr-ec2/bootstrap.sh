@@ -31,5 +31,5 @@ open(f"{work}/requirements-cluster.txt", "w").write("\n".join(d for d in deps if
 PY
 sudo python3.11 -m pip install --no-cache-dir -c "$work/constraints-cluster.txt" -r "$work/requirements-cluster.txt"
 sudo python3.11 -m pip install --no-cache-dir --no-deps "$work"/webfaq_lake-*.whl
-python3.11 -c "import webfaq.pipeline, webfaq_jobs.refresh"
+python3.11 -c "import webfaq.extract.pipeline, webfaq_jobs.refresh"
 rm -rf "$work"

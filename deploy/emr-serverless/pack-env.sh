@@ -30,6 +30,6 @@ print("\n".join(d for d in deps if not re.match(r"(?i)pyspark\b", d)))
 PY
     /tmp/env/bin/pip install -q -c /tmp/constraints.txt -r /tmp/requirements.txt venv-pack
     /tmp/env/bin/pip install -q --no-deps /dist/webfaq_lake-*.whl
-    /tmp/env/bin/python -c "import webfaq.pipeline, webfaq_jobs.refresh"
+    /tmp/env/bin/python -c "import webfaq.extract.pipeline, webfaq_jobs.refresh"
     /tmp/env/bin/venv-pack -q -p /tmp/env -o /dist/emr/webfaq-env.tar.gz --force'
 ls -la dist/emr/webfaq-env.tar.gz

@@ -22,7 +22,7 @@ def _json_default(value):
 def cmd_extract_file(args: argparse.Namespace) -> int:
     """One WARC (or N-Quads file) in one process: records as JSON lines, counters to stderr."""
     from webfaq.counters import reconcile
-    from webfaq.pipeline import process_file
+    from webfaq.extract.pipeline import process_file
 
     cfg = config_from_args(args)
     result = process_file(args.path, cfg)
@@ -43,8 +43,8 @@ def cmd_extract_file(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """BM25 nDCG@10 / MRR@10 / Recall@100 of a produced BEIR split (a sanity check, no Spark)."""
-    from webfaq.bm25 import BM25Params
-    from webfaq.evaluate import evaluate_benchmark
+    from webfaq.benchmark.bm25 import BM25Params
+    from webfaq.benchmark.evaluate import evaluate_benchmark
 
     bm = config_from_args(args).benchmark
     result = evaluate_benchmark(args.path, args.split, BM25Params(bm.k1, bm.b, bm.analyzer), args.languages or ())
@@ -57,7 +57,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the lake's HTML run report and print where it is."""
-    from webfaq.report import write_report
+    from webfaq.report.html import write_report
 
     path = write_report(args.lake, args.out, s3=config_from_args(args).s3)
     print(f"report: {path}")
@@ -66,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Compare what the manifests say was written with what the lake holds."""
-    from webfaq.verify import verify
+    from webfaq.lake.verify import verify
 
     report = verify(args.lake, s3=config_from_args(args).s3)
     for part in report["partitions_checked"]:

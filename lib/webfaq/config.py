@@ -139,7 +139,7 @@ class DedupConfig:
                                "(removes LSH's false candidates; --no-dedup-jaccard-check for LSH alone).")
     seed: int = _opt(1, "MinHash seed (datasketch's default).")
     scheme: str = _opt("affine32", "datasketch permutation scheme: affine32 (datasketch 2.x), affine64 or legacy.")
-    hash: str = _opt("poly64", "Shingle hash: poly64 (vectorised, webfaq.minhash) or sha1 (datasketch's default).")
+    hash: str = _opt("poly64", "Shingle hash: poly64 (vectorised, webfaq.dedup.minhash) or sha1 (datasketch's default).")
     crawls: list = _opt([], "Crawls to deduplicate (default: every crawl in the faq table).")
     incremental: bool = _opt(False, "Deduplicate --dedup-crawls against the crawls already in faq_dedup "
                              "(stored band hashes), leaving those partitions as they are.")

@@ -10,7 +10,7 @@ sentence ``i`` gives a question and, with sentence ``i + 1``, an answer, in one 
   plus sentence ``i + 1``: related text with little word overlap.
 
 Websites get Zipf-like shares of a language's QAs, so the split has big and small sites to
-place. Rows use the lake's schema and :func:`webfaq.faqsynth.write_lake` writes them.
+place. Rows use the lake's schema and :func:`support.faqsynth.write_lake` writes them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from typing import Iterator
 
-from webfaq.faqsynth import faq_row
+from support.faqsynth import faq_row
 
 MODES = ("restate", "continue")
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from webfaq.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema, origin_of, record_id
+from webfaq.extract.records import FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema, origin_of, record_id
 
 # ISO 639-1 file names of the langid sentence files -> the lake's ISO 639-3 codes.
 ISO3 = {"ar": "ara", "bg": "bul", "cs": "ces", "da": "dan", "de": "deu", "el": "ell", "en": "eng", "es": "spa",

@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from webfaq.align import identical
-from webfaq.faqsynth import faq_row
+from webfaq.align.join import identical
+from support.faqsynth import faq_row
 
 CLOUDFLARE = "cloudflare-dns-updater-faq-jsonld"
 TATOEBA_LANGS = ("ara", "cmn", "deu", "fra", "ita", "jpn", "nld", "pol", "por", "rus", "spa", "tur")
@@ -66,7 +66,7 @@ def truth_key(r1: dict, r2: dict) -> tuple[str, str, str]:
 
 
 def found_key(row: dict) -> tuple[str, str, str]:
-    """The truth key of a bitext row (lake table or :func:`webfaq.align.align_reference`)."""
+    """The truth key of a bitext row (lake table or :func:`webfaq.align.join.align_reference`)."""
     return (row["origin"], row["id1"], row["id2"])
 
 

@@ -120,7 +120,7 @@ def thresholds_for(align_cfg, model: str) -> tuple[float, float, float]:
 
 @lru_cache(maxsize=1)
 def _language_codes() -> frozenset[str]:
-    from webfaq.langid import _iso639_1_table
+    from webfaq.extract.langid import _iso639_1_table
 
     table = _iso639_1_table()
     return frozenset(table) | frozenset(table.values())

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from webfaq import beir
-from webfaq.bm25 import BM25Index, BM25Params
-from webfaq.metrics import DEFAULT_METRICS, evaluate_run
+from webfaq.benchmark import beir
+from webfaq.benchmark.bm25 import BM25Index, BM25Params
+from webfaq.benchmark.metrics import DEFAULT_METRICS, evaluate_run
 
 
 def bm25_run(corpus: dict[str, str], queries: dict[str, str], params: BM25Params, k: int) -> dict[str, list[str]]:

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from webfaq.beir import query_id
-from webfaq.bm25 import BM25Index, BM25Params
+from webfaq.benchmark.beir import query_id
+from webfaq.benchmark.bm25 import BM25Index, BM25Params
 
 NEGATIVES_SCHEMA = ("language string, query_id string, line string, candidates long, removed_positive long, "
                     "removed_duplicate long, removed_false_negative long, kept long")

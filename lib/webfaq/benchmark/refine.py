@@ -71,7 +71,7 @@ class RefineParams:
 
 def embed_rows(batches: Iterator[pd.DataFrame], embed_cfg: Any) -> Iterator[pd.DataFrame]:
     """``mapInPandas`` body: add ``q_emb`` (question as query) and ``a_emb`` (answer as passage)."""
-    from webfaq.embeddings import get_embedder
+    from webfaq.align.embeddings import get_embedder
 
     embedder = get_embedder(embed_cfg)
     for pdf in batches:

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from webfaq.minhash import MinHasher, band_hashes, jaccard, lsh_params, shingle_hashes
+from webfaq.dedup.minhash import MinHasher, band_hashes, jaccard, lsh_params, shingle_hashes
 
 KEY_SEP = "\u0000"  # separates order-key fields: sorts before any character a field can hold
 

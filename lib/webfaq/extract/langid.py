@@ -30,7 +30,7 @@ WebFAQ 2.0 URL-hint rule (``url_hints=True``), method §3 / reference v2 ``extra
     ``>= cfg.hint_threshold`` wins (confidence = that label's probability); otherwise the top-1
     label is used with ``cfg.threshold``.
 
-Text given to :meth:`LanguageIdentifier.identify` should be :func:`webfaq.text_clean.lid_text`;
+Text given to :meth:`LanguageIdentifier.identify` should be :func:`webfaq.extract.text_clean.lid_text`;
 ``identify`` itself replaces newlines (which make fastText raise) and strips. Empty text is
 dropped as ``language_low_confidence`` with confidence 0 (the reference skips it before predicting).
 

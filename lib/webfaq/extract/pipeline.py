@@ -16,14 +16,14 @@ from typing import Any, Iterable, Iterator
 
 from webfaq.config import Config
 from webfaq.counters import Counters
-from webfaq.langid import get_identifier
-from webfaq.prefilter import detect_syntaxes
-from webfaq.records import host_matches, origin_of, parse_warc_date, record_id
-from webfaq.sandbox import PageSandbox, parse_page
-from webfaq.schemaorg import RawQA
-from webfaq.storage import FetchError, ResumableStream, redact, with_retries
-from webfaq.text_clean import clean_pair, lid_text
-from webfaq.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
+from webfaq.extract.langid import get_identifier
+from webfaq.extract.prefilter import detect_syntaxes
+from webfaq.extract.records import host_matches, origin_of, parse_warc_date, record_id
+from webfaq.extract.sandbox import PageSandbox, parse_page
+from webfaq.extract.schemaorg import RawQA
+from webfaq.extract.text_clean import clean_pair, lid_text
+from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
+from webfaq.lake.storage import FetchError, ResumableStream, redact, with_retries
 
 
 @dataclass
@@ -146,7 +146,7 @@ def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
 def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
     import gzip
 
-    from webfaq.schemaorg.nquads import iter_nquads_pages
+    from webfaq.extract.schemaorg.nquads import iter_nquads_pages
 
     counters, records = Counters(), []
     name = redact(uri)
@@ -216,13 +216,13 @@ FILE_FIELDS: list[tuple[str, str]] = [
 
 
 def staging_fields() -> list[tuple[str, str]]:
-    from webfaq.records import FAQ_FIELDS
+    from webfaq.extract.records import FAQ_FIELDS
 
     return [("kind", "string")] + FAQ_FIELDS + FILE_FIELDS
 
 
 def result_rows(result: FileResult) -> Iterator[tuple]:
-    from webfaq.records import FAQ_COLUMNS
+    from webfaq.extract.records import FAQ_COLUMNS
 
     empty_file = (None,) * len(FILE_FIELDS)
     for rec in result.records:
@@ -247,7 +247,7 @@ def result_file_name(uri: str, status: str) -> str:
 def result_table(result: FileResult):
     import pyarrow as pa
 
-    from webfaq.records import arrow_schema
+    from webfaq.extract.records import arrow_schema
 
     fields = staging_fields()
     names = [name for name, _ in fields]

@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from webfaq.text_clean import lid_text
+from webfaq.extract.text_clean import lid_text
 
 # (name, Spark SQL type). crawl and language are the lake's partition columns.
 FAQ_FIELDS: list[tuple[str, str]] = [

@@ -20,8 +20,8 @@ import time
 from typing import Any, Iterable
 
 from webfaq.counters import Counters
-from webfaq.decoding import decode_html
-from webfaq.schemaorg import RawQA, extract_faq_pairs
+from webfaq.extract.decoding import decode_html
+from webfaq.extract.schemaorg import RawQA, extract_faq_pairs
 
 Result = tuple[str | None, list[RawQA], dict[str, int]]
 

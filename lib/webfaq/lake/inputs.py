@@ -13,7 +13,7 @@ import hashlib
 import re
 
 from webfaq.config import Config
-from webfaq.storage import list_matching, read_bytes, text_lines
+from webfaq.lake.storage import list_matching, read_bytes, text_lines
 
 CRAWL_RE = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
 

@@ -2,7 +2,7 @@
 
 ``extract_faq_pairs`` is the entry point for HTML; ``nquads.iter_nquads_pages`` for Web Data
 Commons N-Quads. The FAQ rule itself (FAQPage -> mainEntity -> Question(first name) ->
-acceptedAnswer(first) -> Answer(first text)) lives in :mod:`webfaq.schemaorg.model` and is shared
+acceptedAnswer(first) -> Answer(first text)) lives in :mod:`webfaq.extract.schemaorg.model` and is shared
 by every syntax. Literals are returned raw (the method's cleaning is applied by the caller).
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from webfaq.counters import Counters
-from webfaq.schemaorg.model import SYNTAXES, RawQA
-from webfaq.schemaorg import jsonld
+from webfaq.extract.schemaorg import jsonld
+from webfaq.extract.schemaorg.model import SYNTAXES, RawQA
 
 __all__ = ["RawQA", "SYNTAXES", "extract_faq_pairs", "extract_question_pairs"]
 
@@ -29,7 +29,7 @@ def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Co
     Never raises on bad content: a broken block is skipped and counted with
     ``counters.add(f"block_errors.{syntax}.{reason}")`` and the other blocks/syntaxes of the page
     are still processed. ``url`` is the base for relative IRIs (microdata URL values, RDFa
-    subjects). Pass the set :func:`webfaq.prefilter.detect_syntaxes` found, so that syntaxes a
+    subjects). Pass the set :func:`webfaq.extract.prefilter.detect_syntaxes` found, so that syntaxes a
     page cannot hold are not parsed (microdata and RDFa need an lxml parse of the page).
     """
     enabled = set(syntaxes)
@@ -44,7 +44,7 @@ def extract_faq_pairs(html: str, url: str, syntaxes: Iterable[str], counters: Co
         return out
     # lxml and the DOM walkers load on the first page that needs them (most FAQ pages are
     # JSON-LD only): a worker that never sees microdata/RDFa never pays their import.
-    from webfaq.schemaorg import htmltree, microdata, rdfa
+    from webfaq.extract.schemaorg import htmltree, microdata, rdfa
 
     try:
         root = htmltree.parse(html)
@@ -72,14 +72,14 @@ def extract_question_pairs(html: str, url: str, syntaxes: Iterable[str]) -> list
     syntaxes of one document, e.g. schema.org's Question example in JSON-LD/microdata/RDFa.
     Unlike :func:`extract_faq_pairs` it may raise on broken input.
     """
-    from webfaq.schemaorg.model import question_pairs
+    from webfaq.extract.schemaorg.model import question_pairs
 
     enabled = set(syntaxes)
     out: list[RawQA] = []
     if "json-ld" in enabled:
         out.extend(question_pairs(jsonld.parse_items(html), "json-ld"))
     if "microdata" in enabled or "rdfa" in enabled:
-        from webfaq.schemaorg import htmltree, microdata, rdfa
+        from webfaq.extract.schemaorg import htmltree, microdata, rdfa
 
         root = htmltree.parse(html)
         if "microdata" in enabled:

@@ -36,7 +36,7 @@ import json
 import re
 from typing import Any, Iterator
 
-from webfaq.schemaorg.model import RawQA, faq_pairs
+from webfaq.extract.schemaorg.model import RawQA, faq_pairs
 
 SYNTAX = "json-ld"
 MAX_BLOCK_CHARS = 16 * 1024 * 1024

@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 import lxml.etree
 from html_text import etree_to_text  # extruct's own dependency (its microdata text renderer)
 
-from webfaq.schemaorg.model import LazyText, RawQA, faq_pairs, local_name
+from webfaq.extract.schemaorg.model import LazyText, RawQA, faq_pairs, local_name
 
 SYNTAX = "microdata"
 

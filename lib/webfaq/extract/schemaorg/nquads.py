@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator
 
-from webfaq.schemaorg.model import RawQA
+from webfaq.extract.schemaorg.model import RawQA
 
 SYNTAX = "nquads"
 

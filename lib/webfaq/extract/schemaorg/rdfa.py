@@ -4,7 +4,7 @@ extruct's RDFa path (pyRdfa + rdflib + a JSON-LD serialisation) costs well over 
 large page. This module re-implements the part of RDFa 1.1 Core processing that decides which
 triples exist -- the ``_parse_1_1`` step of pyRdfa with extruct's options (host language
 "RDFa core", no vocabulary expansion, whitespace preserved) -- and emits them as flat expanded
-JSON-LD nodes, the same shape extruct returns, for :func:`webfaq.schemaorg.model.faq_pairs`:
+JSON-LD nodes, the same shape extruct returns, for :func:`webfaq.extract.schemaorg.model.faq_pairs`:
 
 * ``vocab`` / ``prefix`` / ``xmlns:*`` / the RDFa initial context (``schema:`` is
   ``http://schema.org/``), terms, CURIEs, safe CURIEs, absolute IRIs, ``_:`` blank nodes;
@@ -31,7 +31,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from webfaq.schemaorg.model import RawQA, faq_pairs
+from webfaq.extract.schemaorg.model import RawQA, faq_pairs
 
 SYNTAX = "rdfa"
 
