@@ -7,6 +7,16 @@
 #       time and its rules say not to bundle Spark, so pyspark/py4j are left out; the user is
 #       `spark` (UID/GID 1099) as the service's custom-container guide uses.
 #   EMR Serverless custom images must start FROM the EMR base image: deploy/emr-serverless/Dockerfile.
+# The wheel, built once from the sources: the runtime stage installs it exactly as the EMR bootstrap
+# and the Dataproc init action install `make dist`'s wheel (dependencies from constraints.txt,
+# then the wheel with --no-deps), so the image runs what the clusters run, with no source tree.
+FROM python:3.11.7-slim-bookworm AS wheel
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY lib ./lib
+COPY jobs ./jobs
+RUN pip wheel --no-cache-dir --no-deps -w /dist .
+
 FROM python:3.11.7-slim-bookworm
 
 ARG SPARK_PROVIDED=0
@@ -20,18 +30,20 @@ ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 \
 
 RUN groupadd -g 1099 spark && useradd -u 1099 -g 1099 -d /home/spark -m spark
 WORKDIR /opt/webfaq
-COPY pyproject.toml constraints.txt README.md ./
-COPY lib ./lib
-COPY jobs ./jobs
-RUN if [ "$SPARK_PROVIDED" = "1" ]; then \
-      grep -v -iE '^(pyspark|py4j)==' constraints.txt > /tmp/constraints.txt \
-      && python -c "import re,tomllib; d=tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']; print('\n'.join(x for x in d if not re.match(r'(?i)pyspark', x)))" > /tmp/requirements.txt \
-      && pip install --no-cache-dir -c /tmp/constraints.txt -r /tmp/requirements.txt \
-      && pip install --no-cache-dir --no-deps . ; \
+COPY pyproject.toml constraints.txt /tmp/build/
+COPY --from=wheel /dist /tmp/build/dist
+RUN cd /tmp/build \
+ && if [ "$SPARK_PROVIDED" = "1" ]; then \
+      grep -v -iE '^(pyspark|py4j)==' constraints.txt > constraints-image.txt \
+      && python -c "import re,tomllib; d=tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']; print('\n'.join(x for x in d if not re.match(r'(?i)pyspark', x)))" > requirements.txt ; \
     else \
-      pip install --no-cache-dir -c constraints.txt . ; \
+      cp constraints.txt constraints-image.txt \
+      && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > requirements.txt ; \
     fi \
- && python -c "import webfaq.extract.pipeline, webfaq_jobs.base"
+ && pip install --no-cache-dir -c constraints-image.txt -r requirements.txt \
+ && pip install --no-cache-dir --no-deps dist/webfaq_lake-*.whl \
+ && cd / && rm -rf /tmp/build \
+ && python -c "import webfaq.extract.schemaorg, webfaq_jobs.refresh"
 COPY sample-data ./sample-data
 
 USER spark

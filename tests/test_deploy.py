@@ -10,8 +10,11 @@ import importlib.util
 import json
 import re
 import shlex
+import shutil
 import socket
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -305,3 +308,32 @@ def test_dag_imports_under_airflow(tmp_path, monkeypatch):
                                               "emr_delete_application", "dataproc_refresh_batch"}
     assert dag.get_task("emr_delete_application").trigger_rule == "none_skipped"
     assert dag.get_task("emr_refresh_job").upstream_task_ids >= {"emr_create_application"}
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/emr-serverless/Dockerfile"])
+def test_images_build_the_whole_wheel_from_what_they_copy(dockerfile, tmp_path):
+    """Each image builds its wheel from the files its `wheel` stage copies and installs only that
+    wheel: built here from exactly those files, the wheel holds every package of the library (a
+    file missing from a COPY line, such as setup.py, would silently drop packages)."""
+    text = (REPO / dockerfile).read_text()
+    stage = text.split(" AS wheel\n", 1)[1].split("\nFROM ", 1)[0]
+    context = tmp_path / "context"
+    for line in stage.splitlines():
+        if line.startswith("COPY "):
+            *sources, _dest = line.split()[1:]
+            for src in sources:
+                target = context / src
+                if (REPO / src).is_dir():
+                    shutil.copytree(REPO / src, target, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(REPO / src, target)
+    assert "pip install --no-cache-dir --no-deps dist/webfaq_lake-*.whl" in text.replace("python3.11 -m pip", "pip")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "-w", str(tmp_path / "dist"), str(context)], check=True, capture_output=True, timeout=300)
+    wheel, = (tmp_path / "dist").glob("webfaq_lake-*.whl")
+    packages = {n.rsplit("/", 1)[0].replace("/", ".") for n in zipfile.ZipFile(wheel).namelist()
+                if n.endswith("/__init__.py")}
+    expected = {p.parent.relative_to(REPO / "lib").as_posix().replace("/", ".")
+                for p in (REPO / "lib").rglob("__init__.py")} | {"webfaq_jobs"}
+    assert packages == expected
