@@ -115,7 +115,8 @@ def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
                           capture_output=True, text=True, check=True)
     report_text, peak = proc.stderr.rsplit("\n", 2)[0], int(proc.stderr.strip().rsplit("\n", 1)[1])
     report = json.loads(report_text)
-    kept = {(r["url"], r["question"]) for r in map(json.loads, out.read_text().splitlines())}
+    # split at "\n" only: answers may hold U+2028, which str.splitlines() also breaks at
+    kept = {(r["url"], r["question"]) for r in map(json.loads, out.read_text().split("\n")[:-1])}
     return corpus.__dict__, report, peak, len(corpus.expected_pairs - kept)
 
 

@@ -16,7 +16,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -135,10 +135,15 @@ def _pages(n_light: int) -> Iterator[tuple[str, str, bytes, list]]:
 
 def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
     """Write the hostile WARC (per-record gzip, Common Crawl layout) and what must survive."""
+    return write_pages(path, _pages(n_light))
+
+
+def write_pages(path: Path, pages: Iterable[tuple[str, str, bytes, list]]) -> Corpus:
+    """Write ``(kind, url, html, honest pairs)`` pages as a per-record-gzip WARC of responses."""
     corpus = Corpus(path)
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
-        for kind, url, payload, qa in _pages(n_light):
+        for kind, url, payload, qa in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
                                                   ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)

@@ -144,12 +144,26 @@ def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
     return cfg.input.crawl or cfg.job.crawl_id or warcinfo.get("isPartOf") or "unknown"
 
 
+# How a ranged GET at or past the end of an object is refused (S3 InvalidRange, HTTP 416).
+_PAST_THE_END = ("s3_error: InvalidRange", "http_error: HTTP 416")
+
+
 def _opener(uri: str, cfg: Config, counters: Counters):
-    """Streams of ``uri`` from any offset that resume by themselves after a broken read."""
+    """Streams of ``uri`` from any offset that resume by themselves after a broken read. At or
+    past the object's end the stream is empty, as a file's is: the WARC reader's end-of-file
+    checks open there, and a refused range is no failed fetch."""
     def on_resume(exc: FetchError) -> None:
         counters.add(f"files.resumed_reads.{exc.reason}")
 
-    return lambda offset: ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+    def open_at(offset: int):
+        try:
+            return ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+        except FetchError as exc:
+            if offset and str(exc) in _PAST_THE_END:
+                return io.BytesIO()
+            raise
+
+    return open_at
 
 
 def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
