@@ -201,6 +201,24 @@ def page_record(url: str, html: bytes) -> bytes:
     return out.getvalue()
 
 
+def faq_records(sample: bytes, faq_pages: list[Path]) -> tuple[list[bytes], set[int]]:
+    """A real per-record-gzip WARC's records (``sample``) with real FAQ pages written as response
+    records after every fifth one. Returns the records and the indexes never to damage: the FAQ
+    pages and the sample's own FAQ page (https://commoncrawl.org/faq in sample-0001)."""
+    pages = list(faq_pages)
+    records: list[bytes] = []
+    keep: set[int] = set()
+    for i, record in enumerate(record_bytes(sample)):
+        if b"WARC-Target-URI: <https://commoncrawl.org/faq>" in record.split(b"\r\n\r\n", 1)[0]:
+            keep.add(len(records))
+        records.append(record)
+        if i % 5 == 4 and pages:
+            page = pages.pop(0)
+            keep.add(len(records))
+            records.append(page_record(f"https://faq.example/{page.stem}", page.read_bytes()))
+    return records, keep
+
+
 def _damaged(record: bytes, kind: str) -> bytes:
     import re
 

@@ -113,23 +113,11 @@ def test_a_cut_off_uncompressed_warc_counts_its_last_record_as_truncated(tmp_pat
 
 # ------------------------------------------------------------------ bad regions, resynced
 def _faq_build():
-    """Real records: sample-0001's 34 (its 14-QA commoncrawl.org FAQ page among them), with the
-    shared FAQ pages (faq_html/) written as response records after every fifth one. Returns the
-    records and the indexes of the FAQ-page records (never damaged: their pairs must survive)."""
-    from hostile_corpus import page_record, record_bytes
+    """sample-0001's 34 records (its 14-QA commoncrawl.org FAQ page among them) with the shared
+    FAQ pages (faq_html/) as response records between them."""
+    from hostile_corpus import faq_records
 
-    sample = record_bytes((SAMPLE / "sample-0001.warc.gz").read_bytes())
-    faq_pages = sorted(shared_path("faq_html").glob("*.html"))
-    records, keep = [], set()
-    for i, record in enumerate(sample):
-        if b"WARC-Target-URI: <https://commoncrawl.org/faq>" in record.split(b"\r\n\r\n", 1)[0]:
-            keep.add(len(records))
-        records.append(record)
-        if i % 5 == 4 and faq_pages:
-            page = faq_pages.pop(0)
-            keep.add(len(records))
-            records.append(page_record(f"https://faq.example/{page.stem}", page.read_bytes()))
-    return records, keep
+    return faq_records((SAMPLE / "sample-0001.warc.gz").read_bytes(), sorted(shared_path("faq_html").glob("*.html")))
 
 
 def _response_uris(records: list[bytes], indexes: set[int]) -> Counter:

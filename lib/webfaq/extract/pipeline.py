@@ -30,8 +30,17 @@ from webfaq.lake.storage import FetchError, ResumableStream, redact, with_retrie
 
 @dataclass
 class FileResult:
-    """What one input file produced. ``status``: ok, partial (format broke mid-file; records
-    before the break kept) or failed (nothing kept)."""
+    """What one input file produced. ``status``:
+
+    * ``ok``: read to its end. Bad regions the reader resynced past (``skip.record.corrupt``,
+      one per region) leave a file ``ok``: every readable record after them was read, and each
+      loss is counted in the funnel. Fetching the file again gives the same bytes, so nothing
+      more can be had from it; calling it partial would only hide whole-file breaks among them.
+    * ``partial``: reading stopped before the end (a cut-off download, an unreadable tail;
+      ``skip.record.truncated``): records before the break are kept, but how many the rest
+      held is unknown, and a fresh copy of the file may have them.
+    * ``failed``: nothing read (not a WARC, empty, or the fetch failed).
+    """
 
     uri: str
     status: str

@@ -88,9 +88,10 @@ class _Pending:
 
 def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
                     warcinfo: dict[str, str] | None = None) -> Iterator[HtmlPage]:
-    """Yield each HTTP 200 HTML response of the WARC that ``open_at(offset)`` streams; count
-    everything else. ``open_at(offset).tell()`` must be ``offset`` (FastWARC's ``stream_pos``
-    follows it) -- or 0, which is accounted for.
+    """Yield each HTTP 200 HTML response of the WARC that ``open_at(offset)`` streams from
+    ``offset`` (empty at or past the end, as a file is); count everything else. The stream's
+    ``tell()`` may count from the object's start or from ``offset`` (FastWARC's ``stream_pos``
+    follows it; both are accounted for).
 
     ``warcinfo`` (if given) is filled with the fields of the first warcinfo record, so callers
     learn the crawl (``isPartOf``) without a second pass.
@@ -210,7 +211,7 @@ class _RecordBytes:
 
 
 def _plain_chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
-    yield first
+    yield first + stream.read(MAX_HEADER_BYTES)  # enough for a header check, which is often all
     while chunk := stream.read(_CHUNK):
         yield chunk
 
@@ -219,9 +220,10 @@ def _member_chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
     """Decompressed bytes of the one gzip member at the start of ``first`` + ``stream``; returns
     the member's compressed length."""
     member, data, fed = zlib.decompressobj(wbits=31), first, len(first)
+    read_size = MAX_HEADER_BYTES  # small first: most candidate members fail in their first bytes
     while not member.eof:
         if not data:
-            data = stream.read(_CHUNK)
+            data, read_size = stream.read(read_size), _CHUNK
             if not data:
                 raise EOFError("gzip member cut off")
             fed += len(data)
@@ -298,16 +300,25 @@ def _is_record_start(open_at: Opener, offset: int) -> bool:
 def _next_record_start(open_at: Opener, offset: int) -> int | None:
     """Offset of the first record start at or after ``offset`` -- a gzip member or a ``WARC/1.x``
     line that begins a readable record header -- or None at the end of the file. Scans chunk by
-    chunk (memory stays bounded however large the bad region) and opens each candidate to check
-    it; runs only after corruption."""
+    chunk (memory stays bounded however large the bad region); a plain candidate is checked in
+    the chunk when its header fits, others by opening the file there. Runs only after
+    corruption. (A payload that holds a whole WARC record header could pass for a record; it is
+    only searched when the record around it is already broken.)"""
     stream = open_at(offset)
     carry = b""
     try:
         while chunk := stream.read(_CHUNK):
             data, data_start = carry + chunk, offset - len(carry)
             for match in _CANDIDATE.finditer(data):
-                if match.end() > len(carry) and _is_record_start(open_at, data_start + match.start()):
-                    return data_start + match.start()
+                pos = match.start()
+                if match.end() <= len(carry):
+                    continue  # seen in the previous chunk
+                if data[pos] != GZIP_MAGIC[0] and pos + MAX_HEADER_BYTES <= len(data):
+                    found = _parse_head(data[pos:pos + MAX_HEADER_BYTES]) is not None
+                else:
+                    found = _is_record_start(open_at, data_start + pos)
+                if found:
+                    return data_start + pos
             carry, offset = data[-16:], offset + len(chunk)
         return None
     finally:
