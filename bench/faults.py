@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from faultproxy import FaultProxy  # noqa: E402
-from hostile_corpus import (DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, WHITESPACE_RUNS, corrupt_member, damage,  # noqa: E402
-                            faq_records, honest, spread_faults, whitespace_bomb, write_corpus, write_pages)
+from hostile_corpus import (DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, corrupt_member, damage, faq_records,  # noqa: E402
+                            spread_faults, whitespace_pages, with_big_int, write_corpus, write_pages)
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
 from webfaq.extract.pipeline import process_file  # noqa: E402
@@ -143,16 +143,16 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     from webfaq.counters import Counters
 
     rows = []
-    around = [("honest", "https://shop.example/faq/a", *honest(1)), ("honest", "https://shop.example/faq/b", *honest(2))]
-    bombs = [("whitespace_bomb", f"https://shop.example/ws/{i}", *whitespace_bomb(i)) for i in range(len(WHITESPACE_RUNS))]
-    corpus = write_pages(tmp / "ws.warc.gz", around[:1] + bombs + around[1:])
+    pages = whitespace_pages()
+    corpus = write_pages(tmp / "ws.warc.gz", pages)
     result = process_file(str(corpus.path), Config())
     lost = len(corpus.expected_pairs - {(r["url"], r["question"]) for r in result.records})
-    rows.append((f"answers with 100k white-space runs x{len(bombs)}", result.status == "ok" and lost == 0
+    rows.append((f"answers with 100k white-space runs x{len(pages) - 2}", result.status == "ok" and lost == 0
                  and "skip.parse.timeout" not in result.counters and not reconcile(result.counters), lost,
                  f"slowest page {result.slowest_page_s:.2f} s (cap {Config().extract.page_timeout_s} s)"))
 
-    stall = write_pages(tmp / "stall.warc.gz", around[:1] + bombs[:1] + around[1:])
+    around = [pages[0], pages[-1]]
+    stall = write_pages(tmp / "stall.warc.gz", [pages[0], pages[1], pages[-1]])  # pages[1]: 100k NBSP
     method_regex, text_clean._NEWLINE_RUN = text_clean._NEWLINE_RUN, re.compile(r"\s*\n+\s*")
     try:  # the method's pattern as written: minutes on 100,000 no-break spaces, were it not capped
         cfg = Config()
@@ -163,13 +163,14 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     lost = len(honest_pairs - {(r["url"], r["question"]) for r in result.records})
     rows.append(("a cleaning step that stalls (100k NBSP)", result.status == "ok" and lost == 0
                  and result.counters.get("skip.parse.timeout") == 1, lost,
-                 f"skip.parse.timeout=1, slowest page {result.slowest_page_s:.2f} s (cap {cfg.extract.page_timeout_s} s)"))
+                 f"skip.parse.timeout={result.counters.get('skip.parse.timeout', 0)}, "
+                 f"slowest page {result.slowest_page_s:.2f} s "
+                 f"(cap {cfg.extract.page_timeout_s} s)"))
 
     faq = next(p for p in iter_html_pages(file_opener(str(SAMPLE)), Counters(), 8 << 20)
                if p.url == "https://commoncrawl.org/faq")
-    big = faq.payload.replace(b'"@type": "FAQPage",', b'"@type": "FAQPage", "upvoteCount": ' + b"7" * 200_000 + b",", 1)
     path = tmp / "bigint.warc.gz"
-    write_pages(path, [("big_int", faq.url, big, [])])
+    write_pages(path, [("big_int", faq.url, with_big_int(faq.payload), [])])
     result = process_file(str(path), Config())
     rows.append(("200,000-digit integer in JSON-LD", result.status == "ok" and len(result.records) == 14,
                  14 - len(result.records), f"{len(result.records)} of the page's 14 pairs kept"))

@@ -224,8 +224,10 @@ def _damaged(record: bytes, kind: str) -> bytes:
 
     if kind.startswith("content_length"):
         delta = int(kind[len("content_length"):])
-        return re.sub(rb"(?im)^(Content-Length: )(\d+)", lambda m: m.group(1) + str(int(m.group(2)) + delta).encode(),
-                      record, count=1)
+        def shift(m: re.Match) -> bytes:
+            return m.group(1) + str(int(m.group(2)) + delta).encode()
+
+        return re.sub(rb"(?im)^(Content-Length: )(\d+)", shift, record, count=1)
     if kind == "header_200kb":
         return record.replace(b"\r\n", b"\r\nX-Padding: " + b"a" * 200_000 + b"\r\n", 1)
     return record
@@ -287,12 +289,25 @@ def whitespace_bomb(i: int) -> tuple[bytes, list[tuple[str, str]]]:
     return html.encode(), qa
 
 
-def big_int_jsonld(i: int, digits: int = 200_000) -> tuple[bytes, list[tuple[str, str]]]:
-    """An honest FAQ page whose JSON-LD also holds an integer of ``digits`` digits (past Python's
-    int conversion limit); its pair must survive."""
+def with_big_int(html: bytes, digits: int = 200_000) -> bytes:
+    """``html`` with an integer of ``digits`` digits (past Python's int conversion limit) added
+    to its JSON-LD FAQPage node."""
+    marker = b'"@type": "FAQPage",'
+    assert marker in html
+    return html.replace(marker, marker + b' "upvoteCount": ' + b"7" * digits + b",", 1)
+
+
+def big_int_jsonld(i: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """An honest FAQ page whose JSON-LD also holds a 200,000-digit integer; its pair must survive."""
     html, qa = honest(i)
-    big = b'"upvoteCount": ' + b"7" * digits + b', "@type"'
-    return html.replace(b'"@type"', big, 1), qa
+    return with_big_int(html), qa
+
+
+def whitespace_pages() -> list[tuple[str, str, bytes, list]]:
+    """For write_pages: two honest pages around one page per WHITESPACE_RUNS kind."""
+    bombs = [("whitespace_bomb", f"https://shop.example/ws/{i}", *whitespace_bomb(i)) for i in range(len(WHITESPACE_RUNS))]
+    return [("honest", "https://shop.example/faq/a", *honest(1)), *bombs,
+            ("honest", "https://shop.example/faq/b", *honest(2))]
 
 
 # Hostile pages whose honest pairs must survive: (kind, page builder -> (html, pairs), count).

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hostile_corpus import (WHITESPACE_RUNS, deep_microdata, honest, megabyte_attribute,
-                            whitespace_bomb, write_corpus, write_pages)
+from hostile_corpus import (WHITESPACE_RUNS, deep_microdata, honest, megabyte_attribute, whitespace_pages,
+                            with_big_int, write_corpus, write_pages)
 from webfaq.config import Config
 from webfaq.counters import reconcile
 from webfaq.extract.pipeline import process_file
@@ -87,19 +87,11 @@ def test_the_memory_cap_drops_a_page_with_a_reason():
         proc.close()
 
 
-def _whitespace_warc(path: Path):
-    """Honest pages around one page per WHITESPACE_RUNS kind (each with an honest pair too)."""
-    pages = [("honest", "https://shop.example/faq/a", *honest(1))]
-    pages += [("whitespace_bomb", f"https://shop.example/ws/{i}", *whitespace_bomb(i)) for i in range(len(WHITESPACE_RUNS))]
-    pages += [("honest", "https://shop.example/faq/b", *honest(2))]
-    return write_pages(path, pages)
-
-
 def test_white_space_bombs_are_cleaned_and_kept_within_the_page_cap(tmp_path):
     """Answers with 100,000-character white-space runs (no-break spaces: minutes per page with
     the method's regex as written) are cleaned, language-tagged and kept: no page reaches the
     cap, in the sandbox or in process, and both give the same records."""
-    corpus = _whitespace_warc(tmp_path / "ws.warc.gz")
+    corpus = write_pages(tmp_path / "ws.warc.gz", whitespace_pages())
     results = []
     for sandbox in (True, False):
         cfg = Config()
@@ -125,9 +117,8 @@ def test_a_stalling_cleaning_step_is_cut_at_the_page_cap(tmp_path, monkeypatch):
     from webfaq.extract import text_clean
 
     path = tmp_path / "stall.warc.gz"
-    write_pages(path, [("honest", "https://shop.example/faq/a", *honest(1)),
-                       ("whitespace_bomb", "https://shop.example/ws/0", *whitespace_bomb(0)),
-                       ("honest", "https://shop.example/faq/b", *honest(2))])
+    pages = whitespace_pages()
+    write_pages(path, [pages[0], pages[1], pages[-1]])  # honest, 100,000 no-break spaces, honest
     monkeypatch.setattr(text_clean, "_NEWLINE_RUN", re.compile(r"\s*\n+\s*"))
     cfg = Config()
     cfg.extract.page_timeout_s = 1.0
@@ -140,6 +131,10 @@ def test_a_stalling_cleaning_step_is_cut_at_the_page_cap(tmp_path, monkeypatch):
     assert result.slowest_page_s >= cfg.extract.page_timeout_s  # the worker waited the whole cap for it
 
 
+def faq_page(payload: bytes) -> HtmlPage:
+    return HtmlPage("https://commoncrawl.org/faq", None, payload, "text/html")
+
+
 def test_a_200000_digit_integer_costs_that_value_not_the_json_ld_block():
     """The real commoncrawl.org FAQ page (14 pairs in one JSON-LD block) with a 200,000-digit
     integer added to its FAQPage: Python's int conversion refuses it, the block still parses."""
@@ -150,15 +145,13 @@ def test_a_200000_digit_integer_costs_that_value_not_the_json_ld_block():
     from conftest import shared_path
 
     html = shared_path("faq_html", "commoncrawl.org-faq.html").read_bytes()
-    big = b"7" * 200_000
-    hostile = html.replace(b'"@type": "FAQPage",', b'"@type": "FAQPage", "upvoteCount": ' + big + b",", 1)
-    assert hostile != html
     proc, counters = QAProcessor(Config()), Counters()
     try:
-        records = proc.page_records(HtmlPage("https://commoncrawl.org/faq", None, hostile, "text/html"), "C", "f", counters)
-        reference = proc.page_records(HtmlPage("https://commoncrawl.org/faq", None, html, "text/html"), "C", "f", Counters())
+        records = proc.page_records(faq_page(with_big_int(html)), "C", "f", counters)
+        reference = proc.page_records(faq_page(html), "C", "f", Counters())
     finally:
         proc.close()
     assert len(records) == 14 and records == reference
     assert not any(k.startswith("block_errors.") for k in counters)
-    assert parse_block('{"n": %s, "m": 12}' % big.decode()) == {"n": big.decode(), "m": 12}
+    big = "7" * 200_000
+    assert parse_block('{"n": %s, "m": 12}' % big) == {"n": big, "m": 12}

@@ -24,9 +24,9 @@ page when one block fails -- a deliberate difference.
 
 Hostile input: a block nested deeper than Python's recursion limit raises RecursionError inside
 ``json.loads``; it is caught and counted (``too_deep``). An integer longer than Python's int
-conversion limit stays its literal text (:func:`_parse_int`) instead of failing the block. Blocks longer than
-:data:`MAX_BLOCK_CHARS` are skipped (``too_large``) and the slow jstyleson fallback is only
-tried on blocks up to :data:`MAX_FALLBACK_CHARS`. No remote ``@context`` is ever fetched:
+conversion limit stays its literal text (:func:`_parse_int`) instead of failing the block.
+Blocks longer than :data:`MAX_BLOCK_CHARS` are skipped (``too_large``) and the slow jstyleson
+fallback is only tried on blocks up to :data:`MAX_FALLBACK_CHARS`. No remote ``@context`` is ever fetched:
 the JSON is read as is, with schema.org terms recognised by name.
 """
 
