@@ -4,8 +4,11 @@
 
 Faults: S3 503 SlowDown, connection resets and stalled reads (through a loopback proxy in front
 of moto's S3 server), retry budget exhaustion, a corrupt gzip member mid-WARC, a truncated WARC,
-a file of the wrong format, an empty file. Hostile inputs: the generated corpus of
-tests/hostile_corpus.py. "Survived" means the run finished and its result is the undisturbed
+a file of the wrong format, an empty file; 1, 2 and 5 bad regions in one WARC (Content-Length
+off by +-300, a 200 KB header line, garbage between records, a corrupt gzip member), gzip and
+uncompressed; answers with 100,000-character white-space runs, a cleaning step that stalls (the
+method's regex as written, put back), a 200,000-digit JSON-LD integer. Hostile inputs: the
+generated corpus of tests/hostile_corpus.py. "Survived" means the run finished and its result is the undisturbed
 one (or, where the fault is permanent, a counted failure with its reason). "Records lost"
 compares kept QA pairs with the undisturbed run / the corpus's honest pairs. Executor and
 driver kills need Spark and are exercised by tests/test_crash_recovery.py.
@@ -25,12 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from faultproxy import FaultProxy  # noqa: E402
-from hostile_corpus import corrupt_member, write_corpus  # noqa: E402
+from hostile_corpus import (DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, corrupt_member, damage, faq_records,  # noqa: E402
+                            spread_faults, whitespace_pages, with_big_int, write_corpus, write_pages)
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
 from webfaq.extract.pipeline import process_file  # noqa: E402
 
 SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
+FAQ_HTML = REPO.parent / "shared" / "data" / "faq_html"  # real FAQ pages, when the shared data is there
 
 
 def keys(result) -> set[tuple[str, str]]:
@@ -106,6 +111,72 @@ def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
     return rows
 
 
+def region_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """1, 2 and 5 bad regions in one WARC, gzip and plain: every QA pair of the undamaged file
+    must come out (the damage never hits a FAQ page), each region counted once."""
+    pages = sorted(FAQ_HTML.glob("*.html")) if FAQ_HTML.is_dir() else []
+    records, keep = faq_records(SAMPLE.read_bytes(), pages)
+    rows = []
+    for compress, kinds, layout in ((True, DAMAGE_KINDS, "gzip"), (False, PLAIN_DAMAGE_KINDS, "plain")):
+        clean = tmp / f"clean-{layout}.warc"
+        clean.write_bytes(damage(records, {}, compress))
+        reference = process_file(str(clean), Config())
+        for n in (1, 2, 5):
+            path = tmp / f"regions-{n}-{layout}.warc"
+            path.write_bytes(damage(records, spread_faults(records, n, kinds, keep), compress))
+            result = process_file(str(path), Config())
+            c = result.counters
+            ok = result.status == "ok" and not reconcile(c) and c.get("skip.record.corrupt") == n
+            rows.append((f"{n} bad region{'s' if n > 1 else ''} in one WARC ({layout})", ok,
+                         len(keys(reference) - keys(result)),
+                         f"status {result.status}, skip.record.corrupt={c.get('skip.record.corrupt', 0)}, "
+                         f"{len(result.records)} of {len(reference.records)} pairs"))
+    return rows
+
+
+def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Pages that used to stall a task or lose a block: every honest pair must come out."""
+    import re
+
+    from webfaq.extract import text_clean
+    from webfaq.extract.warc_reader import file_opener, iter_html_pages
+    from webfaq.counters import Counters
+
+    rows = []
+    pages = whitespace_pages()
+    corpus = write_pages(tmp / "ws.warc.gz", pages)
+    result = process_file(str(corpus.path), Config())
+    lost = len(corpus.expected_pairs - {(r["url"], r["question"]) for r in result.records})
+    rows.append((f"answers with 100k white-space runs x{len(pages) - 2}", result.status == "ok" and lost == 0
+                 and "skip.parse.timeout" not in result.counters and not reconcile(result.counters), lost,
+                 f"slowest page {result.slowest_page_s:.2f} s (cap {Config().extract.page_timeout_s} s)"))
+
+    around = [pages[0], pages[-1]]
+    stall = write_pages(tmp / "stall.warc.gz", [pages[0], pages[1], pages[-1]])  # pages[1]: 100k NBSP
+    method_regex, text_clean._NEWLINE_RUN = text_clean._NEWLINE_RUN, re.compile(r"\s*\n+\s*")
+    try:  # the method's pattern as written: minutes on 100,000 no-break spaces, were it not capped
+        cfg = Config()
+        result = process_file(str(stall.path), cfg)
+    finally:
+        text_clean._NEWLINE_RUN = method_regex
+    honest_pairs = {(url, q) for _, url, _, qa in around for q, _ in qa}
+    lost = len(honest_pairs - {(r["url"], r["question"]) for r in result.records})
+    rows.append(("a cleaning step that stalls (100k NBSP)", result.status == "ok" and lost == 0
+                 and result.counters.get("skip.parse.timeout") == 1, lost,
+                 f"skip.parse.timeout={result.counters.get('skip.parse.timeout', 0)}, "
+                 f"slowest page {result.slowest_page_s:.2f} s "
+                 f"(cap {cfg.extract.page_timeout_s} s)"))
+
+    faq = next(p for p in iter_html_pages(file_opener(str(SAMPLE)), Counters(), 8 << 20)
+               if p.url == "https://commoncrawl.org/faq")
+    path = tmp / "bigint.warc.gz"
+    write_pages(path, [("big_int", faq.url, with_big_int(faq.payload), [])])
+    result = process_file(str(path), Config())
+    rows.append(("200,000-digit integer in JSON-LD", result.status == "ok" and len(result.records) == 14,
+                 14 - len(result.records), f"{len(result.records)} of the page's 14 pairs kept"))
+    return rows
+
+
 def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
     corpus = write_corpus(tmp / "hostile.warc.gz", n_light=light)
     out = tmp / "hostile.jsonl"
@@ -115,7 +186,8 @@ def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
                           capture_output=True, text=True, check=True)
     report_text, peak = proc.stderr.rsplit("\n", 2)[0], int(proc.stderr.strip().rsplit("\n", 1)[1])
     report = json.loads(report_text)
-    kept = {(r["url"], r["question"]) for r in map(json.loads, out.read_text().splitlines())}
+    # split at "\n" only: answers may hold U+2028, which str.splitlines() also breaks at
+    kept = {(r["url"], r["question"]) for r in map(json.loads, out.read_text().split("\n")[:-1])}
     return corpus.__dict__, report, peak, len(corpus.expected_pairs - kept)
 
 
@@ -125,14 +197,15 @@ def main() -> None:
     args = ap.parse_args()
     reference = process_file(str(SAMPLE), Config())
     with tempfile.TemporaryDirectory() as tmp:
-        rows = s3_faults(reference) + file_faults(reference, Path(tmp))
+        rows = s3_faults(reference) + file_faults(reference, Path(tmp)) + region_faults(Path(tmp)) \
+            + page_faults(Path(tmp))
         corpus, report, peak_kb, hostile_lost = hostile(Path(tmp), args.light)
-    print(f"{'fault injected':<38} {'survived':>8} {'lost':>5}  note")
+    print(f"{'fault injected':<42} {'survived':>8} {'lost':>5}  note")
     for label, ok, lost, note in rows:
-        print(f"{label:<38} {'yes' if ok else 'NO':>8} {lost:>5}  {note}")
+        print(f"{label:<42} {'yes' if ok else 'NO':>8} {lost:>5}  {note}")
     c = report["counters"]
     print()
-    print(f"faults injected: {len(rows)}, survived: {sum(ok for _, ok, _, _ in rows)}, records lost: "
+    print(f"faults injected: {len(rows)}, survived: {sum(ok for _, ok, _, _ in rows)}, QA pairs lost: "
           f"{sum(lost for *_, lost, _ in rows)} (target 0)")
     print(f"hostile inputs tried: {corpus['pages']} pages ({', '.join(f'{k} {v}' for k, v in corpus['kinds'].items())})")
     print(f"  status {report['status']}, counters reconcile: {not report['reconcile']}, honest pairs lost: "

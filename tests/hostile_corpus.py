@@ -3,7 +3,10 @@
 Kinds (each page also carries the ``FAQPage`` marker, so it reaches the parsers):
 billion laughs (XHTML + RDFa), JSON-LD nested 100,000 deep, a 100 MB page, invalid UTF-8,
 lying charsets, NUL bytes, megabyte attribute values, regex-backtracking bait, 100,000-deep
-microdata nesting; plus honest FAQ pages between them whose pairs must all survive.
+microdata nesting; honest FAQ pages between them whose pairs must all survive, and honest pages
+made hostile (answers with 100,000-character white-space runs, a 200,000-digit JSON-LD integer)
+whose pairs must survive too. Below the corpus: builders of damaged WARCs (bad regions written
+into real WARCs).
 Used by tests/test_hostile.py and bench/faults.py.
 """
 
@@ -13,7 +16,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -119,6 +122,9 @@ def _pages(n_light: int) -> Iterator[tuple[str, str, bytes, list]]:
     for kind, make, count in HEAVY:
         for i in range(count):
             yield kind, f"https://hostile.example/{kind}/{i}", make(i), []
+    for kind, make_with_pairs, count in HOSTILE_WITH_PAIRS:
+        for i in range(count):
+            yield kind, f"https://shop.example/{kind}/{i}", *make_with_pairs(i)
     for i in range(n_light):
         kind, make = LIGHT[i % len(LIGHT)]
         yield kind, f"https://hostile.example/{kind}/{i}", make(i), []
@@ -129,10 +135,15 @@ def _pages(n_light: int) -> Iterator[tuple[str, str, bytes, list]]:
 
 def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
     """Write the hostile WARC (per-record gzip, Common Crawl layout) and what must survive."""
+    return write_pages(path, _pages(n_light))
+
+
+def write_pages(path: Path, pages: Iterable[tuple[str, str, bytes, list]]) -> Corpus:
+    """Write ``(kind, url, html, honest pairs)`` pages as a per-record-gzip WARC of responses."""
     corpus = Corpus(path)
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
-        for kind, url, payload, qa in _pages(n_light):
+        for kind, url, payload, qa in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
                                                   ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
@@ -163,3 +174,143 @@ def corrupt_member(data: bytes, k: int) -> bytes:
     mid = (offsets[k] + offsets[k + 1]) // 2
     bad[mid:mid + 32] = bytes(32)
     return bytes(bad)
+
+
+# ----------------------------------------------------------------------------- damaged WARCs
+# Bad regions written into real WARCs, for tests/test_warc_reader.py and bench/faults.py. Each
+# damage kind makes one bad region; all but ``garbage_between`` destroy the record they hit.
+DAMAGE_KINDS = ("content_length+300", "content_length-300", "header_200kb", "garbage_between", "corrupt_member")
+PLAIN_DAMAGE_KINDS = DAMAGE_KINDS[:4]  # a zeroed stretch inside an uncompressed body is not a framing fault
+
+
+def record_bytes(data: bytes) -> list[bytes]:
+    """Each record of a per-record-gzip WARC, decompressed (header, block, trailer)."""
+    import zlib
+
+    offsets = gzip_member_offsets(data) + [len(data)]
+    return [zlib.decompress(data[a:b], 31) for a, b in zip(offsets, offsets[1:])]
+
+
+def page_record(url: str, html: bytes) -> bytes:
+    """One uncompressed HTTP 200 text/html response record for ``html``, written by warcio."""
+    out = io.BytesIO()
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                          ("Content-Length", str(len(html)))], protocol="HTTP/1.1")
+    writer = WARCWriter(out, gzip=False)
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html), http_headers=headers))
+    return out.getvalue()
+
+
+def faq_records(sample: bytes, faq_pages: list[Path]) -> tuple[list[bytes], set[int]]:
+    """A real per-record-gzip WARC's records (``sample``) with real FAQ pages written as response
+    records after every fifth one. Returns the records and the indexes never to damage: the FAQ
+    pages and the sample's own FAQ page (https://commoncrawl.org/faq in sample-0001)."""
+    pages = list(faq_pages)
+    records: list[bytes] = []
+    keep: set[int] = set()
+    for i, record in enumerate(record_bytes(sample)):
+        if b"WARC-Target-URI: <https://commoncrawl.org/faq>" in record.split(b"\r\n\r\n", 1)[0]:
+            keep.add(len(records))
+        records.append(record)
+        if i % 5 == 4 and pages:
+            page = pages.pop(0)
+            keep.add(len(records))
+            records.append(page_record(f"https://faq.example/{page.stem}", page.read_bytes()))
+    return records, keep
+
+
+def _damaged(record: bytes, kind: str) -> bytes:
+    import re
+
+    if kind.startswith("content_length"):
+        delta = int(kind[len("content_length"):])
+        def shift(m: re.Match) -> bytes:
+            return m.group(1) + str(int(m.group(2)) + delta).encode()
+
+        return re.sub(rb"(?im)^(Content-Length: )(\d+)", shift, record, count=1)
+    if kind == "header_200kb":
+        return record.replace(b"\r\n", b"\r\nX-Padding: " + b"a" * 200_000 + b"\r\n", 1)
+    return record
+
+
+def damage(records: list[bytes], faults: dict[int, str], compress: bool) -> bytes:
+    """``records`` written as one WARC (a gzip member per record, or plain) with ``faults``
+    (record index -> one of DAMAGE_KINDS) applied."""
+    import gzip as _gzip
+
+    out = bytearray()
+    for i, record in enumerate(records):
+        kind = faults.get(i)
+        if kind == "garbage_between":
+            out += b"\x00garbage\xff not a record \r\n" * 40
+        body = _damaged(record, kind) if kind else record
+        member = _gzip.compress(body, mtime=0) if compress else body
+        if kind == "corrupt_member":
+            member = bytearray(member)
+            member[len(member) // 2: len(member) // 2 + 32] = bytes(32)
+        out += member
+    return bytes(out)
+
+
+def spread_faults(records: list[bytes], n_faults: int, kinds: tuple[str, ...], keep: set[int]) -> dict[int, str]:
+    """``n_faults`` response records spread over the file (never two adjacent, never the first or
+    last record, never one in ``keep``), each with the next kind of ``kinds`` in turn. Responses:
+    their pages are what a fault can cost, and their bodies are longer than 300 bytes."""
+    free = [i for i in range(1, len(records) - 1)
+            if i not in keep and b"\r\nWARC-Type: response\r\n" in records[i].split(b"\r\n\r\n", 1)[0]]
+    step = len(free) / n_faults
+    chosen = [free[int(j * step + step / 2)] for j in range(n_faults)]
+    assert all(b - a > 1 for a, b in zip(chosen, chosen[1:])), "too many faults for this file"
+    return {i: kinds[j % len(kinds)] for j, i in enumerate(chosen)}
+
+
+def destroyed(faults: dict[int, str]) -> set[int]:
+    """Indexes of the records a set of faults destroys."""
+    return {i for i, kind in faults.items() if kind != "garbage_between"}
+
+
+# ------------------------------------------------------------------ pathological white space
+# Answers that made the method's ``\s*\n+\s*`` quadratic (100,000 no-break spaces: minutes).
+WHITESPACE_RUNS = {
+    "nbsp": "\u00a0" * 100_000,
+    "nbsp_entity": "&nbsp;" * 100_000,
+    "ideographic": "\u3000" * 100_000,
+    "mixed": "\t\u00a0\u2028\u2009 " * 20_000,
+    "space_newline": " \n" * 50_000,
+}
+
+
+def whitespace_bomb(i: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """An honest FAQ page whose answer carries one of WHITESPACE_RUNS; its pair must survive."""
+    run = list(WHITESPACE_RUNS.values())[i % len(WHITESPACE_RUNS)]
+    qa = [(f"How long does delivery take for parcel {i}?",
+           f"Delivery takes two working days.{run}We ship every parcel from our warehouse in Hamburg.")]
+    html = f"<html><head><script type='application/ld+json'>{_faq_jsonld(qa)}</script></head><body>ok</body></html>"
+    return html.encode(), qa
+
+
+def with_big_int(html: bytes, digits: int = 200_000) -> bytes:
+    """``html`` with an integer of ``digits`` digits (past Python's int conversion limit) added
+    to its JSON-LD FAQPage node."""
+    marker = b'"@type": "FAQPage",'
+    assert marker in html
+    return html.replace(marker, marker + b' "upvoteCount": ' + b"7" * digits + b",", 1)
+
+
+def big_int_jsonld(i: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """An honest FAQ page whose JSON-LD also holds a 200,000-digit integer; its pair must survive."""
+    html, qa = honest(i)
+    return with_big_int(html), qa
+
+
+def whitespace_pages() -> list[tuple[str, str, bytes, list]]:
+    """For write_pages: two honest pages around one page per WHITESPACE_RUNS kind."""
+    bombs = [("whitespace_bomb", f"https://shop.example/ws/{i}", *whitespace_bomb(i)) for i in range(len(WHITESPACE_RUNS))]
+    return [("honest", "https://shop.example/faq/a", *honest(1)), *bombs,
+            ("honest", "https://shop.example/faq/b", *honest(2))]
+
+
+# Hostile pages whose honest pairs must survive: (kind, page builder -> (html, pairs), count).
+HOSTILE_WITH_PAIRS: list[tuple[str, Callable[[int], tuple[bytes, list]], int]] = [
+    ("whitespace_bomb", whitespace_bomb, len(WHITESPACE_RUNS)), ("big_int_jsonld", big_int_jsonld, 3),
+]

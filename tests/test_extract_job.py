@@ -53,8 +53,8 @@ def test_lake_layout_and_manifest(sample_lake):
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     c = manifest["counters"]
     assert reconcile(c) == []
-    assert c["files.total"] == 6 and c["files.ok"] == 5
-    assert c["files.partial.corrupt_warc"] == 1  # example-trunc.warc: counted, not fatal
+    assert c["files.total"] == 6 and c["files.ok"] == 6
+    assert c["skip.record.corrupt"] == 1  # example-trunc.warc: its short record is counted, the rest read
     assert c["qa.kept"] == sum(v for k, v in c.items() if k.startswith("kept.lang."))
     rows = lake_rows(lake / "faq")
     assert len(rows) == c["qa.kept"] == sum(manifest["output"]["languages"].values())

@@ -278,3 +278,74 @@ def test_emoji_fast_path_is_exact():
     assert not any(k.isascii() for k in emoji.EMOJI_DATA)
     for text in ("Grüße aus Köln", "Preis 5 € ©", "日本語のテキスト 😀", "keycap 1️⃣ here", "plain"):
         assert _remove_emoji(text) == emoji.replace_emoji(text, "")
+
+
+# --------------------------------------------------------------------------------------------
+# newline collapsing: the linear pattern gives the method's result
+# --------------------------------------------------------------------------------------------
+
+
+def _method_normalize_newlines(text: str) -> str:
+    """Method §1.3 step 3 exactly as written: ``\\s*\\n+\\s*`` -> ``\\n`` until stable."""
+    import re
+
+    pattern = re.compile(r"\s*\n+\s*")
+    text = text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    while True:
+        collapsed = pattern.sub("\n", text)
+        if collapsed == text:
+            return collapsed
+        text = collapsed
+
+
+def _real_strings() -> list[str]:
+    """Real text: the shared FAQ pages (whole files and their extracted question/answer
+    literals), the Tails FAQ (sources, translations, QA rows), the WDC N-Quads sample (escaped
+    newlines) and the language-ID sentences."""
+    import gzip
+    import json
+
+    from conftest import shared_path
+    from webfaq.counters import Counters
+    from webfaq.extract.schemaorg import extract_faq_pairs
+
+    texts: list[str] = []
+    for page in sorted(shared_path("faq_html").glob("*.html")):
+        html = page.read_text("utf-8", "replace")
+        texts.append(html)
+        for pair in extract_faq_pairs(html, "https://faq.example/", {"json-ld", "microdata", "rdfa"}, Counters()):
+            texts += [pair.question, pair.answer]
+    tails = shared_path("parallel", "tails-faq")
+    texts += [p.read_text("utf-8") for p in sorted((tails / "raw").iterdir())]
+    for row in map(json.loads, (tails / "qa_pairs.jsonl").read_text("utf-8").splitlines()):
+        texts += [row["question"], row["answer"]]
+    with gzip.open(shared_path("wdc", "FAQPage_sample.txt.gz"), "rt", encoding="utf-8") as fh:
+        texts += fh.read().splitlines()
+    texts += [p.read_text("utf-8") for p in sorted(shared_path("langid", "sentences").glob("*.txt"))]
+    return texts
+
+
+def test_linear_newline_collapse_agrees_with_the_method_on_real_text(monkeypatch):
+    from webfaq.extract import text_clean
+
+    texts = _real_strings()
+    assert len(texts) > 1000 and sum("\n" in t or "\\n" in t for t in texts) > 100
+    for text in texts:
+        assert text_clean._normalize_newlines(text) == _method_normalize_newlines(text)
+    ours = [clean_literal(t) for t in texts]  # the whole step 1-3 path, as the pipeline runs it
+    monkeypatch.setattr(text_clean, "_normalize_newlines", _method_normalize_newlines)
+    assert ours == [clean_literal(t) for t in texts]
+
+
+def test_linear_newline_collapse_agrees_with_the_method_on_white_space_mixtures():
+    """Every kind of white space Python's ``\\s`` knows, around newlines and escapes (seeded)."""
+    import random
+
+    from webfaq.extract.text_clean import _normalize_newlines
+
+    alphabet = ["a", "b", " ", "\n", "\r", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\xa0", "\u2028", "\u3000",
+                "\u200b", "\\n", "\\r\\n", "\\t"]
+    rng = random.Random(12)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        assert _normalize_newlines(text) == _method_normalize_newlines(text), repr(text)

@@ -1,6 +1,8 @@
+from collections import Counter
+
 import pytest
 
-from webfaq.counters import Counters
+from webfaq.counters import EXTRACT_FUNNEL, Counters, reconcile
 from webfaq.extract.warc_reader import WarcFormatError, clean_uri, file_opener, iter_html_pages
 from conftest import SAMPLE, shared_path
 
@@ -30,12 +32,13 @@ def test_chunked_transfer_encoding_is_decoded():
     assert got[0].payload.startswith(b"<!doctype html>")
 
 
-def test_truncated_warc_keeps_earlier_records_and_raises_a_format_error():
-    counters, seen = Counters(), []
-    with pytest.raises(WarcFormatError):
-        for page in iter_html_pages(file_opener(str(shared_path("warc", "example-trunc.warc"))), counters, 1 << 20, {}):
-            seen.append(page)
-    assert counters["warc.records"] == 3
+def test_a_record_shorter_than_its_content_length_costs_that_record_only():
+    """warcio's example-trunc.warc: the response body ends 8 bytes before its Content-Length; the
+    request record after it is intact and is read."""
+    got, counters, _ = pages(shared_path("warc", "example-trunc.warc"))
+    assert got == [] and counters["skip.record.corrupt"] == 1
+    assert counters["warc.records.other"] == 3  # two warcinfo records before, the request after
+    assert counters["warc.records"] == 4 and reconcile(counters, EXTRACT_FUNNEL[:1]) == []
 
 
 def test_single_gzip_member_file_is_read_completely():
@@ -60,8 +63,6 @@ def test_a_file_that_is_not_a_warc_raises(tmp_path):
 
 
 def test_a_corrupt_gzip_member_costs_one_record_and_reading_goes_on(tmp_path):
-    from webfaq.counters import EXTRACT_FUNNEL, reconcile
-
     from hostile_corpus import corrupt_member, gzip_member_offsets
 
     data = (SAMPLE / "sample-0001.warc.gz").read_bytes()
@@ -95,3 +96,94 @@ def test_a_cut_off_gzip_member_at_the_end_is_counted_not_silently_dropped(tmp_pa
     full = Counters()
     list(iter_html_pages(file_opener(str(SAMPLE / "sample-0001.warc.gz")), full, 1 << 20, {}))
     assert full["skip.record.truncated"] == 0
+
+
+def test_a_cut_off_uncompressed_warc_counts_its_last_record_as_truncated(tmp_path):
+    from hostile_corpus import record_bytes
+
+    records = record_bytes((SAMPLE / "sample-0001.warc.gz").read_bytes())
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(b"".join(records[:20]) + records[20][: len(records[20]) // 2])
+    counters = Counters()
+    with pytest.raises(WarcFormatError, match="truncated"):
+        list(iter_html_pages(file_opener(str(cut)), counters, 1 << 20, {}))
+    assert counters["skip.record.truncated"] == 1 and counters["warc.records"] == 21
+    assert reconcile(counters, EXTRACT_FUNNEL[:2]) == []
+
+
+# ------------------------------------------------------------------ bad regions, resynced
+def _faq_build():
+    """sample-0001's 34 records (its 14-QA commoncrawl.org FAQ page among them) with the shared
+    FAQ pages (faq_html/) as response records between them."""
+    from hostile_corpus import faq_records
+
+    return faq_records((SAMPLE / "sample-0001.warc.gz").read_bytes(), sorted(shared_path("faq_html").glob("*.html")))
+
+
+def _response_uris(records: list[bytes], indexes: set[int]) -> Counter:
+    """Target URIs of the response records among ``records[i] for i in indexes`` (a multiset:
+    the sample holds some URLs more than once)."""
+    from webfaq.extract.warc_reader import clean_uri, parse_warcinfo
+
+    headers = (parse_warcinfo(records[i].split(b"\r\n\r\n", 1)[0]) for i in indexes)
+    return Counter(clean_uri(h["WARC-Target-URI"]) for h in headers if h.get("WARC-Type") == "response")
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
+@pytest.mark.parametrize("n_regions", [1, 2, 5])
+def test_bad_regions_cost_only_their_own_records(tmp_path, compress, n_regions):
+    """Content-Length off by +-300, a 200 KB header line, garbage between records and (gzip) a
+    corrupt member, 1, 2 and 5 of them in one file: every other record is read, every pair of
+    the FAQ pages is kept, each region counts once, the funnel adds up, the file is ok."""
+    from hostile_corpus import DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, damage, destroyed, spread_faults
+    from webfaq.config import Config
+    from webfaq.extract.pipeline import process_file
+
+    records, keep = _faq_build()
+    faults = spread_faults(records, n_regions, DAMAGE_KINDS if compress else PLAIN_DAMAGE_KINDS, keep)
+    suffix = ".warc.gz" if compress else ".warc"
+    clean, bad = tmp_path / ("clean" + suffix), tmp_path / ("bad" + suffix)
+    clean.write_bytes(damage(records, {}, compress))
+    bad.write_bytes(damage(records, faults, compress))
+
+    clean_pages, clean_counters, _ = pages(clean)
+    got, counters, info = pages(bad)
+    lost = _response_uris(records, destroyed(faults))
+    assert sum(lost.values()) == n_regions - list(faults.values()).count("garbage_between")
+    assert Counter(p.url for p in got) == Counter(p.url for p in clean_pages) - lost
+    assert counters["skip.record.corrupt"] == n_regions and counters["skip.record.truncated"] == 0
+    assert counters["warc.records"] == clean_counters["warc.records"] - len(destroyed(faults)) + n_regions
+    assert reconcile(counters, EXTRACT_FUNNEL[:2]) == [] and info  # warcinfo (record 0) read
+
+    reference, result = process_file(str(clean), Config()), process_file(str(bad), Config())
+    assert result.status == "ok" and reconcile(result.counters) == []
+    assert {r["id"] for r in result.records} == {r["id"] for r in reference.records}
+    assert len(reference.records) >= 40  # commoncrawl.org 14, financescout24 14, giromatch 2, ...
+
+
+def test_a_corrupt_first_record_costs_only_itself(tmp_path):
+    from hostile_corpus import damage, record_bytes
+
+    records = record_bytes((SAMPLE / "sample-0001.warc.gz").read_bytes())
+    bad = tmp_path / "first.warc.gz"
+    bad.write_bytes(damage(records, {0: "corrupt_member"}, compress=True))
+    got, counters, info = pages(bad)
+    good, good_counters, _ = pages(SAMPLE / "sample-0001.warc.gz")
+    assert [p.url for p in got] == [p.url for p in good]
+    assert counters["skip.record.corrupt"] == 1 and counters["warc.records"] == good_counters["warc.records"]
+    assert info == {}  # the warcinfo record was the one destroyed
+
+
+def test_a_bad_region_longer_than_a_scan_chunk_with_a_record_across_the_chunk_edge(tmp_path):
+    """Garbage of a megabyte (the scan's chunk) minus 3 bytes: the next record's ``WARC/1.0``
+    line straddles the chunk boundary of the resync scan."""
+    from hostile_corpus import record_bytes
+    from webfaq.extract.warc_reader import _CHUNK
+
+    records = record_bytes((SAMPLE / "sample-0001.warc.gz").read_bytes())
+    path = tmp_path / "gap.warc"
+    path.write_bytes(b"".join(records[:10]) + b"\xff" * (_CHUNK - 3) + b"".join(records[10:]))
+    got, counters, _ = pages(path)
+    good, good_counters, _ = pages(SAMPLE / "sample-0001.warc.gz")
+    assert [p.url for p in got] == [p.url for p in good]
+    assert counters["skip.record.corrupt"] == 1 and counters["warc.records"] == good_counters["warc.records"] + 1

@@ -11,6 +11,10 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 # Extraction funnel. Each line: total == sum(parts). Parts ending in "." are prefixes.
+# skip.record.corrupt counts one per bad region of a WARC that reading resynced past (the reader
+# cannot know how many records unreadable bytes held); skip.record.truncated one for an
+# unreadable tail. skip.parse.{timeout,memory_cap,crash} are pages cut by the page sandbox, whose
+# caps cover all of a page's work (decode, parse, clean, filters, language ID).
 EXTRACT_FUNNEL: list[tuple[str, list[str]]] = [
     ("warc.records", ["warc.records.response", "warc.records.other", "skip.record."]),
     ("warc.records.response", ["responses.html", "skip.response."]),

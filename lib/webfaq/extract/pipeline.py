@@ -2,8 +2,9 @@
 
 ``webfaq extract-file`` calls :func:`process_file` in one process; the Spark job calls the same
 function once per WARC on the executors. Per page the steps are: byte prefilter, decode,
-schema.org extraction, the method's cleaning and filters F1-F6, language ID (F7). Every page
-and QA pair ends in exactly one counter, so the funnel in ``counters.EXTRACT_FUNNEL`` adds up.
+schema.org extraction, the method's cleaning and filters F1-F6, language ID (F7); everything
+after the prefilter runs as one unit under the page sandbox's caps. Every page and QA pair ends
+in exactly one counter, so the funnel in ``counters.EXTRACT_FUNNEL`` adds up.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -28,8 +30,17 @@ from webfaq.lake.storage import FetchError, ResumableStream, redact, with_retrie
 
 @dataclass
 class FileResult:
-    """What one input file produced. ``status``: ok, partial (format broke mid-file; records
-    before the break kept) or failed (nothing kept)."""
+    """What one input file produced. ``status``:
+
+    * ``ok``: read to its end. Bad regions the reader resynced past (``skip.record.corrupt``,
+      one per region) leave a file ``ok``: every readable record after them was read, and each
+      loss is counted in the funnel. Fetching the file again gives the same bytes, so nothing
+      more can be had from it; calling it partial would only hide whole-file breaks among them.
+    * ``partial``: reading stopped before the end (a cut-off download, an unreadable tail;
+      ``skip.record.truncated``): records before the break are kept, but how many the rest
+      held is unknown, and a fresh copy of the file may have them.
+    * ``failed``: nothing read (not a WARC, empty, or the fetch failed).
+    """
 
     uri: str
     status: str
@@ -43,22 +54,31 @@ class FileResult:
 
 
 class QAProcessor:
-    """Raw schema.org pairs of one page -> cleaned, filtered, language-tagged FAQ records."""
+    """Raw schema.org pairs of one page -> cleaned, filtered, language-tagged FAQ records.
+
+    ``slowest_s`` is the longest time one page took from the prefilter on (decode, parse, clean,
+    filter, language ID), as the worker waited for it: with the sandbox all of that runs under
+    the page time cap, so no single page can hold a task longer than the cap."""
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.langid = get_identifier(cfg.langid)
-        self.sandbox = PageSandbox(cfg.extract.page_timeout_s, cfg.extract.page_memory_mb) \
+        self.slowest_s = 0.0
+        self.sandbox = PageSandbox(self._page_work, cfg.extract.page_timeout_s, cfg.extract.page_memory_mb) \
             if cfg.extract.sandbox else None
-
-    def parse(self, page: HtmlPage, syntaxes: frozenset[str]):
-        if self.sandbox is None:
-            return parse_page(page.payload, page.content_type, page.url, syntaxes)
-        return self.sandbox.parse(page.payload, page.content_type, page.url, syntaxes)
 
     def close(self) -> None:
         if self.sandbox is not None:
             self.sandbox.close()
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Count the enclosed work of one page towards ``slowest_s``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.slowest_s = max(self.slowest_s, time.monotonic() - started)
 
     def records(self, pairs: Iterable[RawQA], url: str, fetch_time: str | None, crawl: str,
                 source_file: str, counters: Counters) -> Iterator[dict[str, Any]]:
@@ -95,34 +115,64 @@ class QAProcessor:
                 "fetch_time": fetched,
             }
 
+    def _page_work(self, page: HtmlPage, syntaxes: frozenset[str], crawl: str,
+                   source_file: str) -> tuple[str | None, list[dict], dict[str, int]]:
+        """Everything a prefilter hit costs, as one unit: (skip reason or None, records, counters).
+        It runs in the sandbox child, so a page that stalls in any step (a parser, the cleaning
+        regexes, language ID) is cut at the page time cap and leaves no partial counters."""
+        counters = Counters()
+        reason, pairs, block_counters = parse_page(page.payload, page.content_type, page.url, syntaxes)
+        counters.update(block_counters)
+        if reason is not None:
+            return reason, [], counters.as_dict()
+        counters.add("pages.parsed")
+        if pairs:
+            counters.add("pages.with_faq")
+            counters.add("qa.extracted", len(pairs))
+        records = list(self.records(pairs, page.url, page.fetch_time, crawl, source_file, counters))
+        return None, records, counters.as_dict()
+
     def page_records(self, page: HtmlPage, crawl: str, source_file: str, counters: Counters) -> list[dict]:
         syntaxes = detect_syntaxes(page.payload, self.cfg.extract.syntaxes)
         if not syntaxes:
             counters.add("prefilter.miss")
             return []
         counters.add("prefilter.hit")
-        reason, pairs, block_counters = self.parse(page, syntaxes)
-        counters.update(block_counters)
+        with self.timed():
+            if self.sandbox is None:
+                reason, records, page_counters = self._page_work(page, syntaxes, crawl, source_file)
+            else:
+                reason, records, page_counters = self.sandbox.run(page, syntaxes, crawl, source_file)
+        counters.update(page_counters)
         if reason is not None:
             counters.skip("parse", reason)
-            return []
-        counters.add("pages.parsed")
-        if pairs:
-            counters.add("pages.with_faq")
-            counters.add("qa.extracted", len(pairs))
-        return list(self.records(pairs, page.url, page.fetch_time, crawl, source_file, counters))
+        return records
 
 
 def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
     return cfg.input.crawl or cfg.job.crawl_id or warcinfo.get("isPartOf") or "unknown"
 
 
+# How a ranged GET at or past the end of an object is refused (S3 InvalidRange, HTTP 416).
+_PAST_THE_END = ("s3_error: InvalidRange", "http_error: HTTP 416")
+
+
 def _opener(uri: str, cfg: Config, counters: Counters):
-    """Streams of ``uri`` from any offset that resume by themselves after a broken read."""
+    """Streams of ``uri`` from any offset that resume by themselves after a broken read. At or
+    past the object's end the stream is empty, as a file's is: the WARC reader's end-of-file
+    checks open there, and a refused range is no failed fetch."""
     def on_resume(exc: FetchError) -> None:
         counters.add(f"files.resumed_reads.{exc.reason}")
 
-    return lambda offset: ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+    def open_at(offset: int):
+        try:
+            return ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+        except FetchError as exc:
+            if offset and str(exc) in _PAST_THE_END:
+                return io.BytesIO()
+            raise
+
+    return open_at
 
 
 def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
@@ -160,7 +210,8 @@ def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
             if pairs:
                 counters.add("pages.with_faq")
                 counters.add("qa.extracted", len(pairs))
-            records += processor.records(pairs, page_url, None, crawl, name, counters)
+            with processor.timed():
+                records += processor.records(pairs, page_url, None, crawl, name, counters)
     finally:
         stream.close()
     return FileResult(uri=name, status="ok", crawl=crawl, counters=counters, records=records)
@@ -178,8 +229,7 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     started = time.monotonic()
     attempts = 0
     retried = Counters()
-    if processor.sandbox is not None:
-        processor.sandbox.slowest_s = 0.0
+    processor.slowest_s = 0.0
 
     def attempt() -> FileResult:
         nonlocal attempts
@@ -200,8 +250,7 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     result.counters = result.counters.as_dict()
     result.attempts = attempts
     result.seconds = round(time.monotonic() - started, 3)
-    if processor.sandbox is not None:
-        result.slowest_page_s = round(processor.sandbox.slowest_s, 3)
+    result.slowest_page_s = round(processor.slowest_s, 3)
     return result
 
 

@@ -1,14 +1,16 @@
-"""Parse untrusted pages in a forked child process with a time and a memory cap.
+"""Run the work of one untrusted page in a forked child process with a time and a memory cap.
 
 Web pages are hostile at Common Crawl scale: nesting bombs, megabyte attributes, pathological
-markup for lxml. A Python-level timer cannot interrupt C parsers, and a per-page memory limit
-cannot be set inside one process, so pages that pass the prefilter (well under 1% of a crawl)
-are decoded and parsed in a child forked from the worker: it shares the loaded modules (no
-start-up cost), runs under ``RLIMIT_AS`` = its size at fork + the page budget, and is killed
-when a page takes longer than the time cap. The page is then dropped with a named reason
-(``skip.parse.timeout``, ``skip.parse.memory_cap``, ``skip.parse.crash``) and the next page
-gets a fresh child. Same idea as datatrove's ExtractorSandbox, without its per-document
-process start.
+markup for lxml, white-space runs that make a regex quadratic. A Python-level timer cannot
+interrupt C code (lxml, Resiliparse, fastText), and a per-page memory limit cannot be set inside
+one process, so everything a page costs after the prefilter (well under 1% of a crawl) --
+decoding, schema.org parsing, the method's cleaning and filters, language ID -- runs in a child
+forked from the worker: it shares the loaded modules and the language-ID model (no start-up
+cost), runs under ``RLIMIT_AS`` = its size at fork + the page budget, and is killed when a page
+takes longer than the time cap. The page is then dropped with a named reason
+(``skip.parse.timeout``, ``skip.parse.memory_cap``, ``skip.parse.crash``), none of its partial
+counters or records are kept, and the next page gets a fresh child. Same idea as datatrove's
+ExtractorSandbox, without its per-document process start.
 """
 
 from __future__ import annotations
@@ -16,17 +18,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from webfaq.counters import Counters
 from webfaq.extract.decoding import decode_html
 from webfaq.extract.schemaorg import RawQA, extract_faq_pairs
 
-Result = tuple[str | None, list[RawQA], dict[str, int]]
+Result = tuple[str | None, list, dict[str, int]]  # (skip reason or None, items, counters)
 
 
-def parse_page(payload: bytes, content_type: str | None, url: str, syntaxes: Iterable[str]) -> Result:
+def parse_page(payload: bytes, content_type: str | None, url: str,
+               syntaxes: Iterable[str]) -> tuple[str | None, list[RawQA], dict[str, int]]:
     """Decode and extract one page: (skip reason or None, raw pairs, block-level counters)."""
     counters = Counters()
     text = decode_html(payload, content_type)
@@ -40,7 +42,7 @@ def _vm_size_bytes() -> int:
         return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _serve(conn, memory_mb: int) -> None:
+def _serve(conn, memory_mb: int, work: Callable[..., Result]) -> None:
     """Child loop: one request at a time until the parent closes the pipe."""
     if memory_mb > 0:
         limit = _vm_size_bytes() + memory_mb * 1024 * 1024
@@ -51,26 +53,28 @@ def _serve(conn, memory_mb: int) -> None:
         except (EOFError, OSError):
             return
         try:
-            conn.send(parse_page(*request))
+            conn.send(work(*request))
         except MemoryError:
             conn.send(("memory_cap", [], {}))
             return  # the heap may be in a bad state: let the parent start a fresh child
 
 
 class PageSandbox:
-    """One reusable child per worker process; ``parse`` never raises for page content."""
+    """One reusable child per worker process running ``work(*args) -> Result``; ``run`` never
+    raises for page content. ``work`` is passed to the child by fork, never pickled, so it may be
+    a bound method holding models; only its arguments and result cross the pipe."""
 
-    def __init__(self, timeout_s: float, memory_mb: int):
+    def __init__(self, work: Callable[..., Result], timeout_s: float, memory_mb: int):
+        self.work = work
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self._proc = None
         self._conn = None
-        self.slowest_s = 0.0
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.memory_mb), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(child, self.memory_mb, self.work), daemon=True)
         self._proc.start()
         child.close()
         self._conn = parent
@@ -83,13 +87,12 @@ class PageSandbox:
             self._conn.close()
         self._proc = self._conn = None
 
-    def parse(self, payload: bytes, content_type: str | None, url: str, syntaxes: Iterable[str]) -> Result:
+    def run(self, *args: Any) -> Result:
         if self._proc is None or not self._proc.is_alive():
             self._kill()
             self._start()
-        started = time.monotonic()
         try:
-            self._conn.send((payload, content_type, url, frozenset(syntaxes)))
+            self._conn.send(args)
             if not self._conn.poll(self.timeout_s):
                 self._kill()
                 return "timeout", [], {}
@@ -97,8 +100,6 @@ class PageSandbox:
         except (EOFError, OSError, BrokenPipeError):
             self._kill()
             return "crash", [], {}
-        finally:
-            self.slowest_s = max(self.slowest_s, time.monotonic() - started)
         if result[0] == "memory_cap":
             self._kill()
         return result
@@ -111,13 +112,3 @@ class PageSandbox:
             self._kill()
         except Exception:  # noqa: BLE001
             pass
-
-
-def in_process_parse(payload: bytes, content_type: str | None, url: str, syntaxes: Iterable[str]) -> Result:
-    """The same work without isolation (``--no-extract-sandbox``), for debugging and profiling."""
-    return parse_page(payload, content_type, url, syntaxes)
-
-
-def make_parser(enabled: bool, timeout_s: float, memory_mb: int) -> Any:
-    """A callable ``(payload, content_type, url, syntaxes) -> Result``."""
-    return PageSandbox(timeout_s, memory_mb).parse if enabled else in_process_parse

@@ -8,8 +8,9 @@ silently passed over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 import zlib
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
@@ -57,6 +58,11 @@ def _is_html(record) -> bool:
 
 Opener = Callable[[int], BinaryIO]
 GZIP_MAGIC = b"\x1f\x8b\x08"
+MAX_HEADER_BYTES = 32 * 1024  # FastWARC's cap on a record's header block: it raises past it
+_CHUNK = 1 << 20
+_VERSION_LINE = re.compile(rb"WARC/1\.[01](\r?\n)")
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,18})[ \t]*\r?$", re.I | re.M)
+_CANDIDATE = re.compile(re.escape(GZIP_MAGIC) + rb"|WARC/1\.[01]\r?\n")
 
 
 def file_opener(path: str) -> Opener:
@@ -68,104 +74,255 @@ def file_opener(path: str) -> Opener:
     return open_at
 
 
+@dataclass
+class _Pending:
+    """A record read but not yet known to be whole. Its counters merge and its page is yielded
+    only once the reader has parsed the next record's header (so this one ended where its
+    Content-Length said) or :func:`_framing` has checked its bytes."""
+
+    start: int
+    counters: Counters = field(default_factory=Counters)
+    warcinfo: dict[str, str] = field(default_factory=dict)
+    page: HtmlPage | None = None
+
+
 def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
-                    warcinfo: dict[str, str] | None = None, resync_window: int = 16 << 20) -> Iterator[HtmlPage]:
-    """Yield each HTTP 200 HTML response of the WARC that ``open_at(offset)`` streams; count
-    everything else.
+                    warcinfo: dict[str, str] | None = None) -> Iterator[HtmlPage]:
+    """Yield each HTTP 200 HTML response of the WARC that ``open_at(offset)`` streams from
+    ``offset`` (empty at or past the end, as a file is); count everything else. The stream's
+    ``tell()`` may count from the object's start or from ``offset`` (FastWARC's ``stream_pos``
+    follows it; both are accounted for).
 
     ``warcinfo`` (if given) is filled with the fields of the first warcinfo record, so callers
-    learn the crawl (``isPartOf``) without a second pass. A corrupt gzip member in a
-    per-record-gzipped WARC (Common Crawl's layout) costs only that record: reading resumes at
-    the next intact member (found within ``resync_window`` bytes) and the lost record is counted
-    as ``skip.record.corrupt``. Raises WarcFormatError when the stream stops being a readable
-    WARC and cannot be resumed (truncated, uncompressed garbage, not a WARC); pages yielded
-    before that point stay valid.
+    learn the crawl (``isPartOf``) without a second pass.
+
+    A bad region costs only the record(s) in it, any number of times per file, gzip (one member
+    per record, Common Crawl's layout) or uncompressed: when FastWARC stops at a corrupt gzip
+    member, a wrong Content-Length, an oversized header or garbage, the last record read is kept
+    if its own bytes check out (:func:`_framing`) and dropped if not, and reading resumes at the
+    next gzip member or ``WARC/1.x`` line that starts a valid record (:func:`_next_record_start`).
+    Each bad region counts once, as ``skip.record.corrupt`` (the reader cannot know how many
+    records unreadable bytes held). A region that runs to the end of the file counts as
+    ``skip.record.truncated`` and raises WarcFormatError (pages yielded before stay valid); so
+    does a file that never yields a record (not a WARC, empty).
     """
-    offset, seen, last_start = 0, 0, None
-    stream = open_at(0)
+    start, records_read, in_bad_region = 0, 0, False
     while True:
+        stream = open_at(start)
+        base, pending, error = start - stream.tell(), None, None
         try:
-            iterator = ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=True,
-                                       auto_decode="all", fsspec_args=False)
-            for record in iterator:
-                record_counters = Counters()  # merged only once the record is fully read
-                page = _page_from_record(record, record_counters, max_page_bytes, warcinfo)
-                record_counters.add("warc.records")
-                counters.update(record_counters)
-                seen += 1
-                last_start = offset + record.stream_pos
-                if page is not None:
-                    yield page
+            for record in ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=True,
+                                          auto_decode="all", fsspec_args=False):
+                if in_bad_region:  # reading resumed: the region before this record costs one record
+                    _count_lost(counters, "corrupt")
+                    in_bad_region = False
+                if pending is not None:
+                    yield from _accept(pending, counters, warcinfo)
+                pending = _Pending(base + record.stream_pos)  # set first: a payload error implicates it
+                want_info = warcinfo is not None and not warcinfo
+                pending.page = _page_from_record(record, pending.counters, max_page_bytes,
+                                                 pending.warcinfo if want_info else None)
+                pending.counters.add("warc.records")
+                records_read += 1
+        except OSError as exc:  # FastWARC reports bad gzip, bad headers and truncation as OSError
+            error = exc
+        finally:
             stream.close()
-            if last_start is not None and _truncated_after(open_at, last_start):
-                # FastWARC ends quietly at a cut-off gzip member: count that record, don't lose it silently
-                counters.add("warc.records")
-                counters.skip("record", "truncated")
-                raise WarcFormatError(f"truncated final record (after {seen} records)")
+        keep, search_from = _after_stop(open_at, pending, start, error is None)
+        if keep:
+            yield from _accept(pending, counters, warcinfo)
+        if search_from is None and not in_bad_region:
             break
-        except OSError as exc:  # FastWARC reports bad gzip, truncation and garbage as OSError
-            stream.close()
-            failed_from = last_start if last_start is not None else offset
-            resume = _next_intact_member(open_at, failed_from + 1, resync_window) if seen or offset else None
-            if resume is None:
-                if seen == 0:
-                    raise WarcFormatError(f"not a readable WARC: {exc}") from exc
-                raise WarcFormatError(f"{exc} (after {seen} records)") from exc
-            counters.add("warc.records")
-            counters.skip("record", "corrupt")
-            offset, last_start = resume, None
-            stream = open_at(resume)
-    if seen == 0:
+        resume = None if search_from is None else _next_record_start(open_at, search_from)
+        if resume is None:
+            if records_read == 0:
+                raise WarcFormatError(f"not a readable WARC: {error}" if error else
+                                      "no WARC records (empty file or not a WARC)")
+            _count_lost(counters, "truncated")
+            raise WarcFormatError(f"truncated final record (after {records_read} records)")
+        in_bad_region, start = True, resume
+    if records_read == 0:
         raise WarcFormatError("no WARC records (empty file or not a WARC)")
 
 
-def _truncated_after(open_at: Opener, last_start: int, chunk: int = 1 << 20) -> bool:
-    """True when bytes follow the gzip member of the last record read that are not a complete
-    member themselves (a cut-off download). Reads only the last member: one ranged GET."""
-    stream = open_at(last_start)
-    try:
-        data = stream.read(chunk)
-        if not data.startswith(GZIP_MAGIC):
-            return False  # uncompressed WARC: FastWARC itself raises on truncation
-        member = zlib.decompressobj(wbits=31)
-        while True:
+def _accept(pending: _Pending, counters: Counters, warcinfo: dict[str, str] | None) -> Iterator[HtmlPage]:
+    counters.update(pending.counters)
+    if warcinfo is not None and not warcinfo:
+        warcinfo.update(pending.warcinfo)
+    if pending.page is not None:
+        yield pending.page
+
+
+def _count_lost(counters: Counters, reason: str) -> None:
+    counters.add("warc.records")
+    counters.skip("record", reason)
+
+
+def _after_stop(open_at: Opener, pending: _Pending | None, start: int, clean: bool) -> tuple[bool, int | None]:
+    """FastWARC stopped (``clean``: at what it took for the end). Returns (keep the pending
+    record?, offset to look for the next record from, or None when the file is done)."""
+    if pending is None:
+        return False, None if clean else start + 1
+    framed, end = _framing(open_at, pending.start)
+    if not framed:
+        return False, pending.start + 1  # its Content-Length is wrong: the next record may start inside
+    if end is None:  # not checkable (a multi-record gzip member): trust FastWARC
+        return True, None if clean else pending.start + 1
+    if clean and not _junk_after(open_at, end):
+        return True, None
+    return True, end
+
+
+class _RecordBytes:
+    """The bytes of the record stored at ``start``: the gzip member there, decompressed, up to
+    the member's end; or the file's bytes from there. For the checks after FastWARC stops (once
+    per file, or after corruption), so plain and simple; it holds at most a chunk or two.
+    ``read`` raises zlib.error or EOFError for a corrupt or cut-off member."""
+
+    def __init__(self, open_at: Opener, start: int):
+        self._stream = open_at(start)
+        first = self._stream.read(len(GZIP_MAGIC))
+        self.gzip = first == GZIP_MAGIC
+        self._chunks = _member_chunks(self._stream, first) if self.gzip else _plain_chunks(self._stream, first)
+        self._buf, self._done = b"", False
+        self.member_len: int | None = None  # gzip: compressed length, once the member has ended
+
+    def peek(self, n: int) -> bytes:
+        while len(self._buf) < n and not self._done:
             try:
-                member.decompress(data, 1 << 16)
-                while member.unconsumed_tail and not member.eof:
-                    member.decompress(member.unconsumed_tail, 1 << 16)
-            except zlib.error:
-                return True
-            if member.eof:
-                return bool(member.unused_data or stream.read(1))
-            data = stream.read(chunk)
+                self._buf += next(self._chunks)
+            except StopIteration as stop:
+                self._done, self.member_len = True, stop.value
+        return self._buf[:n]
+
+    def read(self, n: int) -> bytes:
+        out = self.peek(n)
+        self._buf = self._buf[len(out):]
+        return out
+
+    def skip(self, n: int) -> int:
+        skipped = 0
+        while skipped < n and (got := len(self.read(min(n - skipped, _CHUNK)))):
+            skipped += got
+        return skipped
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _plain_chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
+    yield first + stream.read(MAX_HEADER_BYTES)  # enough for a header check, which is often all
+    while chunk := stream.read(_CHUNK):
+        yield chunk
+
+
+def _member_chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
+    """Decompressed bytes of the one gzip member at the start of ``first`` + ``stream``; returns
+    the member's compressed length."""
+    member, data, fed = zlib.decompressobj(wbits=31), first, len(first)
+    read_size = MAX_HEADER_BYTES  # small first: most candidate members fail in their first bytes
+    while not member.eof:
+        if not data:
+            data, read_size = stream.read(read_size), _CHUNK
             if not data:
-                return True  # the last record's own member is incomplete
-    finally:
-        stream.close()
+                raise EOFError("gzip member cut off")
+            fed += len(data)
+        out = member.decompress(data, _CHUNK)
+        data = member.unconsumed_tail
+        if out:
+            yield out
+    return fed - len(member.unused_data) - len(data)
 
 
-def _next_intact_member(open_at: Opener, start: int, window: int) -> int | None:
-    """Offset of the first gzip member at or after ``start`` that decompresses completely and
-    holds a WARC record, or None. Only runs after corruption, so it may be simple and slow."""
-    stream = open_at(start)
+def _parse_head(data: bytes) -> tuple[int, int, bytes] | None:
+    """(header block length, Content-Length, record trailer) when ``data`` starts with a WARC/1.x
+    record header that FastWARC reads (it ends within MAX_HEADER_BYTES); else None."""
+    version = _VERSION_LINE.match(data)
+    if version is None:
+        return None
+    blank = version.group(1) * 2
+    end = data.find(blank, 0, MAX_HEADER_BYTES)
+    length = _CONTENT_LENGTH.search(data, 0, end) if end >= 0 else None
+    if length is None:
+        return None
+    return end + len(blank), int(length.group(1)), blank
+
+
+def _framing(open_at: Opener, start: int) -> tuple[bool, int | None]:
+    """Do the record's bytes at ``start`` end where its Content-Length says, with the blank-line
+    trailer (and, gzipped, with its member)? Returns (framed, end offset); ``(True, None)`` when
+    it cannot be checked (no record header at ``start``: FastWARC's positions inside a gzip
+    member that holds several records) or ends inside a multi-record member."""
+    data = _RecordBytes(open_at, start)
     try:
-        data = stream.read(window)
+        start_bytes = data.peek(MAX_HEADER_BYTES)
+        if not _VERSION_LINE.match(start_bytes):
+            return True, None
+        head = _parse_head(start_bytes)
+        if head is None:  # a header FastWARC took but we cannot frame (no or negative Content-Length)
+            return False, None
+        header_len, content_length, trailer = head
+        data.skip(header_len + content_length)
+        if data.read(len(trailer)) != trailer:
+            return False, None
+        if not data.gzip:
+            return True, start + header_len + content_length + len(trailer)
+        if data.read(1):
+            return True, None
+        return True, start + data.member_len
+    except (zlib.error, EOFError):
+        return False, None
+    finally:
+        data.close()
+def _junk_after(open_at: Opener, offset: int) -> bool:
+    """Whether anything but blank lines follows ``offset`` (FastWARC passes over those)."""
+    stream = open_at(offset)
+    try:
+        while chunk := stream.read(_CHUNK):
+            if chunk.strip(b"\r\n"):
+                return True
+        return False
     finally:
         stream.close()
-    pos = data.find(GZIP_MAGIC)
-    while pos >= 0:
-        member = zlib.decompressobj(wbits=31)
-        try:
-            head = member.decompress(data[pos:], 16)
-            if head.startswith(b"WARC/"):
-                while member.unconsumed_tail and not member.eof:
-                    member.decompress(member.unconsumed_tail, 1 << 20)
-                if member.eof:
-                    return start + pos
-        except zlib.error:
-            pass
-        pos = data.find(GZIP_MAGIC, pos + 1)
-    return None
+
+
+def _is_record_start(open_at: Opener, offset: int) -> bool:
+    """A gzip member or plain bytes at ``offset`` that begin with a record header FastWARC reads."""
+    data = _RecordBytes(open_at, offset)
+    try:
+        return _parse_head(data.peek(MAX_HEADER_BYTES)) is not None
+    except (zlib.error, EOFError):
+        return False
+    finally:
+        data.close()
+
+
+def _next_record_start(open_at: Opener, offset: int) -> int | None:
+    """Offset of the first record start at or after ``offset`` -- a gzip member or a ``WARC/1.x``
+    line that begins a readable record header -- or None at the end of the file. Scans chunk by
+    chunk (memory stays bounded however large the bad region); a plain candidate is checked in
+    the chunk when its header fits, others by opening the file there. Runs only after
+    corruption. (A payload that holds a whole WARC record header could pass for a record; it is
+    only searched when the record around it is already broken.)"""
+    stream = open_at(offset)
+    carry = b""
+    try:
+        while chunk := stream.read(_CHUNK):
+            data, data_start = carry + chunk, offset - len(carry)
+            for match in _CANDIDATE.finditer(data):
+                pos = match.start()
+                if match.end() <= len(carry):
+                    continue  # seen in the previous chunk
+                if data[pos] != GZIP_MAGIC[0] and pos + MAX_HEADER_BYTES <= len(data):
+                    found = _parse_head(data[pos:pos + MAX_HEADER_BYTES]) is not None
+                else:
+                    found = _is_record_start(open_at, data_start + pos)
+                if found:
+                    return data_start + pos
+            carry, offset = data[-16:], offset + len(chunk)
+        return None
+    finally:
+        stream.close()
 
 
 def _page_from_record(record, counters: Counters, max_page_bytes: int, warcinfo: dict | None) -> HtmlPage | None:

@@ -23,9 +23,10 @@ skipped; the page's other blocks still count. extruct instead loses every JSON-L
 page when one block fails -- a deliberate difference.
 
 Hostile input: a block nested deeper than Python's recursion limit raises RecursionError inside
-``json.loads``; it is caught and counted (``too_deep``). Blocks longer than
-:data:`MAX_BLOCK_CHARS` are skipped (``too_large``) and the slow jstyleson fallback is only
-tried on blocks up to :data:`MAX_FALLBACK_CHARS`. No remote ``@context`` is ever fetched:
+``json.loads``; it is caught and counted (``too_deep``). An integer longer than Python's int
+conversion limit stays its literal text (:func:`_parse_int`) instead of failing the block.
+Blocks longer than :data:`MAX_BLOCK_CHARS` are skipped (``too_large``) and the slow jstyleson
+fallback is only tried on blocks up to :data:`MAX_FALLBACK_CHARS`. No remote ``@context`` is ever fetched:
 the JSON is read as is, with schema.org terms recognised by name.
 """
 
@@ -223,16 +224,28 @@ def iter_jsonld_blocks(html: str) -> Iterator[str]:
             yield content
 
 
-def parse_block(text: str) -> Any:
-    """Parse one block like extruct does (json, then the jstyleson fallback). Raises on failure."""
+def _parse_int(literal: str) -> int | str:
+    """A JSON integer; one longer than Python's int conversion allows (4,300 digits by default,
+    ``sys.set_int_max_str_digits``) stays its literal text. Without this, ``json.loads`` raises
+    ValueError for that one number and the whole block -- every QA pair in it -- is lost; the
+    text is what ``str(int)`` would have given, so a literal used as a value reads the same."""
     try:
-        return json.loads(text, strict=False)
+        return int(literal)
+    except ValueError:
+        return literal
+
+
+def parse_block(text: str) -> Any:
+    """Parse one block like extruct does (json, then the jstyleson fallback). Raises on failure.
+    Floats and the constants ``NaN``/``Infinity`` need no hook: Python parses them at any length."""
+    try:
+        return json.loads(text, strict=False, parse_int=_parse_int)
     except ValueError:
         if len(text) > MAX_FALLBACK_CHARS:
             raise
         import jstyleson  # extruct's own dependency; only needed for broken blocks
 
-        return jstyleson.loads(_HTML_OR_JS_COMMENTLINE.sub("", text), strict=False)
+        return jstyleson.loads(_HTML_OR_JS_COMMENTLINE.sub("", text), strict=False, parse_int=_parse_int)
 
 
 def parse_items(html: str, counters: Any = None) -> list:
