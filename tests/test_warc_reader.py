@@ -187,3 +187,28 @@ def test_a_bad_region_longer_than_a_scan_chunk_with_a_record_across_the_chunk_ed
     good, good_counters, _ = pages(SAMPLE / "sample-0001.warc.gz")
     assert [p.url for p in got] == [p.url for p in good]
     assert counters["skip.record.corrupt"] == 1 and counters["warc.records"] == good_counters["warc.records"] + 1
+
+
+def test_pages_pickle_as_plain_html_pages():
+    """Header fields are looked up only when asked; a page crossing to the sandbox is plain."""
+    import pickle
+
+    from webfaq.extract.warc_reader import HtmlPage
+
+    got, _, _ = pages(shared_path("warc", "whirlwind.warc.gz"))
+    plain = pickle.loads(pickle.dumps(got[0]))
+    assert isinstance(plain, HtmlPage) and plain == got[0].resolved()
+    assert (plain.url, plain.fetch_time) == ("https://an.wikipedia.org/wiki/Escopete", "2024-05-18T01:58:10Z")
+    assert plain.content_type.startswith("text/html") and plain.payload == got[0].payload
+
+
+def test_counts_reach_the_caller_when_it_stops_early():
+    """The reader tallies outcomes per file and adds them to the caller's counters when reading
+    ends, however it ends: here the caller stops after the first page."""
+    counters = Counters()
+    reader = iter_html_pages(file_opener(str(SAMPLE / "sample-0001.warc.gz")), counters, 1 << 20, {})
+    next(reader)
+    assert counters["warc.records"] == 0  # nothing added while the file is being read
+    reader.close()
+    assert counters["warc.records"] >= 2 and counters["responses.html"] >= 1
+    assert reconcile(counters, EXTRACT_FUNNEL[:2]) == []

@@ -7,7 +7,7 @@ pages at the rate a crawl has them (about 0.5% of HTML pages). The captures come
 FAQPage), repeated until the file has the size asked for; their gzip members are copied byte for
 byte (no recompression, so building 300 MB takes seconds). To reach the prevalence asked for,
 some HTML responses are replaced by responses carrying the real FAQ pages of
-``../shared/data/faq_html`` (JSON-LD, microdata and RDFa), spread evenly over the file.
+``../shared/data/faq_html`` (the three real JSON-LD FAQPage pages there), spread evenly over the file.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-FAQ_PAGES = ("commoncrawl.org-faq.html", "financescout24.de.autokredit.html", "giromatch.com.kredit.html",
-             "eg-0186.jsonld.html", "eg-0186.microdata.html", "eg-0186.rdfa.html")
+FAQ_PAGES = ("commoncrawl.org-faq.html", "financescout24.de.autokredit.html", "giromatch.com.kredit.html")
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,22 @@ class Member:
 
 def members(data: bytes) -> list[Member]:
     """The gzip members of a per-record-gzipped WARC, classified by their record's headers."""
-    out, pos = [], 0
+    out, pos, view = [], 0, memoryview(data)
     while pos < len(data):
-        member = zlib.decompressobj(31)
-        record = member.decompress(data[pos:])
-        end = len(data) - len(member.unused_data)
+        end, record = _member_at(view, pos)
         out.append(_classify(data[pos:end], record))
         pos = end
     return out
+
+
+def _member_at(view: memoryview, pos: int, step: int = 1 << 16) -> tuple[int, bytes]:
+    """(end offset, decompressed bytes) of the gzip member at ``pos``, fed in small steps so
+    that no copy of the rest of the file is made per member."""
+    member, parts, fed = zlib.decompressobj(31), [], pos
+    while not member.eof and fed < len(view):
+        parts.append(member.decompress(view[fed:fed + step]))
+        fed = min(fed + step, len(view))
+    return fed - len(member.unused_data), b"".join(parts)
 
 
 def _classify(raw: bytes, record: bytes) -> Member:

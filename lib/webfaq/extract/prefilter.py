@@ -6,8 +6,11 @@ A few substring searches on the undecoded payload; no decoding and no whole-page
    ``schema:FAQPage`` or a schema.org IRI; types are case-sensitive, as in the method), and the
    type is written literally in the markup: the JSON-LD ``@type`` value, the microdata
    ``itemtype`` value, the RDFa ``typeof`` value (or an ``rdf:type`` object). This is the only
-   test most pages see. It runs at memchr speed: find the rare byte ``Q`` and compare, falling
-   back to a plain substring search after 32 false ``Q`` candidates (base64-heavy pages).
+   test most pages see, a pass over every byte of every HTML page, so it runs StringZilla's
+   SIMD substring search: 14-17 GB/s on one core here against 4-5 GB/s for the best pure-Python
+   search (memchr on the rare byte ``Q``; CPython's ``bytes.find`` alone: 2 GB/s), which takes
+   the prefilter from about 13% of the cost of reading a Common Crawl WARC to 4%
+   (bench/extract.py).
 2. Only on a hit, each enabled syntax is checked for what its parser needs (the DOM parsers
    cost milliseconds, so they should not run on every JSON-LD FAQ page that happens to contain
    some ``itemtype`` or JavaScript's ``typeof``):
@@ -32,6 +35,8 @@ Recall against full parsing is tested on every HTML page of ``real-pages.warc.gz
 from __future__ import annotations
 
 from typing import Iterable
+
+from stringzilla import find as _simd_find
 
 _FAQ = b"FAQPage"
 _EMPTY: frozenset[str] = frozenset()
@@ -61,19 +66,8 @@ def _utf16_to_utf8(payload: bytes) -> bytes | None:
 
 
 def _find_faqpage(payload: bytes) -> int:
-    """Index of the first ``FAQPage`` or -1 (memchr on the rare ``Q``, bounded fallback)."""
-    find = payload.find
-    startswith = payload.startswith
-    i = find(b"Q", 2)
-    misses = 0
-    while i >= 0:
-        if startswith(_FAQ, i - 2):
-            return i - 2
-        misses += 1
-        if misses == 32:
-            return find(_FAQ, i - 1)
-        i = find(b"Q", i + 1)
-    return -1
+    """Index of the first ``FAQPage`` or -1."""
+    return _simd_find(payload, _FAQ)
 
 
 _WINDOW = 512

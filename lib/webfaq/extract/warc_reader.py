@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
@@ -26,6 +26,36 @@ class HtmlPage:
     fetch_time: str | None   # WARC-Date, ISO 8601
     payload: bytes           # HTTP body, transfer/content encodings removed
     content_type: str | None  # HTTP Content-Type header value
+
+
+class RecordPage:
+    """An :class:`HtmlPage` as the reader yields it: the payload, with the header fields looked
+    up in the record's header maps only when asked. Over 99% of pages end at the prefilter and
+    never need them, and a header look-up costs about as much as the prefilter's scan of a small
+    page. Pickles (to the page sandbox) as a plain HtmlPage."""
+
+    __slots__ = ("payload", "_headers", "_http")
+
+    def __init__(self, payload: bytes, headers, http_headers):
+        self.payload, self._headers, self._http = payload, headers, http_headers
+
+    @property
+    def url(self) -> str:
+        return clean_uri(self._headers.get("WARC-Target-URI"))
+
+    @property
+    def fetch_time(self) -> str | None:
+        return self._headers.get("WARC-Date")
+
+    @property
+    def content_type(self) -> str | None:
+        return self._http.get("Content-Type")
+
+    def resolved(self) -> HtmlPage:
+        return HtmlPage(self.url, self.fetch_time, self.payload, self.content_type)
+
+    def __reduce__(self):
+        return HtmlPage, (self.url, self.fetch_time, self.payload, self.content_type)
 
 
 class WarcFormatError(Exception):
@@ -74,16 +104,33 @@ def file_opener(path: str) -> Opener:
     return open_at
 
 
-@dataclass
+# What one record adds to the funnel, as a tuple of counter names: the reader tallies these
+# tuples per file (one dict increment per record) and adds them to the caller's Counters once,
+# when the file ends, instead of building and merging a Counters per record.
+_OTHER = ("warc.records", "warc.records.other")
+_RESPONSE = ("warc.records", "warc.records.response")
+_NOT_HTTP = _RESPONSE + ("skip.response.not_http",)
+_NOT_200 = _RESPONSE + ("skip.response.not_200",)
+_NOT_HTML = _RESPONSE + ("skip.response.not_html",)
+_HTML = _RESPONSE + ("responses.html",)
+_TOO_LARGE = _HTML + ("skip.page.page_too_large",)
+# A record whose bytes are framed right but whose HTTP part or payload cannot be decoded (FastWARC
+# raised while reading it): counted at the step that failed.
+_UNREADABLE_RECORD = ("warc.records", "skip.record.corrupt")
+_UNREADABLE_RESPONSE = _RESPONSE + ("skip.response.unreadable_http",)
+_UNREADABLE_PAGE = _HTML + ("skip.page.unreadable_payload",)
+
+
 class _Pending:
-    """A record read but not yet known to be whole. Its counters merge and its page is yielded
-    only once the reader has parsed the next record's header (so this one ended where its
+    """A record read but not yet known to be whole: where it starts, its funnel outcome, its page
+    and (for the first warcinfo) its fields. Its outcome counts and its page is yielded only
+    once the reader has parsed the next record's header (so this one ended where its
     Content-Length said) or :func:`_framing` has checked its bytes."""
 
-    start: int
-    counters: Counters = field(default_factory=Counters)
-    warcinfo: dict[str, str] = field(default_factory=dict)
-    page: HtmlPage | None = None
+    __slots__ = ("start", "outcome", "page", "warcinfo")
+
+    def __init__(self, start: int):
+        self.start, self.outcome, self.page, self.warcinfo = start, _UNREADABLE_RECORD, None, None
 
 
 def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
@@ -106,31 +153,43 @@ def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
     ``skip.record.truncated`` and raises WarcFormatError (pages yielded before stay valid); so
     does a file that never yields a record (not a WARC, empty).
     """
+    tally: dict[tuple[str, ...], int] = {}
+    try:
+        yield from _read_records(open_at, tally, counters, max_page_bytes, warcinfo)
+    finally:  # also when the caller stops early or a WarcFormatError ends the file
+        for outcome, n in tally.items():
+            for name in outcome:
+                counters[name] += n
+
+
+def _read_records(open_at: Opener, tally: dict[tuple[str, ...], int], counters: Counters, max_page_bytes: int,
+                  warcinfo: dict[str, str] | None) -> Iterator[RecordPage]:
+    """The loop of :func:`iter_html_pages`: FastWARC from ``start`` until it stops, then the
+    checks of :func:`_after_stop` and, after a bad region, the next record start."""
     start, records_read, in_bad_region = 0, 0, False
     while True:
         stream = open_at(start)
         base, pending, error = start - stream.tell(), None, None
         try:
-            for record in ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=True,
-                                          auto_decode="all", fsspec_args=False):
+            # HTTP headers are parsed for responses only (_outcome): requests and metadata are
+            # counted by their WARC type and never need theirs.
+            for record in ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=False,
+                                          fsspec_args=False):
                 if in_bad_region:  # reading resumed: the region before this record costs one record
                     _count_lost(counters, "corrupt")
                     in_bad_region = False
-                if pending is not None:
-                    yield from _accept(pending, counters, warcinfo)
+                if pending is not None and (page := _accept(pending, tally, warcinfo)) is not None:
+                    yield page
                 pending = _Pending(base + record.stream_pos)  # set first: a payload error implicates it
-                want_info = warcinfo is not None and not warcinfo
-                pending.page = _page_from_record(record, pending.counters, max_page_bytes,
-                                                 pending.warcinfo if want_info else None)
-                pending.counters.add("warc.records")
+                _outcome(record, pending, max_page_bytes, warcinfo is not None and not warcinfo)
                 records_read += 1
         except OSError as exc:  # FastWARC reports bad gzip, bad headers and truncation as OSError
             error = exc
         finally:
             stream.close()
         keep, search_from = _after_stop(open_at, pending, start, error is None)
-        if keep:
-            yield from _accept(pending, counters, warcinfo)
+        if keep and (page := _accept(pending, tally, warcinfo)) is not None:
+            yield page
         if search_from is None and not in_bad_region:
             break
         resume = None if search_from is None else _next_record_start(open_at, search_from)
@@ -145,12 +204,12 @@ def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
         raise WarcFormatError("no WARC records (empty file or not a WARC)")
 
 
-def _accept(pending: _Pending, counters: Counters, warcinfo: dict[str, str] | None) -> Iterator[HtmlPage]:
-    counters.update(pending.counters)
-    if warcinfo is not None and not warcinfo:
+def _accept(pending: _Pending, tally: dict[tuple[str, ...], int], warcinfo: dict[str, str] | None) -> RecordPage | None:
+    """Count a record proven whole; its page (if any) for the caller to yield."""
+    tally[pending.outcome] = tally.get(pending.outcome, 0) + 1
+    if pending.warcinfo is not None and warcinfo is not None and not warcinfo:
         warcinfo.update(pending.warcinfo)
-    if pending.page is not None:
-        yield pending.page
+    return pending.page
 
 
 def _count_lost(counters: Counters, reason: str) -> None:
@@ -325,31 +384,32 @@ def _next_record_start(open_at: Opener, offset: int) -> int | None:
         stream.close()
 
 
-def _page_from_record(record, counters: Counters, max_page_bytes: int, warcinfo: dict | None) -> HtmlPage | None:
+def _outcome(record, pending: _Pending, max_page_bytes: int, want_info: bool) -> None:
+    """Classify one record into ``pending``: its funnel outcome, its page if it is an HTTP 200
+    HTML response within the size cap, the fields of a warcinfo record if ``want_info``. Each
+    step that may raise (FastWARC's OSError for bytes it cannot decode) runs with the outcome
+    of its failure already set, so a record that fails there still counts once."""
     rtype = record.record_type
     if rtype != WarcRecordType.response:
-        counters.add("warc.records.other")
-        if rtype == WarcRecordType.warcinfo and warcinfo is not None and not warcinfo:
-            warcinfo.update(parse_warcinfo(record.reader.read(1 << 20)))
-        return None
-    counters.add("warc.records.response")
-    if not record.is_http or record.http_headers is None:
-        counters.skip("response", "not_http")
-        return None
-    if record.http_headers.status_code != 200:
-        counters.skip("response", "not_200")
-        return None
-    if not _is_html(record):
-        counters.skip("response", "not_html")
-        return None
-    counters.add("responses.html")
-    payload = record.reader.read(max_page_bytes + 1)  # an OSError here is a corrupt record: caller resyncs
-    if len(payload) > max_page_bytes:
-        counters.skip("page", "page_too_large")
-        return None
-    return HtmlPage(
-        url=clean_uri(record.headers.get("WARC-Target-URI")),
-        fetch_time=record.headers.get("WARC-Date"),
-        payload=payload,
-        content_type=record.http_headers.get("Content-Type"),
-    )
+        pending.outcome = _OTHER
+        if rtype == WarcRecordType.warcinfo and want_info:
+            pending.warcinfo = parse_warcinfo(record.reader.read(1 << 20))
+        return
+    if not record.is_http:
+        pending.outcome = _NOT_HTTP
+        return
+    pending.outcome = _UNREADABLE_RESPONSE
+    record.parse_http(auto_decode="all")
+    if record.http_headers is None:
+        pending.outcome = _NOT_HTTP
+    elif record.http_headers.status_code != 200:
+        pending.outcome = _NOT_200
+    elif not _is_html(record):
+        pending.outcome = _NOT_HTML
+    else:
+        pending.outcome = _UNREADABLE_PAGE
+        payload = record.reader.read(max_page_bytes + 1)
+        if len(payload) > max_page_bytes:
+            pending.outcome = _TOO_LARGE
+        else:
+            pending.outcome, pending.page = _HTML, RecordPage(payload, record.headers, record.http_headers)
