@@ -38,6 +38,8 @@ class InputConfig:
     sample: float | None = _opt(None, "Take a seeded random fraction of the inputs.", alias="--sample")
     seed: int = _opt(42, "Seed for --sample.", alias="--seed")
     format: str = _opt("warc", "Input format: warc or nquads (WDC FAQPage N-Quads).", alias="--input-format")
+    read_ahead_mb: int = _opt(16, "MiB a thread reads ahead of the parser on each s3:// or https:// stream, "
+                                  "so parsing overlaps with the network (0: off).")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from webfaq.extract.sandbox import PageSandbox, parse_page
 from webfaq.extract.schemaorg import RawQA
 from webfaq.extract.text_clean import clean_pair, lid_text
 from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
-from webfaq.lake.storage import FetchError, ResumableStream, redact, with_retries
+from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, redact, with_retries
 
 
 @dataclass
@@ -158,19 +158,23 @@ _PAST_THE_END = ("s3_error: InvalidRange", "http_error: HTTP 416")
 
 
 def _opener(uri: str, cfg: Config, counters: Counters):
-    """Streams of ``uri`` from any offset that resume by themselves after a broken read. At or
-    past the object's end the stream is empty, as a file's is: the WARC reader's end-of-file
-    checks open there, and a refused range is no failed fetch."""
-    def on_resume(exc: FetchError) -> None:
+    """Streams of ``uri`` from any offset that resume by themselves after a broken read, remote
+    ones read ahead of the parser by a thread (``input.read_ahead_mb``). At or past the object's
+    end the stream is empty, as a file's is: the WARC reader's end-of-file checks open there,
+    and a refused range is no failed fetch."""
+    def on_resume(exc: FetchError) -> None:  # called from the read-ahead thread too: one key per call
         counters.add(f"files.resumed_reads.{exc.reason}")
+
+    ahead = cfg.input.read_ahead_mb << 20 if "://" in uri and not uri.startswith("file://") else 0
 
     def open_at(offset: int):
         try:
-            return ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+            stream = ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
         except FetchError as exc:
             if offset and str(exc) in _PAST_THE_END:
                 return io.BytesIO()
             raise
+        return ReadAhead(stream, ahead) if ahead else stream
 
     return open_at
 

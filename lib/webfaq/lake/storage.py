@@ -12,7 +12,9 @@ import glob as _glob
 import gzip
 import io
 import os
+import queue
 import random
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -201,6 +203,103 @@ class ResumableStream(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+class ReadAhead(io.RawIOBase):
+    """``stream`` read by a background thread up to ``ahead`` bytes in front of its consumer.
+
+    A task reading Common Crawl over S3 or HTTPS otherwise alternates: the core waits while
+    bytes arrive, then the network idles while the core parses. Here the thread keeps a bounded
+    queue of chunks filled (socket reads release the GIL), so the parser finds its bytes waiting
+    and a task's wall time is about max(network, CPU) instead of their sum (bench/extract.py
+    --network measures both against a throttled loopback server). The thread starts only after
+    the consumer has read ``start_after`` bytes: the reader's short checks after corruption and
+    at the end of a file open streams too, and read a few kilobytes. An error of the underlying
+    stream (a FetchError after its own resumes) is raised to the consumer where its bytes would
+    have been. ``tell()`` is the consumer's offset in the object.
+    """
+
+    def __init__(self, stream: BinaryIO, ahead: int, chunk: int = 1 << 18, start_after: int = 1 << 18):
+        super().__init__()
+        self._stream, self._chunk, self._start_after = stream, chunk, start_after
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, ahead // chunk))
+        self._buf, self._pos, self._eof = memoryview(b""), stream.tell(), False
+        self._consumed = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        """``n`` bytes (fewer only at the end), as the remote streams return them."""
+        if n is None or n < 0:
+            return b"".join(iter(lambda: self.read(self._chunk), b""))
+        parts, want = [], n
+        while want > 0:
+            if not self._buf:
+                self._buf = memoryview(self._next_chunk())
+                if not self._buf:
+                    break
+            part = self._buf[:want]
+            parts.append(part)
+            self._buf, want = self._buf[len(part):], want - len(part)
+        out = parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
+        self._pos += len(out)
+        self._consumed += len(out)
+        return out
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _next_chunk(self) -> bytes:
+        if self._eof:
+            return b""
+        if self._thread is None:
+            if self._consumed < self._start_after:
+                return self._stream.read(self._chunk)
+            self._thread = threading.Thread(target=self._fill, name="webfaq-read-ahead", daemon=True)
+            self._thread.start()
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._eof = True
+            raise item
+        self._eof = not item
+        return item
+
+    def _fill(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._stream.read(self._chunk)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            self._put(exc)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         try:
             self._stream.close()
         finally:
