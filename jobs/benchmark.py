@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
+from webfaq.align.embeddings import executor_config
 from webfaq.benchmark import beir
 from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
@@ -155,7 +156,8 @@ class BenchmarkJob(SparkJob):
         else:
             # Spread the model's work over every core: after the window, small inputs sit in one partition.
             spread = survivors.repartition(2 * self.spark.sparkContext.defaultParallelism, "id")
-            embedded = spread.mapInPandas(functools.partial(embed_rows, embed_cfg=self.cfg.embed), EMBEDDED_SCHEMA)
+            embed_cfg = executor_config(self.cfg.embed, int(self.spark.sparkContext.getConf().get("spark.task.cpus", "1")))
+            embedded = spread.mapInPandas(functools.partial(embed_rows, embed_cfg=embed_cfg), EMBEDDED_SCHEMA)
             if params.near_duplicates or params.qa_consistency:
                 body = functools.partial(refine_origin, params=params)
                 refined = embedded.groupBy("language", "origin").applyInPandas(body, REFINED_SCHEMA)

