@@ -249,12 +249,12 @@ def test_embed_only_fills_the_vectors_a_later_run_reads(spark, small_partitions,
                      "An answer long enough to pass the filters.") for i in range(3)]
     lake = tmp_path / "lake"
     write_lake(data.records + alone, lake)
-    hashing = ["--embed-backend", "hashing", "--embed-model", HASH_DIM]
+    hashing = ["--embed-backend", "hashing", "--embed-model", HASH_DIM,
+               "--align-candidate-threshold", str(HASH_ARGS["candidate_threshold"]),
+               "--align-final-threshold", str(HASH_ARGS["final_threshold"])]
     first = run_align(lake, *hashing, "--align-embed-only")
     assert first["status"] == "complete" and not (lake / "bitext").exists()
     assert first["counters"]["embed.computed"] == len({(r["language"], r["id"]) for r in data.records})
-    second = run_align(lake, *hashing, "--align-min-pairs", "1",
-                       "--align-candidate-threshold", str(HASH_ARGS["candidate_threshold"]),
-                       "--align-final-threshold", str(HASH_ARGS["final_threshold"]))
+    second = run_align(lake, *hashing, "--align-min-pairs", "1")
     assert second["counters"].get("embed.computed", 0) == 0 and second["counters"]["align.aligned"] > 0
     assert second["embeddings"]["crawls_written"] == [] and not second["reconcile"]

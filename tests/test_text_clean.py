@@ -349,3 +349,37 @@ def test_linear_newline_collapse_agrees_with_the_method_on_white_space_mixtures(
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         assert _normalize_newlines(text) == _method_normalize_newlines(text), repr(text)
+
+
+def _resiliparse(text: str) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    return extract_plain_text(HTMLTree.parse(text), main_content=False, alt_texts=False,
+                              preserve_formatting=False, noscript=True)
+
+
+def test_literals_without_markup_skip_resiliparse_with_its_result() -> None:
+    """The fast path for a literal with no ``<`` and no ``&`` gives what Resiliparse gives: every
+    code point of the BMP's first 12,544 and its last block (and a few astral ones) in five
+    positions, and every real sentence and FAQ text of ../shared/data."""
+    import json
+
+    from conftest import shared_path
+    from webfaq.extract.text_clean import _html_to_text
+
+    texts = []
+    for c in [*range(0, 0x3100), *range(0xFE00, 0x10000), 0x1F600, 0xE0001, 0x10FFFF]:
+        ch = chr(c)
+        if not (0xD800 <= c <= 0xDFFF) and ch not in "<&":
+            texts += [f"a{ch}b", f" {ch} ", ch, f"x {ch}{ch} y\n", f"\\n{ch}\\n"]
+    for path in sorted(shared_path("langid", "sentences").glob("*.txt")):
+        texts += path.read_text(encoding="utf-8").splitlines()
+    for line in shared_path("parallel", "tails-faq", "qa_pairs.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        texts += [row["question"], row["answer"]]
+    plain = [t for t in texts if "<" not in t and "&" not in t]
+    assert len(plain) > 40_000
+    assert [t for t in plain if _html_to_text(t) != _resiliparse(t)] == []
+    marked = "<p>Erst&nbsp;hier</p>"
+    assert _html_to_text(marked) == _resiliparse(marked)  # markup still goes through Resiliparse

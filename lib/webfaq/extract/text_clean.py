@@ -76,8 +76,17 @@ _QUOTE_PAIRS = (
 )
 
 
+# What Resiliparse's plain-text extraction does to a literal without markup and without a
+# character reference: NULs dropped, each run of HTML white space one space, the ends trimmed.
+# Doing that directly costs 4 us instead of 45 us per literal (two literals per QA); the result
+# is the same on every code point and on 51k real texts (tests/test_text_clean.py).
+_HTML_WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
+
+
 def _html_to_text(text: str) -> str:
     """Resiliparse plain-text extraction with the method's settings."""
+    if "<" not in text and "&" not in text:
+        return _HTML_WHITESPACE.sub(" ", text.replace("\x00", "")).strip(" ")
     try:
         tree = HTMLTree.parse(text)
         return extract_plain_text(
