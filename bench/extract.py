@@ -25,6 +25,8 @@ Rows:
 --network: the 0.5% WARC read over HTTP from a loopback server that sends at 20 and 50 MB/s per
 connection (``tests/support/throttled.py``, its own process), without and with read-ahead:
 wall and CPU seconds of the task and the share of its wall time its core works.
+--baseline-rev REV: also `extract-file` of the library as it was at git revision REV, on the
+0.5% WARC in the same repetitions (before/after a change).
 --spark: the local-mode Spark job on --copies copies of the 0.5% WARC on 2 cores.
 """
 
@@ -189,6 +191,7 @@ def main() -> None:
     ap.add_argument("--rates", default="20,50", help="MB/s per connection for --network")
     ap.add_argument("--spark", action="store_true", help="also run the Spark local-mode throughput comparison")
     ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--baseline-rev", help="also time the library of this git revision (before/after)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="webfaq-bench-extract-"))
     try:
@@ -209,10 +212,13 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     extract = lambda path: [WEBFAQ, "extract-file", str(path), "--out", os.devnull]  # noqa: E731
     tiny = DATA / "warc" / "whirlwind.warc.gz"
-    cpu = measure({"floor": [PY, "-c", FLOOR, str(low)], "ours": extract(low),
-                   "floor3": [PY, "-c", FLOOR, str(high)], "ours3": extract(high),
-                   "reading": [PY, "-c", READING_PATH, str(low)], "startup": extract(tiny),
-                   "python": [PY, "-c", "pass"]}, args.repeat, env)
+    commands = {"floor": [PY, "-c", FLOOR, str(low)], "ours": extract(low),
+                "floor3": [PY, "-c", FLOOR, str(high)], "ours3": extract(high),
+                "reading": [PY, "-c", READING_PATH, str(low)], "startup": extract(tiny),
+                "python": [PY, "-c", "pass"]}
+    if args.baseline_rev:
+        commands["baseline"] = baseline_command(args.baseline_rev, tmp, low)
+    cpu = measure(commands, args.repeat, env)
     med = {k: statistics.median(v) for k, v in cpu.items()}
     careful = run([PY, "-c", CAREFUL, str(low)], env)[0]
     naive_pages = min(args.naive_pages, low_stats.html_pages)
@@ -241,11 +247,27 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
           f"(sandbox, parse, clean, language ID, output) {faq_work:.2f} s "
           f"= {1000 * faq_work / max(low_stats.faq_pages, 1):.1f} ms per FAQ page")
     print(f"in one warm process (a reused worker, no start-up): {warm:.2f}x the floor")
+    if args.baseline_rev:
+        print(f"revision {args.baseline_rev} (before): {med['baseline']:.2f} s, pairwise "
+              f"{ratio(cpu['baseline'], cpu['floor']):.2f}x the floor at {low_stats.prevalence:.1%} "
+              f"(this tree: {ratio(cpu['ours'], cpu['floor']):.2f}x)")
     print(f"careful job / extract-file: {careful / med['ours']:.1f}x; naive / extract-file: {naive / med['ours']:.0f}x")
     if args.network:
         network(low, mb, [float(r) for r in args.rates.split(",")], env, tmp)
     if args.spark:
         spark_throughput(low, args.copies, med["ours"], mb, env)
+
+
+def baseline_command(rev: str, tmp: Path, warc: Path) -> list[str]:
+    """`extract-file` with the library of git revision ``rev`` (its lib/ exported to ``tmp``,
+    first on the module path; the same interpreter and dependencies)."""
+    lib = tmp / f"rev-{rev}"
+    lib.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "lib"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(lib)], input=archive, check=True)
+    code = (f"import sys; sys.path.insert(0, {str(lib / 'lib')!r}); from webfaq.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return [PY, "-c", code, "extract-file", str(warc), "--out", os.devnull]
 
 
 def network(warc: Path, mb: float, rates: list[float], env: dict[str, str], tmp: Path) -> None:
