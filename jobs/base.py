@@ -364,7 +364,7 @@ class SparkJob:
         return manifest
 
 
-def build_session(app_name: str, master: str | None = None, log_level: str = "error"):
+def build_session(app_name: str, master: str | None = None, log_level: str = "off"):
     """A SparkSession configured for the lake; reuses spark-submit's master when there is one.
     Started here (not by spark-submit), Spark's console logging goes through the package's
     log4j2 file at ``log_level``: no startup WARN lines or port messages on every command."""

@@ -198,7 +198,7 @@ def commands_by_section() -> dict[str, list[str]]:
 
 def _command(sub, name: str, help: str, func: Callable[[argparse.Namespace], int], examples: list[str],
              usage_args: str = "", json_help: str | None = None) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help, description=help, epilog=example_epilog(*examples),
+    p = sub.add_parser(name, prog=f"webfaq {name}", help=help, description=help, epilog=example_epilog(*examples),
                        usage=f"%(prog)s {usage_args + ' ' if usage_args else ''}[options]")
     add_general_arguments(p, json_help)
     p.set_defaults(func=func)

@@ -152,9 +152,10 @@ class JobConfig:
     progress_interval_s: float = _opt(30.0, "Seconds between progress lines; 0 turns them off. "
                                       "extract reports files, records, QAs, rate and ETA; other jobs the Spark "
                                       "tasks of each phase that outlasts it.", bounds="[0, )", metavar="SECONDS")
-    spark_log_level: str = _opt("error", "Spark's own console log level (local runs). "
-                                "Under spark-submit the cluster's logging settings are left alone.",
-                                choices=("error", "warn", "info", "debug"))
+    spark_log_level: str = _opt("off", "Spark's own console log level (local runs). Off by default: a failed "
+                                "run is told in one line by the job (its manifest keeps the traceback); "
+                                "under spark-submit the cluster's logging settings are left alone.",
+                                choices=("off", "error", "warn", "info", "debug"))
 
 
 @dataclass
@@ -520,15 +521,16 @@ class Setting:
             if self.optional:
                 return None
             raise self.problem(value, where)
+        given = value  # shown as written (2, not 2.0)
         value = self._typed(value, where)
         items = value if self.kind == "list" else [value]
         if self.choices and any(v not in self.choices for v in items):
-            raise self.problem(value, where)
+            raise self.problem(given, where)
         if self.bounds and value not in self.bounds:
-            raise self.problem(value, where)
+            raise self.problem(given, where)
         pattern = self.meta.get("pattern")
         if pattern and not re.fullmatch(pattern[0], value):
-            raise self.problem(value, where)
+            raise self.problem(given, where)
         if self.meta.get("segment") and (problem := _segment_problem(value)):
             raise ConfigError(f"{self.key} = {_show(value)} ({where}): {problem}")
         return value
@@ -643,7 +645,8 @@ def _line_of(text: str, section: str, key: str | None, toml: bool) -> int | None
                 continue
             if key is not None and current == section and re.match(rf'\s*"?{re.escape(key)}"?\s*=', line):
                 return n
-            if key is not None and not current and re.match(rf'\s*{re.escape(section)}\.{re.escape(key)}\s*=', line):
+            if not current and re.match(rf'\s*{re.escape(section)}' + (rf'\.{re.escape(key)}' if key else "") + r'\s*=',
+                                        line):
                 return n
         else:
             if not seen_section and f'"{section}"' in line:

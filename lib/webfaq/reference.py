@@ -6,6 +6,7 @@ between the two marker lines, and a test checks that the README holds what this 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def _cell(text: str) -> str:
 def reference_markdown(used_by: dict[str, list[str]]) -> str:
     """Every setting of every section: flags, config key, default, what it accepts, full help.
     ``used_by`` names the commands that take each section's flags (the CLI knows them)."""
-    out = [START, "", "### Settings reference", "",
+    out = [START, "", "## Settings reference", "",
            "Every setting, by config section. Set it in a TOML/JSON file (`[section]` then `key = value`, "
            "passed with `--config`) or with its flag; flags win over the file. A value that does not fit "
            "is refused before anything runs, naming the key, the value, what it accepts and where it came from.",
@@ -30,13 +31,13 @@ def reference_markdown(used_by: dict[str, list[str]]) -> str:
     for section, klass in _sections().items():
         doc = " ".join((klass.__doc__ or "").split())
         users = ", ".join(f"`webfaq {c}`" for c in used_by.get(section, [])) or "no command"
-        out += [f"#### `[{section}]`", "", f"{doc} Flags taken by {users}.", "",
+        out += [f"### `[{section}]`", "", f"{doc} Flags taken by {users}.", "",
                 "| flag | key | default | accepts | what it does |", "|---|---|---|---|---|"]
         for s in settings(section):
             flags = ", ".join(f"`{f}`" for f in s.flags)
             if s.kind == "bool":
                 flags += f" / `--no-{s.flag[2:]}`"
-            default = s.default_text()
+            default = json.dumps(s.default) if s.kind == "dict" else s.default_text()
             out.append(f"| {flags} | `{s.name}` | {_cell(f'`{default}`' if default else '')} | "
                        f"{_cell(s.expected())} | {_cell(s.help)} |")
         out.append("")

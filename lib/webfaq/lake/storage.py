@@ -132,6 +132,9 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> 
     if scheme in ("http", "https"):
         from urllib.request import Request, urlopen  # lazy: http.client costs import time on every worker
 
+        parts = urllib.parse.urlsplit(uri)
+        if parts.username is not None or parts.password is not None:  # urllib would resolve "user:pw@host"
+            raise FetchError("bad_url", "user:password in a URL is not supported")
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
             response = urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
