@@ -61,11 +61,7 @@ class AlignJob(SparkJob):
     description = "Align QAs across languages within each website: faq_dedup -> bitext (Spark)."
     example = "webfaq align --lake ./lake --align-crawls CC-MAIN-2024-22"
     config_sections = ["align", "embed", "lake", "job"]
-
-    def source_tables(self) -> list[str]:
-        """faq_dedup's kept records when there, else faq (or the one ``source`` names)."""
-        source = self.cfg.align.source
-        return ["faq_dedup", "faq"] if source == "auto" else [source]
+    source_section = "align"
     output, export = "bitext", "bitext_jsonl"
 
     def run(self) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, describe_error,
                             example_epilog, guarded)
-from webfaq.errors import UsageError
 from webfaq.lake import FileInfo, recover, write_manifest
 from webfaq.lake.storage import FetchError, redact
 
@@ -138,6 +137,7 @@ class SparkJob:
     usage_args = ""  # positional arguments in the usage line
     config_sections: list[str] | None = None
     hidden_sections: list[str] = []  # accepted but documented elsewhere (refresh: every stage's)
+    source_section: str | None = None  # config section whose ``source`` picks the table read
     # phases that report their own progress (extract's files), or "*" for all (refresh, whose
     # phases are whole jobs that report theirs)
     own_progress: frozenset[str] = frozenset()
@@ -214,8 +214,12 @@ class SparkJob:
 
     # ----------------------------------------------------------------- checks before the run
     def source_tables(self) -> list[str]:
-        """Lake tables the job reads, any one of them will do (in order of preference)."""
-        return []
+        """Lake tables the job reads, any one of them will do (in order of preference): for
+        ``source = auto``, faq_dedup's kept records when there, else faq."""
+        if self.source_section is None:
+            return []
+        source = getattr(self.cfg, self.source_section).source
+        return ["faq_dedup", "faq"] if source == "auto" else [source]
 
     def preflight(self) -> None:
         """What can be known before the run starts: the lake can be written and holds the table

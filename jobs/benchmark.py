@@ -51,11 +51,7 @@ class BenchmarkJob(SparkJob):
     description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark)."
     example = "webfaq benchmark --lake ./lake --benchmark-languages eng,deu"
     config_sections = ["benchmark", "embed", "lake", "job"]
-
-    def source_tables(self) -> list[str]:
-        """faq_dedup's kept records when there, else faq (or the one ``source`` names)."""
-        source = self.cfg.benchmark.source
-        return ["faq_dedup", "faq"] if source == "auto" else [source]
+    source_section = "benchmark"
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:

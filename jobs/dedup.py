@@ -56,11 +56,11 @@ class DedupJob(SparkJob):
     example = ("webfaq dedup --lake ./lake\n"
                "webfaq dedup --lake ./lake --dedup-crawls CC-MAIN-2024-26 --dedup-incremental")
     config_sections = ["dedup", "lake", "job"]
+    source, output = "faq", "faq_dedup"
+    components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
 
     def source_tables(self) -> list[str]:
         return [self.source]
-    source, output = "faq", "faq_dedup"
-    components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:

@@ -25,11 +25,11 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import lake, preflight
 from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
+from webfaq.errors import UsageError
 from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
 from webfaq.lake.inputs import resolve_inputs
-from webfaq.errors import UsageError
 from webfaq.lake.storage import redact
 
 

@@ -214,6 +214,21 @@ def test_credentials_in_a_listed_url_fail_at_once_without_the_secret():
     assert "s3cret" not in str(failed.value)
 
 
+def test_debug_shows_the_traceback_that_is_otherwise_kept_back(tmp_path, capsys, monkeypatch):
+    broken = tmp_path / "bad"
+    broken.mkdir()
+    (broken / "corpus.jsonl").write_text('{"_id": "d1", "text": "a"}\n')
+    (broken / "queries.jsonl").write_text('{"_id": "q1", "text": "a"}\n')
+    (broken / "qrels").mkdir()
+    (broken / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td9\t1\n")
+    code, _, err = run(["evaluate", str(broken)], capsys)
+    assert code == 1 and "missing documents" in one_line(err)
+    code, _, err = run(["evaluate", str(broken), "--debug"], capsys)
+    assert code == 1 and err.startswith("Traceback (most recent call last)") and "missing documents" in err
+    monkeypatch.setenv("WEBFAQ_DEBUG", "1")
+    assert "Traceback" in run(["evaluate", str(broken)], capsys)[2]
+
+
 # --------------------------------------------------------------------------- output
 
 def small_lake(root: Path) -> Path:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from webfaq import preflight
-from webfaq.config import _sections, add_config_arguments, config_from_args
+from webfaq.config import add_config_arguments, config_from_args, section_classes
 from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, add_general_arguments, example_epilog,
                             guarded)
 from webfaq.errors import UsageError
@@ -184,7 +184,7 @@ def command_sections(name: str) -> list[str]:
     """The config sections whose flags ``name`` takes (a job's shown and passed-on ones)."""
     if name in JOBS:
         job = job_class(name)
-        return list(job.config_sections or _sections()) + list(job.hidden_sections)
+        return list(job.config_sections or section_classes()) + list(job.hidden_sections)
     return list(SECTIONS[name])
 
 

@@ -380,8 +380,12 @@ class Config:
         return cfg
 
 
-def _sections() -> dict[str, type]:
+def section_classes() -> dict[str, type]:
+    """Config section name -> its dataclass, in the order of :class:`Config`."""
     return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+_sections = section_classes
 
 
 def _did_you_mean(name: str, known, prefix: str = "") -> str:

@@ -20,7 +20,7 @@ from typing import Callable
 from webfaq.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-MAX_ERROR_CHARS = 400
+MAX_ERROR_CHARS = 240  # what the HTML report shows of a failed run's error
 REFERENCE_HINT = "All settings with their full text: README.md, section 'Settings reference'."
 
 
