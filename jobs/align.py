@@ -59,7 +59,9 @@ BITEXT_COLUMNS = ["origin", "language1", "language2", "score", "similarity", "qu
 class AlignJob(SparkJob):
     name = "align"
     description = "Align QAs across languages within each website: faq_dedup -> bitext (Spark)."
+    example = "webfaq align --lake ./lake --align-crawls CC-MAIN-2024-22"
     config_sections = ["align", "embed", "lake", "job"]
+    source_section = "align"
     output, export = "bitext", "bitext_jsonl"
 
     def run(self) -> dict[str, Any]:

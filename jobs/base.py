@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import secrets
 import sys
@@ -18,10 +19,12 @@ import time
 import traceback
 from typing import Any
 
-from webfaq import lake
+from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
+from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, describe_error,
+                            example_epilog, guarded)
 from webfaq.lake import FileInfo, recover, write_manifest
-from webfaq.lake.storage import redact
+from webfaq.lake.storage import FetchError, redact
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress
@@ -32,6 +35,8 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 class JobFailed(RuntimeError):
     """The job ran but its result must not be used (e.g. failure budget exceeded). ``manifest``
     is what the job had found out by then; it goes into the failed run's manifest."""
+
+    plain_message = True  # the message is the sentence a person reads
 
     def __init__(self, message: str, manifest: dict[str, Any] | None = None):
         super().__init__(message)
@@ -123,11 +128,16 @@ class HadoopFS:
 
 
 class SparkJob:
-    """Subclasses set ``name`` and ``config_sections``, and implement ``add_arguments`` and ``run``."""
+    """Subclasses set ``name``, ``description``, ``example`` and ``config_sections``, and
+    implement ``add_arguments`` and ``run`` (and ``source_tables`` when they read the lake)."""
 
     name = "job"
     description = ""
+    example = ""
+    usage_args = ""  # positional arguments in the usage line
     config_sections: list[str] | None = None
+    hidden_sections: list[str] = []  # accepted but documented elsewhere (refresh: every stage's)
+    source_section: str | None = None  # config section whose ``source`` picks the table read
     # phases that report their own progress (extract's files), or "*" for all (refresh, whose
     # phases are whole jobs that report theirs)
     own_progress: frozenset[str] = frozenset()
@@ -150,10 +160,22 @@ class SparkJob:
         """Job-specific positional arguments and flags."""
 
     @classmethod
+    def prog(cls) -> str:
+        return f"webfaq {cls.name}"
+
+    @classmethod
     def build_parser(cls, parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-        parser = parser or argparse.ArgumentParser(prog=cls.name, description=cls.description)
+        epilog = example_epilog(*cls.example.splitlines()) if cls.example else None
+        if cls.hidden_sections:
+            epilog = (f"Every {', '.join(cls.hidden_sections)} setting is accepted too and passed to its stage "
+                      f"(see 'webfaq <stage> --help').\n\n" + (epilog or ""))
+        parser = parser or Parser(prog=cls.prog(), description=cls.description, epilog=epilog,
+                                  usage=f"%(prog)s {cls.usage_args + ' ' if cls.usage_args else ''}[options]")
         cls.add_arguments(parser)
+        add_general_arguments(parser, json_help="print the run's manifest as JSON instead of the summary")
         add_config_arguments(parser, cls.config_sections)
+        if cls.hidden_sections:
+            add_config_arguments(parser, cls.hidden_sections, hidden=True)
         return parser
 
     @classmethod
@@ -163,23 +185,58 @@ class SparkJob:
 
     @classmethod
     def main(cls, argv: list[str] | None = None, summary=None) -> int:
-        """Run from the command line: 0 on success (printing ``summary(manifest)``), 2 when the
-        job failed on purpose (budget, reconciliation), with the reason on stderr."""
+        """Run from the command line: 0 on success (printing ``summary(manifest)``), 1 when the
+        run failed (the cause in one line, and where its manifest is), 2 for a usage error found
+        before the run started (nothing was started or written)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        return guarded(cls.prog(), argv, lambda: cls._main(argv, summary), expected=(JobFailed, FetchError))
+
+    @classmethod
+    def _main(cls, argv: list[str], summary) -> int:
         job = cls.from_argv(argv)
+        job.preflight()
         try:
             manifest = job.execute()
-        except JobFailed as exc:
-            print(f"{cls.name} FAILED: {exc}", file=sys.stderr)
-            return 2
-        print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
-              f"manifest: {manifest.get('manifest_path')}")
-        return 0
+        except Exception as exc:  # noqa: BLE001 - the run's failure, told in one line (+ its manifest)
+            if debug_enabled(argv):
+                traceback.print_exc()
+            recorded = getattr(job, "manifest", {})
+            print(f"{cls.prog()}: run failed: {recorded.get('error') or describe_error(exc)}", file=sys.stderr)
+            if recorded.get("manifest_path"):
+                print(f"manifest: {recorded['manifest_path']}", file=sys.stderr)
+            return EXIT_FAILED
+        if getattr(job.args, "json", False):
+            print(json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        else:
+            print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
+                  f"manifest: {manifest.get('manifest_path')}")
+        return EXIT_OK
+
+    # ----------------------------------------------------------------- checks before the run
+    def source_tables(self) -> list[str]:
+        """Lake tables the job reads, any one of them will do (in order of preference): for
+        ``source = auto``, faq_dedup's kept records when there, else faq."""
+        if self.source_section is None:
+            return []
+        source = getattr(self.cfg, self.source_section).source
+        return ["faq_dedup", "faq"] if source == "auto" else [source]
+
+    def preflight(self) -> None:
+        """What can be known before the run starts: the lake can be written and holds the table
+        the job reads. Local lakes are checked without Spark; remote ones through the cluster's
+        file system (Spark starts, nothing is written). Raises UsageError."""
+        path = self.cfg.lake.path
+        preflight.check_writable_lake(path)
+        tables = self.source_tables()
+        if tables:
+            exists = lake.LocalFS().exists if preflight.is_local(path) else self.fs.exists
+            preflight.check_source_table(path, tables, self.name, exists)
 
     # ----------------------------------------------------------------- Spark
     @property
     def spark(self):
         if self._spark is None:
-            self._spark = build_session(f"webfaq-{self.name}", self.cfg.job.master)
+            self._spark = build_session(f"webfaq-{self.name}", self.cfg.job.master, self.cfg.job.spark_log_level)
         return self._spark
 
     @property
@@ -295,7 +352,7 @@ class SparkJob:
             manifest.update(status="failed", error=str(exc))
             raise
         except Exception as exc:
-            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+            manifest.update(status="failed", error=describe_error(exc),  # the cause, in one sentence
                             traceback=traceback.format_exc(limit=20))
             raise
         finally:
@@ -311,8 +368,10 @@ class SparkJob:
         return manifest
 
 
-def build_session(app_name: str, master: str | None = None):
-    """A SparkSession configured for the lake; reuses spark-submit's master when there is one."""
+def build_session(app_name: str, master: str | None = None, log_level: str = "off"):
+    """A SparkSession configured for the lake; reuses spark-submit's master when there is one.
+    Started here (not by spark-submit), Spark's console logging goes through the package's
+    log4j2 file at ``log_level``: no startup WARN lines or port messages on every command."""
     from pyspark.sql import SparkSession
 
     # Local and standalone workers on this machine must run this interpreter (it has the deps);
@@ -333,10 +392,20 @@ def build_session(app_name: str, master: str | None = None):
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    # Sizing defaults for local and test runs only: under spark-submit the cluster's --conf wins.
+    # Sizing defaults and console logging for local and test runs only: under spark-submit the
+    # cluster's --conf and log4j2 settings win.
     if "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = (builder.config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
-                   .config("spark.task.maxFailures", "4"))
+                   .config("spark.task.maxFailures", "4")
+                   .config("spark.driver.extraJavaOptions", driver_log_options(log_level)))
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(log_level.upper())
     return spark
+
+
+def driver_log_options(log_level: str) -> str:
+    """JVM options pointing the driver's log4j2 at the package's console configuration."""
+    from importlib import resources
+
+    config = resources.files("webfaq") / "resources" / "log4j2-console.properties"
+    return f"-Dlog4j2.configurationFile=file:{config} -Dwebfaq.spark.log.level={log_level.upper()}"

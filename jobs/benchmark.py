@@ -48,8 +48,10 @@ FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
 
 class BenchmarkJob(SparkJob):
     name = "benchmark"
-    description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake."
+    description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark)."
+    example = "webfaq benchmark --lake ./lake --benchmark-languages eng,deu"
     config_sections = ["benchmark", "embed", "lake", "job"]
+    source_section = "benchmark"
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
@@ -353,7 +355,10 @@ def summary(manifest: dict[str, Any]) -> str:
     for lang, s in manifest.get("sizes", {}).items():
         lines.append(f"{lang:<9}{s['corpus']:>8}{s['train']:>8}{s['test']:>7}"
                      f"{str(s['origins_train']) + '/' + str(s['origins_test']):>13}{s['negatives']:>11}")
-    lines += [f"output: {manifest.get('output')}", f"manifest: {manifest.get('manifest_path')}"]
+    out = manifest.get("output") or {}
+    files = out.get("files") or {}
+    lines += [f"output: {out.get('table')} ({len(out.get('languages') or [])} languages, {len(files)} files)",
+              f"manifest: {manifest.get('manifest_path')}"]
     return "\n".join(lines)
 
 

@@ -52,10 +52,15 @@ OLD_VID_OFFSET = -(1 << 62)  # vertices already in the lake sort before every ne
 
 class DedupJob(SparkJob):
     name = "dedup"
-    description = "Flag exact and MinHash-LSH near-duplicate FAQ records (faq -> faq_dedup)."
+    description = "Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark)."
+    example = ("webfaq dedup --lake ./lake\n"
+               "webfaq dedup --lake ./lake --dedup-crawls CC-MAIN-2024-26 --dedup-incremental")
     config_sections = ["dedup", "lake", "job"]
     source, output = "faq", "faq_dedup"
     components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
+
+    def source_tables(self) -> list[str]:
+        return [self.source]
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:

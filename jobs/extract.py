@@ -23,8 +23,9 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, SparkJob  # type: ignore[no-redef]
     from progress import TRACKED, Progress  # type: ignore[no-redef]
 
-from webfaq import lake
+from webfaq import lake, preflight
 from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
+from webfaq.errors import UsageError
 from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
@@ -38,19 +39,39 @@ def ddl(fields: list[tuple[str, str]]) -> str:
 
 class ExtractJob(SparkJob):
     name = "extract"
-    description = "Extract schema.org FAQPage QA pairs from WARC files into the FAQ lake."
+    description = "Extract schema.org FAQPage QA pairs from WARC files into the lake's faq table (Spark)."
+    example = ("webfaq extract sample-data/warc --lake ./lake --crawl-id CC-MAIN-2024-22\n"
+               "webfaq extract --crawl CC-MAIN-2024-22 --limit 100 --lake s3a://my-bucket/lake")
+    usage_args = "[INPUT ...]"
+    config_sections = ["input", "s3", "retry", "extract", "filters", "langid", "lake", "job"]
+    resolved_inputs: list[str] | None = None  # set by preflight (the command line), else resolved in run
     output = "faq"
     own_progress = frozenset({"extract"})  # files, records and QAs (progress.Progress)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("inputs", nargs="*", help="WARC paths, globs, s3:// or https:// URLs, "
-                            "or warc.paths[.gz] manifests (relative entries use --input-base-url)")
+        parser.add_argument("inputs", nargs="*", metavar="INPUT", help="WARC paths, directories, globs, s3:// or "
+                            "https:// URLs, or warc.paths[.gz] manifests")
+
+    def preflight(self) -> None:
+        """The lake, then every input as typed, then the resolved list (a --crawl listing or a
+        manifest is read here, before Spark starts, and a failure names its URL)."""
+        super().preflight()
+        if not self.args.inputs and not self.cfg.input.crawl:
+            raise UsageError("no inputs: give WARC paths, a warc.paths manifest, or --crawl CC-MAIN-YYYY-WW")
+        for path in self.args.inputs:
+            preflight.check_input(path)
+        self.resolved_inputs = resolve_inputs(self.args.inputs, self.cfg)
+        if not self.resolved_inputs:
+            raise UsageError("no input files: " + " ".join(self.args.inputs or [self.cfg.input.crawl or ""])
+                             + " matched nothing (after --sample/--limit)")
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
         with self.phase("resolve_inputs"):
-            uris = resolve_inputs(self.args.inputs, cfg)
+            uris = self.resolved_inputs
+            if uris is None:
+                uris = resolve_inputs(self.args.inputs, cfg)
         if not uris:
             raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
         out: dict[str, Any] = {"inputs": [redact(u) for u in uris]}

@@ -52,7 +52,10 @@ def stage_jobs() -> dict[str, type]:
 
 class RefreshJob(SparkJob):
     name = "refresh"
-    description = "Run the newest Common Crawl crawl through every stage (skips crawls already complete)."
+    description = "Run the newest Common Crawl crawl through every stage; skips crawls already complete (Spark)."
+    example = "webfaq refresh --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/"
+    config_sections = ["refresh", "input", "s3", "retry", "lake", "job"]
+    hidden_sections = ["extract", "filters", "langid", "dedup", "embed", "align", "benchmark"]
     own_progress = frozenset({"*"})  # each stage is a job that reports its own progress
 
     def run(self) -> dict[str, Any]:

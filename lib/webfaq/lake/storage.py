@@ -30,12 +30,20 @@ _TRANSIENT_S3_CODES = {
 
 
 class FetchError(Exception):
-    """An object could not be fetched. ``transient`` says whether retrying may help."""
+    """An object could not be fetched. ``transient`` says whether retrying may help; ``uri``
+    (set where the object is known) makes the message name what could not be read (redacted)."""
+
+    plain_message = True  # "<url>: network_error: URLError: ..." reads as it is
 
     def __init__(self, reason: str, detail: str = "", transient: bool = False):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.transient = transient
+        self.uri = ""
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{redact(self.uri)}: {text}" if self.uri else text
 
 
 def redact(uri: str) -> str:
@@ -93,13 +101,20 @@ def _classify_boto(exc: Exception) -> FetchError:
 
 
 def _classify_http(exc: Exception) -> FetchError:
+    import http.client
+
+    if isinstance(exc, (http.client.InvalidURL, ValueError)):
+        # never retried; the text is left out: urllib puts user:password parts of the URL in it
+        return FetchError("bad_url", "malformed URL")
     if isinstance(exc, urllib.error.HTTPError):
         if exc.code == 404:
             return FetchError("not_found", "HTTP 404")
         if exc.code in (401, 403):
             return FetchError("access_denied", f"HTTP {exc.code}")
         return FetchError("http_error", f"HTTP {exc.code}", transient=exc.code in (408, 429) or exc.code >= 500)
-    return FetchError("network_error", type(exc).__name__, transient=True)
+    if isinstance(exc, urllib.error.URLError):  # the reason: refused, name resolution, timeout
+        return FetchError("network_error", f"{type(exc).__name__}: {exc.reason}", transient=True)
+    return FetchError("network_error", f"{type(exc).__name__}: {exc}", transient=True)
 
 
 def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> BinaryIO:
@@ -117,6 +132,9 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> 
     if scheme in ("http", "https"):
         from urllib.request import Request, urlopen  # lazy: http.client costs import time on every worker
 
+        parts = urllib.parse.urlsplit(uri)
+        if parts.username is not None or parts.password is not None:  # urllib would resolve "user:pw@host"
+            raise FetchError("bad_url", "user:password in a URL is not supported")
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
             response = urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
@@ -239,7 +257,11 @@ def read_bytes(uri: str, s3: S3Config, retry: RetryConfig) -> bytes:
             stream.close()
         return data
 
-    data = with_retries(fetch, retry)
+    try:
+        data = with_retries(fetch, retry)
+    except FetchError as exc:
+        exc.uri = exc.uri or uri
+        raise
     return gzip.decompress(data) if uri.endswith(".gz") else data
 
 
