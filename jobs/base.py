@@ -47,6 +47,24 @@ def new_run_id(job: str) -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{job}-{secrets.token_hex(3)}"
 
 
+NEXT = {
+    "extract": "webfaq dedup --lake {lake}",
+    "dedup": "webfaq align --lake {lake}",
+    "align": "webfaq benchmark --lake {lake}",
+    "benchmark": "webfaq evaluate {lake}/benchmark",
+    "run": "webfaq verify --lake {lake}  (then open the report)",
+    "refresh": "webfaq verify --lake {lake}  (then open the report)",
+}
+
+
+def next_command(manifest: dict[str, Any]) -> str:
+    """The command worth running after this job's run, as one line ('' when there is none):
+    every summary ends with it, so a newcomer always knows what comes next."""
+    lake_path = (manifest.get("config") or {}).get("lake", {}).get("path")
+    template = NEXT.get(manifest.get("job", ""))
+    return f"next: {template.format(lake=lake_path)}" if template and lake_path else ""
+
+
 class HadoopFS:
     """webfaq.lake.LakeFS on Hadoop's FileSystem API: the same code path for file:, hdfs:,
     s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials."""
@@ -208,8 +226,10 @@ class SparkJob:
         if getattr(job.args, "json", False):
             print(json.dumps(manifest, indent=1, sort_keys=True, default=str))
         else:
-            print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
-                  f"manifest: {manifest.get('manifest_path')}")
+            text = (summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
+                    f"manifest: {manifest.get('manifest_path')}")
+            follow = next_command(manifest)
+            print(text if not follow or follow in text else f"{text}\n{follow}")
         return EXIT_OK
 
     # ----------------------------------------------------------------- checks before the run

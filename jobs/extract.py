@@ -54,17 +54,9 @@ class ExtractJob(SparkJob):
                             "https:// URLs, or warc.paths[.gz] manifests")
 
     def preflight(self) -> None:
-        """The lake, then every input as typed, then the resolved list (a --crawl listing or a
-        manifest is read here, before Spark starts, and a failure names its URL)."""
+        """The lake, then the inputs (see :func:`checked_inputs`)."""
         super().preflight()
-        if not self.args.inputs and not self.cfg.input.crawl:
-            raise UsageError("no inputs: give WARC paths, a warc.paths manifest, or --crawl CC-MAIN-YYYY-WW")
-        for path in self.args.inputs:
-            preflight.check_input(path)
-        self.resolved_inputs = resolve_inputs(self.args.inputs, self.cfg)
-        if not self.resolved_inputs:
-            raise UsageError("no input files: " + " ".join(self.args.inputs or [self.cfg.input.crawl or ""])
-                             + " matched nothing (after --sample/--limit)")
+        self.resolved_inputs = checked_inputs(self.args.inputs, self.cfg)
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -164,6 +156,20 @@ class ExtractJob(SparkJob):
             return True
         except Exception:  # noqa: BLE001 - py4j raises a generic error when the class is missing
             return False
+
+
+def checked_inputs(inputs: list[str], cfg) -> list[str]:
+    """Every input as typed, then the resolved list (a --crawl listing or a manifest is read
+    here, before Spark starts, and a failure names its URL). Raises UsageError."""
+    if not inputs and not cfg.input.crawl:
+        raise UsageError("no inputs: give WARC paths, a warc.paths manifest, or --crawl CC-MAIN-YYYY-WW")
+    for path in inputs:
+        preflight.check_input(path)
+    resolved = resolve_inputs(inputs, cfg)
+    if not resolved:
+        raise UsageError("no input files: " + " ".join(inputs or [cfg.input.crawl or ""])
+                         + " matched nothing (after --sample/--limit)")
+    return resolved
 
 
 def extract_with_progress(cfg_dict: dict, work_dir: str, accumulators: dict, uris):

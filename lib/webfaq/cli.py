@@ -23,10 +23,10 @@ from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, add_genera
 from webfaq.errors import UsageError
 
 # name -> (module, class) of the Spark jobs, in pipeline order
-JOBS = {"extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
+JOBS = {"run": ("webfaq_jobs.run", "RunJob"), "extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
         "align": ("webfaq_jobs.align", "AlignJob"), "benchmark": ("webfaq_jobs.benchmark", "BenchmarkJob"),
         "refresh": ("webfaq_jobs.refresh", "RefreshJob")}
-ORDER = ["extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "refresh", "extract-file",
+ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "refresh", "extract-file",
          "config-reference"]
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
@@ -283,12 +283,14 @@ def _spark_job(name: str) -> Callable[[list[str]], int]:
 
 
 SPARK_COMMANDS = {
+    "run": ("The whole pipeline over WARC inputs: extract, dedup, align, benchmark, evaluate, report (Spark).",
+            _spark_job("run")),
     "extract": ("Extract FAQ pairs from WARC files into the lake (Spark).", _spark_job("extract")),
     "dedup": ("Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark).", _spark_job("dedup")),
     "align": ("Align QAs across languages within each website: faq_dedup -> bitext (Spark).", _spark_job("align")),
     "benchmark": ("Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives (Spark).",
                   _spark_job("benchmark")),
-    "refresh": ("Run the newest Common Crawl crawl through every stage; skips crawls already complete (Spark).",
+    "refresh": ("The newest Common Crawl crawl, then `run` over it; skips crawls already complete (Spark).",
                 _spark_job("refresh")),
 }
 

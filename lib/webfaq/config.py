@@ -337,6 +337,16 @@ class RefreshConfig:
 
 
 @dataclass
+class RunConfig:
+    """`webfaq run`: the whole pipeline over the given inputs, in one Spark session."""
+
+    stages: list = _opt(["extract", "dedup", "align", "benchmark", "evaluate"], "Stages the run does, in order.",
+                        choices=("extract", "dedup", "align", "benchmark", "evaluate"), metavar="STAGE,...")
+    force: bool = _opt(False, "Run every stage again even if the lake holds this run's inputs as complete.")
+    report: bool = _opt(True, "Write the HTML report into the lake at the end (<lake>/report.html).")
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -351,6 +361,7 @@ class Config:
     align: AlignConfig = field(default_factory=AlignConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     refresh: RefreshConfig = field(default_factory=RefreshConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -768,7 +779,7 @@ def validate(cfg: Config, sources: dict[str, str] | None = None) -> None:
     if (d.bands is None) != (d.rows is None) or (d.bands and d.bands * d.rows > d.num_perm):
         raise ConfigError(f"dedup.bands = {_show(d.bands)} and dedup.rows = {_show(d.rows)}: they go together "
                           f"(--dedup-bands, --dedup-rows) and need bands * rows <= dedup.num_perm ({d.num_perm})")
-    for s in (setting("extract.syntaxes"), setting("refresh.stages")):
+    for s in (setting("extract.syntaxes"), setting("refresh.stages"), setting("run.stages")):
         if not getattr(getattr(cfg, s.section), s.name):
             raise ConfigError(f"{s.key} = [] ({sources.get(s.key, 'config')}): expected at least one of "
                               + ", ".join(s.choices or ()))
