@@ -53,13 +53,25 @@ def test_lake_layout_and_manifest(sample_lake):
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     c = manifest["counters"]
     assert reconcile(c) == []
-    assert c["files.total"] == 6 and c["files.ok"] == 6
+    assert c["files.total"] == 7 and c["files.ok"] == 7
     assert c["skip.record.corrupt"] == 1  # example-trunc.warc: its short record is counted, the rest read
     assert c["qa.kept"] == sum(v for k, v in c.items() if k.startswith("kept.lang."))
     rows = lake_rows(lake / "faq")
     assert len(rows) == c["qa.kept"] == sum(manifest["output"]["languages"].values())
     recorded = json.loads((lake / "_runs" / f"{manifest['run_id']}.json").read_text())
-    assert recorded["config"]["job"]["crawl_id"] == "CC-TEST" and len(recorded["inputs"]) == 6
+    assert recorded["config"]["job"]["crawl_id"] == "CC-TEST" and len(recorded["inputs"]) == 7
+
+
+def test_demo_sample_holds_every_syntax_and_language(sample_lake):
+    """faq-sites.warc.gz: real FAQ text in 9 languages on several websites, in all three syntaxes."""
+    lake, manifest = sample_lake
+    rows = lake_rows(lake / "faq")
+    assert {r["syntax"] for r in rows} == {"json-ld", "microdata", "rdfa"}
+    assert set(manifest["output"]["languages"]) >= {"eng", "deu", "fra", "cat", "rus", "ita", "spa", "por", "fas"}
+    sites = {}
+    for r in rows:
+        sites.setdefault(r["language"], set()).add(r["origin"])
+    assert all(len(sites[lang]) >= 2 for lang in ("eng", "deu", "spa", "rus", "ita", "por"))
 
 
 def test_records_carry_the_issue_fields(sample_lake):
