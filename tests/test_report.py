@@ -241,8 +241,8 @@ def test_stages_that_have_not_run_get_a_panel_not_a_crash(browser, synthetic, tm
     els = elements(page.dom)
     drawn = {e["attrs"]["data-chart"] for e in els if "data-chart" in e["attrs"]}
     empty = {e["attrs"]["data-chart-empty"]: e["text"] for e in els if "data-chart-empty" in e["attrs"]}
-    assert drawn == {"crawls", "funnel", "drops", "languages", "websites", "syntax"}
-    assert set(empty) == {"dedup-status", "dedup-components", "align-heatmap", "benchmark-sizes"}
+    assert drawn == {"crawls", "funnel", "funnel-qas", "drops", "languages", "websites", "syntax"}
+    assert set(empty) == {"dedup-status", "dedup-components", "align-heatmap", "benchmark-sizes", "refine", "evaluation"}
     assert "No dedup run yet" in empty["dedup-components"] and "webfaq dedup --lake" in empty["dedup-status"]
     assert "No align run yet" in empty["align-heatmap"] and "No benchmark run yet" in empty["benchmark-sizes"]
     check_numbers(els, only)
