@@ -20,8 +20,11 @@ from typing import Any
 
 from webfaq import lake
 from webfaq.config import Config, add_config_arguments, config_from_args
-from webfaq.lake import FileInfo, recover, write_manifest
-from webfaq.lake.storage import redact
+from webfaq.errors import describe_error
+from webfaq.faults import failpoint
+from webfaq.lake import FileInfo, recover
+from webfaq.lake.manifest import record_data_files, save_manifest
+from webfaq.redaction import redact, redact_text, redacted_output
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress
@@ -34,7 +37,7 @@ class JobFailed(RuntimeError):
     is what the job had found out by then; it goes into the failed run's manifest."""
 
     def __init__(self, message: str, manifest: dict[str, Any] | None = None):
-        super().__init__(message)
+        super().__init__(redact_text(message))  # messages quote inputs, and inputs may be signed URLs
         self.manifest = manifest or {}
 
 
@@ -97,15 +100,17 @@ class HadoopFS:
     def write_text(self, path: str, text: str) -> None:
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
         p, fs = self._p(tmp)
-        out = fs.create(p, True)
-        try:
-            out.write(bytearray(text.encode("utf-8")))
-        finally:
-            out.close()
-        d, _ = self._p(path)
-        if fs.exists(d):
-            fs.delete(d, False)
-        fs.rename(p, d)
+        with lake.removed_on_failure(lambda: fs.delete(p, False)):
+            out = fs.create(p, True)
+            try:
+                out.write(bytearray(text.encode("utf-8")))
+                failpoint("lake.write_text")
+            finally:
+                out.close()  # a full disk often fails only here, when the buffer is flushed
+            d, _ = self._p(path)
+            if fs.exists(d):
+                fs.delete(d, False)
+            fs.rename(p, d)
 
     def read_text(self, path: str) -> str:
         p, fs = self._p(path)
@@ -165,15 +170,21 @@ class SparkJob:
     def main(cls, argv: list[str] | None = None, summary=None) -> int:
         """Run from the command line: 0 on success (printing ``summary(manifest)``), 2 when the
         job failed on purpose (budget, reconciliation), with the reason on stderr."""
-        job = cls.from_argv(argv)
-        try:
-            manifest = job.execute()
-        except JobFailed as exc:
-            print(f"{cls.name} FAILED: {exc}", file=sys.stderr)
-            return 2
-        print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
-              f"manifest: {manifest.get('manifest_path')}")
-        return 0
+        with redacted_output():  # whatever the job prints, no credential reaches the console
+            job = cls.from_argv(argv)
+            try:
+                manifest = job.execute()
+            except JobFailed as exc:
+                print(f"{cls.name} FAILED: {exc}", file=sys.stderr)
+                return 2
+            except Exception as exc:  # noqa: BLE001 - one line here, the traceback in the manifest
+                where = getattr(job, "manifest", {}).get("manifest_path")
+                print(f"{cls.name} FAILED: {describe_error(exc)}" + (f" (manifest: {where})" if where else ""),
+                      file=sys.stderr)
+                return 1
+            print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
+                  f"manifest: {manifest.get('manifest_path')}")
+            return 0
 
     # ----------------------------------------------------------------- Spark
     @property
@@ -289,13 +300,14 @@ class SparkJob:
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
+            record_data_files(self.fs, manifest)  # after publishing: what verify checks file by file
             manifest["status"] = "complete"
         except JobFailed as exc:
             manifest.update(exc.manifest)
             manifest.update(status="failed", error=str(exc))
             raise
         except Exception as exc:
-            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+            manifest.update(status="failed", error=describe_error(exc),  # the cause, not its Py4J wrapper
                             traceback=traceback.format_exc(limit=20))
             raise
         finally:
@@ -306,8 +318,12 @@ class SparkJob:
                 manifest["spark"] = {"version": self._spark.version,
                                      "master": self._spark.sparkContext.master,
                                      "default_parallelism": self._spark.sparkContext.defaultParallelism}
-                manifest["manifest_path"] = write_manifest(self.fs, self.cfg.lake.path, manifest)
+                manifest["manifest_path"] = save_manifest(
+                    self.fs, self.cfg.lake.path, manifest, scratch=[self.stage()])
             self.manifest = manifest
+        if manifest.get("manifest_error"):
+            raise JobFailed(f"the lake holds no manifest of this run: {manifest['manifest_error']} "
+                            f"(written to {manifest.get('manifest_path')})", manifest)
         return manifest
 
 

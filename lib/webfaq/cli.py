@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Callable
 
 from webfaq.config import add_config_arguments, config_from_args
+from webfaq.redaction import redacted_output
 
 EXTRACT_SECTIONS = ["input", "s3", "retry", "extract", "filters", "langid", "job"]
 
@@ -65,19 +66,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Compare what the manifests say was written with what the lake holds."""
+    """Check the lake file by file against what the manifests say was written: one line per
+    partition and BEIR file checked, then one line per finding (``webfaq.lake.verify``)."""
     from webfaq.lake.verify import verify
 
     report = verify(args.lake, s3=config_from_args(args).s3)
     for part in report["partitions_checked"]:
         status = "ok" if part["expected"] == part["found"] else "MISMATCH"
-        print(f"{status:8} {part['table']}/{part['partition']}: {sum(part['found'].values())} rows "
-              f"(run {part['run_id']})")
+        print(f"{status:8} {part['table']}/{part['partition']}: {sum(part['found'].values())} rows in "
+              f"{part['files']} files (run {part['run_id']})")
     for f in report["files_checked"]:
         status = "ok" if f["expected"] == f["found"] else "MISMATCH"
         print(f"{status:8} {f['table']}/{f['file']}: {f['found'].get('lines', 0)} lines (run {f['run_id']})")
     for problem in report["problems"]:
-        print(f"PROBLEM  {problem}")
+        print(problem)
     print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions and "
           f"{len(report['files_checked'])} files checked: "
           + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
@@ -136,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        if args.command == "extract-file":  # stdout is data: URLs in records stay as they are
+            return args.func(args)
+        with redacted_output():
+            return args.func(args)
     except BrokenPipeError:  # `webfaq extract-file X | head`: the reader left, not an error
         sys.stderr.close()
         return 0
