@@ -104,7 +104,7 @@ class HadoopFS:
             out = fs.create(p, True)
             try:
                 out.write(bytearray(text.encode("utf-8")))
-                failpoint("lake.write_text")
+                failpoint("hadoop.write_text")
             finally:
                 out.close()  # a full disk often fails only here, when the buffer is flushed
             d, _ = self._p(path)

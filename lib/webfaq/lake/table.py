@@ -94,7 +94,7 @@ class LocalFS:
         with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
-                failpoint("lake.write_text")
+                failpoint("local.write_text")
             os.replace(tmp, p)
 
     def read_text(self, path: str) -> str:
@@ -177,7 +177,7 @@ class ArrowFS:
         with removed_on_failure(lambda: _delete_arrow_file(self.fs, tmp) if tmp != target else None):
             with self.fs.open_output_stream(tmp) as out:
                 out.write(text.encode("utf-8"))
-                failpoint("lake.write_text")
+                failpoint("arrow.write_text")
             if tmp != target:
                 self.fs.move(tmp, target)
 

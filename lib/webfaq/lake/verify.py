@@ -82,8 +82,13 @@ def safe_rel(path: str) -> bool:
     return bool(path) and all(_NAME.match(part) for part in path.split("/"))
 
 
+def complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> list[tuple[dict, str]]:
+    """(output section, run id) of complete runs, oldest first (newer runs overwrite); an
+    output whose table is no plain name is a finding instead."""
+    return list(_complete_outputs(manifests, findings))
+
+
 def _complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> Iterator[tuple[dict, str]]:
-    """(output section, run id) of complete runs, oldest first (newer runs overwrite)."""
     for m in manifests:
         out = m.get("output")
         if m.get("status") == "complete" and isinstance(out, dict) and out.get("table"):
@@ -94,16 +99,15 @@ def _complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> It
             yield out, m["run_id"]
 
 
-def expected_partitions(lake: str, manifests: list[dict[str, Any]],
-                        findings: Findings | None = None) -> dict[tuple[str, str], Expected]:
+def expected_partitions(lake: str, outputs: list[tuple[dict[str, Any], str]],
+                        findings: Findings) -> dict[tuple[str, str], Expected]:
     """(table path, top partition) -> :class:`Expected` of the newest complete run (tables are
     located by name under ``lake``, so a lake that was moved still verifies). A manifest's
     ``output`` names its top-level partition key (``crawl`` unless it says ``partition_key``,
     e.g. ``pair`` for bitext), the partitions it replaced and, since file facts exist, the data
     files it left in them."""
-    findings = findings if findings is not None else Findings()
     expected: dict[tuple[str, str], Expected] = {}
-    for out, run_id in _complete_outputs(manifests, findings):
+    for out, run_id in outputs:
         if "partition_rows" not in out:
             continue
         with findings.guard(f"_runs/{run_id}.json"):
@@ -117,13 +121,12 @@ def expected_partitions(lake: str, manifests: list[dict[str, Any]],
     return expected
 
 
-def expected_files(lake: str, manifests: list[dict[str, Any]],
-                   findings: Findings | None = None) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
+def expected_files(lake: str, outputs: list[tuple[dict[str, Any], str]],
+                   findings: Findings) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
     """(table path, file path in it) -> (run id, {"lines", "bytes"}) of the newest complete run,
     for outputs that are files rather than Parquet partitions (the BEIR benchmark folders)."""
-    findings = findings if findings is not None else Findings()
     expected: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
-    for out, run_id in _complete_outputs(manifests, findings):
+    for out, run_id in outputs:
         with findings.guard(f"_runs/{run_id}.json"):
             for path, want in (out.get("files") or {}).items():
                 if safe_rel(path):
@@ -286,8 +289,9 @@ def verify(lake: str, fs: LakeFS | None = None, s3: Any = None) -> dict[str, Any
     with findings.guard(lake):
         fs = fs or lake_fs(lake, s3)
         manifests = check_manifests(fs, lake, findings)
-        partitions = check_tables(fs, expected_partitions(lake, manifests, findings), findings)
-        files = check_files(fs, expected_files(lake, manifests, findings), findings)
+        outputs = complete_outputs(manifests, findings)
+        partitions = check_tables(fs, expected_partitions(lake, outputs, findings), findings)
+        files = check_files(fs, expected_files(lake, outputs, findings), findings)
     return {"lake": lake, "runs": len(manifests), "partitions_checked": partitions, "files_checked": files,
             "findings": [asdict(f) for f in findings.items], "problems": [str(f) for f in findings.items],
             "ok": not findings.items}
