@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from conftest import SAMPLE
-from support.tamper import TAMPERS, empty_manifest, garbage, invalid_manifest, same_rows_changed, unknown_partition
+from support.tamper import TAMPERS, empty_manifest, garbage, invalid_manifest, unknown_partition
 from test_extract_job import run_extract
 from webfaq.faults import ENV
 from webfaq.lake.verify import verify

@@ -99,6 +99,9 @@ class RedactingStream(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.target, "encoding", "utf-8")
 
+    def __getattr__(self, name: str) -> Any:  # anything else a caller expects of a console stream
+        return getattr(self.target, name)
+
 
 @contextlib.contextmanager
 def redacted_output() -> Iterator[None]:
