@@ -21,7 +21,8 @@ _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Excep
 
 def describe_error(exc: BaseException) -> str:
     """``Type: message`` of the real cause of ``exc``, on one line."""
-    java = getattr(exc, "java_exception", None)  # py4j.protocol.Py4JJavaError, without importing it
+    # py4j's Py4JJavaError, or pyspark's captured exceptions (AnalysisException, ...), without importing either
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
     text = _java_cause(java) if java is not None else f"{type(exc).__name__}: {exc}"
     return redact_text(_one_line(text))
 

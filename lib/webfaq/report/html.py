@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from webfaq.lake import LakeFS, join, lake_fs, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests, removed_on_failure
 
 JOBS = ("extract", "dedup", "align", "benchmark")
 # Every chart the page can hold (data-chart="…" when drawn, data-chart-empty="…" when a stage
@@ -1190,9 +1190,10 @@ def write_report(lake: str, out: str | None = None, s3: Any = None) -> str:
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, out)
         return out
     fs = lake_fs(lake, s3)
     manifests = read_manifests(fs, lake, warn=lambda _: None)  # build_report warned already
