@@ -173,7 +173,7 @@ def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
     error = json.loads(newest.read_text()).get("error", "")
     temps = [p for p in full.rglob("*") if p.name.endswith(".tmp")]
     rows.append(("ENOSPC on the executors' writes", crashed.returncode == 1 and "[Errno 28]" in error and not temps,
-                 len(kept - lake_keys(full)), error[:40]))
+                 len(kept - lake_keys(full)), "manifest error: " + error.split(" (failpoint")[0].removeprefix("OSError: ")))
     for i, (label, (tamper, kind)) in enumerate(sorted(TAMPERS.items())):
         copy = tmp / f"tampered{i}"
         shutil.copytree(lake, copy)
