@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from progress import TRACKED, Progress  # type: ignore[no-redef]
 
 from webfaq import lake, preflight
-from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
+from webfaq.counters import EXTRACT_FUNNEL, check_inputs, merge, reconcile
 from webfaq.errors import UsageError
 from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
@@ -99,8 +99,8 @@ class ExtractJob(SparkJob):
         for f in files:
             f["file_counters"] = json.loads(f["file_counters"])
         counters = merge(f["file_counters"] for f in files)
-        out.update(counters=counters.as_dict(), files=files, reconcile=reconcile(counters),
-                   funnel=EXTRACT_FUNNEL)
+        out.update(counters=counters.as_dict(), files=files, funnel=EXTRACT_FUNNEL,
+                   reconcile=reconcile(counters) + check_inputs(len(uris), counters))
         failed = sum(1 for f in files if f["file_status"] == "failed")
         out["failure_budget"] = {"failed": failed, "total": len(files), "allowed": cfg.job.failure_budget}
         if out["reconcile"]:

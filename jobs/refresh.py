@@ -62,7 +62,7 @@ class RefreshJob(SparkJob):
         cfg = self.cfg
         crawl = cfg.input.crawl or newest_crawl(read_bytes(cfg.refresh.collinfo_url, cfg.s3, cfg.retry))
         state_path = lake.join(cfg.lake.path, "_refresh", f"{crawl}.json")
-        state = json.loads(self.fs.read_text(state_path)) if self.fs.exists(state_path) else {}
+        state = self.read_state(state_path)
         if state.get("status") != "complete":
             state = self.complete_in_manifests(crawl) or state
         if state.get("status") == "complete" and not cfg.refresh.force:
@@ -87,6 +87,21 @@ class RefreshJob(SparkJob):
             with self.phase("report"):
                 out["report"] = self.write_report()
         return out
+
+    def read_state(self, path: str) -> dict[str, Any]:
+        """The crawl's ``_refresh/`` state, or {} (redo what the manifests do not show as done)
+        when there is none or it is unreadable, with a warning that names it."""
+        if not self.fs.exists(path):
+            return {}
+        try:
+            state = json.loads(self.fs.read_text(path))
+            if isinstance(state, dict) and isinstance(state.get("stages", {}), dict):
+                return state
+            why = "not a refresh state object"
+        except ValueError as exc:
+            why = f"not JSON ({exc})"
+        print(f"warning: ignored {path}: {why}", file=sys.stderr)
+        return {}
 
     def write_report(self) -> dict[str, str]:
         """The HTML report of the lake, written into it (a failure is recorded, never fatal:

@@ -258,7 +258,8 @@ def test_verify_is_short_by_default_quiet_with_q_and_json_with_json(tmp_path, ca
     assert code == 0 and json.loads(out)["ok"] is True
     data.unlink()
     code, out, _ = run(["verify", "--lake", str(tmp_path), "-q"], capsys)
-    assert code == 1 and out.startswith(f"MISMATCH {tmp_path}/faq/crawl=CC-TEST: 0 rows") and out.count("\n") == 1
+    assert code == 1 and out.startswith(f"MISMATCH {tmp_path}/faq/crawl=CC-TEST: run ") and out.count("\n") == 1
+    assert "the lake holds {}" in out  # one line per finding, nothing else with -q
 
 
 def test_verify_that_checked_nothing_does_not_pass(tmp_path, capsys):

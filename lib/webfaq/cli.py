@@ -21,6 +21,7 @@ from webfaq.config import add_config_arguments, config_from_args, section_classe
 from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, add_general_arguments, example_epilog,
                             guarded)
 from webfaq.errors import UsageError
+from webfaq.redaction import redacted_output
 
 # name -> (module, class) of the Spark jobs, in pipeline order
 JOBS = {"extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
@@ -116,7 +117,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Compare what the manifests say was written with what the lake holds."""
+    """Check the lake file by file against what the manifests say was written: one line per
+    partition and BEIR file checked, then one line per finding (``webfaq.lake.verify``)."""
     from webfaq.lake.verify import verify
 
     report = verify(args.lake, s3=_existing_lake(args))
@@ -133,21 +135,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def print_verify(report: dict[str, Any], verbose: bool, quiet: bool) -> None:
-    """Mismatches and other problems always; each consistent partition only with -v; the
-    summary line unless -q."""
-    shown: list[str] = []
-    for entry in report["partitions_checked"] + report["files_checked"]:
-        where = f"{entry['table']}/{entry.get('partition') or entry.get('file')}"
-        found = entry["found"]
-        count = f"{sum(found.values())} rows" if "partition" in entry else f"{found.get('lines', 0)} lines"
-        if entry["expected"] != entry["found"]:
-            shown.append(where)
-            print(f"MISMATCH {where}: {count} (run {entry['run_id']} wrote {entry['expected']})")
-        elif verbose:
-            print(f"ok       {where}: {count} (run {entry['run_id']})")
+    """One line per finding always (its kind first: GARBAGE, CHANGED, MISSING, UNKNOWN, MISMATCH,
+    INVALID, ...); each consistent partition and file only with -v; the summary line unless -q."""
+    if verbose:
+        for entry in report["partitions_checked"] + report["files_checked"]:
+            if entry["expected"] == entry["found"]:
+                where = f"{entry['table']}/{entry.get('partition') or entry.get('file')}"
+                found = entry["found"]
+                count = f"{sum(found.values())} rows" if "partition" in entry else f"{found.get('lines', 0)} lines"
+                print(f"ok       {where}: {count} (run {entry['run_id']})")
     for problem in report["problems"]:
-        if not any(problem.startswith(w) for w in shown):
-            print(f"PROBLEM  {problem}")
+        print(problem)
     if not quiet:
         print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions and "
               f"{len(report['files_checked'])} files checked: "
@@ -305,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         args = parser.parse_args(argv)
-        return args.func(args)
+        if args.command == "extract-file":  # stdout is data: URLs in records stay as they are
+            return args.func(args)
+        with redacted_output():
+            return args.func(args)
 
     return guarded(prog, argv, body)
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import BinaryIO, Callable, TypeVar
 
 from webfaq.config import RetryConfig, S3Config
+from webfaq.redaction import redact  # noqa: F401 - re-exported: input URIs are recorded redacted
 
 T = TypeVar("T")
 
@@ -44,17 +45,6 @@ class FetchError(Exception):
     def __str__(self) -> str:
         text = super().__str__()
         return f"{redact(self.uri)}: {text}" if self.uri else text
-
-
-def redact(uri: str) -> str:
-    """Drop query strings (signed URLs carry credentials there) and user:password@ parts."""
-    parts = urllib.parse.urlsplit(uri)
-    if not parts.scheme or len(parts.scheme) == 1:  # local path (or a Windows drive letter)
-        return uri
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @lru_cache(maxsize=8)

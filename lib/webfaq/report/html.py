@@ -29,12 +29,13 @@ import datetime as dt
 import html
 import math
 import os
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from webfaq.lake import LakeFS, join, lake_fs, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests, removed_on_failure
 
 JOBS = ("extract", "dedup", "align", "benchmark")
 # Every chart the page can hold (data-chart="…" when drawn, data-chart-empty="…" when a stage
@@ -109,6 +110,7 @@ class LakeData:
     component_sizes: list[int] | None = None  # None: table not readable
     crawl_history: list[tuple[str, dict]] = field(default_factory=list)  # (crawl, manifest)
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unreadable manifests, one warning each
 
 
 def metric_value(manifest: dict, metric: str) -> int:
@@ -232,8 +234,14 @@ def read_component_sizes(table: str, crawls: Iterable[str], fs: LakeFS) -> list[
 def collect(lake: str, s3: Any = None) -> LakeData:
     lake = _local_path(lake).rstrip("/") or "/"
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
-    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS})
+    skipped: list[str] = []  # unreadable manifests: a warning line each, and a note in the page
+
+    def warn(line: str) -> None:
+        print(line, file=sys.stderr)
+        skipped.append(line)
+
+    manifests = read_manifests(fs, lake, warn=warn)
+    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS}, skipped=skipped)
     ex = data.jobs["extract"]
     if ex.current:
         table = _table(lake, ex.current, "faq")
@@ -1154,7 +1162,7 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
                       f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(data.lake)}</code> first.")
     else:
         intro = ""
-    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.notes)
+    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.skipped + data.notes)
     panels = [funnel_panel(data), languages_panel(data, top_languages), websites_panel(data, top_websites),
               f'<div class="stack">{drops_panel(data)}{syntax_panel(data)}</div>', dedup_panels(data),
               align_panel(data), benchmark_panel(data), crawls_panel(data), runs_table(data)]
@@ -1182,12 +1190,13 @@ def write_report(lake: str, out: str | None = None, s3: Any = None) -> str:
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, out)
         return out
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
+    manifests = read_manifests(fs, lake, warn=lambda _: None)  # build_report warned already
     name = f"report-{manifests[-1]['run_id']}.html" if manifests else "report-empty.html"
     targets = [join(lake, "_reports", name), join(lake, "report.html")]
     for path in targets:
