@@ -49,8 +49,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bm = config_from_args(args).benchmark
     result = evaluate_benchmark(args.path, args.split, BM25Params(bm.k1, bm.b, bm.analyzer), args.languages or ())
     for row in result["languages"]:
-        print(f"{row['language']:<8} queries {row['queries']:>6}  corpus {row['corpus']:>8}  nDCG@10 {row['ndcg@10']:.4f}  "
-              f"MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}", file=sys.stderr)
+        scores = (f"nDCG@10 {row['ndcg@10']:.4f}  MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}"
+                  if row["queries"] else f"no {args.split} queries: not in the mean")
+        print(f"{row['language']:<8} queries {row['queries']:>6}  docs {row['docs']:>8}  {scores}", file=sys.stderr)
     print(json.dumps(result, indent=1, sort_keys=True))
     return 0
 

