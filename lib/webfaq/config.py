@@ -235,9 +235,9 @@ class BenchmarkConfig:
     min_qas: int = _opt(1000, "Build only languages with at least this many source QAs (method's corpus: 1,000).")
     test_size: int = _opt(10_000, "Test queries per language (method: 10,000).")
     test_fraction: float = _opt(0.1, "Smaller languages: test = this fraction of their refined QAs.")
-    test_min_queries: int = _opt(10, "Smallest test target of a language (the fraction of a small language can "
-                                 "round to 0); the last website in split order always stays train, so every "
-                                 "language with two websites gets test and train queries.")
+    test_min_queries: int = _opt(10, "Smallest test target of a language, at most half its QAs (the fraction of a "
+                                 "small language rounds to a handful or 0); the last website in split order "
+                                 "always stays train, so every language with two websites gets both.")
     test_max_per_origin: int = _opt(0, "Most test queries from one website (0 = no cap; WebFAQ 2.0 reportedly 1).")
     seed: int = _opt(42, "Seed of the split (and of nothing else).")
     k1: float = _opt(0.9, "BM25 k1 (the method's Pyserini setting).")

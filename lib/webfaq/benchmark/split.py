@@ -6,8 +6,9 @@ The split rule (quoted in the README):
     can keep a website out of both sides, and the language is left out of the benchmark with that
     reason in the run's manifest. Per language, websites are put in a fixed pseudo-random order by
     sha1("<seed>:<language>:<origin>"). The test target is
-    min(test_size, max(test_min_queries, floor(test_fraction x QAs of the language))) (10,000,
-    10 and 0.1 by default). Walking that order, whole websites go to the test side until it holds
+    min(test_size, max(floor(test_fraction x n), min(test_min_queries, floor(n / 2)))) for a
+    language of n refined QAs (10,000, 0.1 and 10 by default: the minimum lifts small languages,
+    whose fraction rounds to a handful, but never past half of them). Walking that order, whole websites go to the test side until it holds
     the target, except the last website, which always stays train; every later website is train.
     The test queries are the first `target` QAs of the test side in (website order,
     sha1("<seed>:<id>")) order, at most `test_max_per_origin` per website when that cap is set
@@ -57,7 +58,7 @@ class SplitParams:
     def target(self, n: int) -> int:
         """Test queries wanted for a language of ``n`` refined QAs (the last website, kept for
         train, may leave the test side with fewer)."""
-        return min(self.test_size, max(self.test_min_queries, int(self.test_fraction * n)))
+        return min(self.test_size, max(int(self.test_fraction * n), min(self.test_min_queries, n // 2)))
 
 
 def left_out_reason(qas: int, websites: int) -> str | None:
