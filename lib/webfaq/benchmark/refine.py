@@ -78,7 +78,7 @@ class RefineParams:
         alpha = None if values["alpha"] is None else float(values["alpha"])
         if bm.near_duplicates and not bm.near_duplicate_words and alpha is None:
             raise ValueError(f"near-duplicates by embedding alone need an alpha for embedding model {model!r}: pass "
-                             "--benchmark-alpha, or leave --benchmark-near-duplicate-words on")
+                             "--benchmark-alpha, or drop --no-benchmark-near-duplicate-words")
         return cls(model, alpha, float(values["beta"]), float(values["duplicate"]),
                    bm.near_duplicates, bm.near_duplicate_keep, bm.qa_consistency, bm.near_duplicate_words)
 
