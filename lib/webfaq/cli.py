@@ -89,11 +89,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=1, sort_keys=True))
         return EXIT_OK
     for row in result["languages"]:
-        print(f"{row['language']:<8} queries {row['queries']:>6}  corpus {row['corpus']:>8}  nDCG@10 {row['ndcg@10']:.4f}  "
-              f"MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}")
+        scores = (f"nDCG@10 {row['ndcg@10']:.4f}  MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}"
+                  if row["queries"] else f"no {args.split} queries: not in the mean")
+        print(f"{row['language']:<8} queries {row['queries']:>6}  docs {row['docs']:>8}  {scores}")
     mean = result["mean"]
-    print(f"{'mean':<8} {len(result['languages'])} languages ({args.split})  nDCG@10 {mean['ndcg@10']:.4f}  "
-          f"MRR@10 {mean['mrr@10']:.4f}  R@100 {mean['recall@100']:.4f}")
+    print(f"{'mean':<8} over the {len(result['mean_over'])} languages with {args.split} queries  "
+          f"nDCG@10 {mean['ndcg@10']:.4f}  MRR@10 {mean['mrr@10']:.4f}  R@100 {mean['recall@100']:.4f}")
     return EXIT_OK
 
 

@@ -999,7 +999,9 @@ def benchmark_panel(data: LakeData) -> str:
                          f"<td class='r'>{delta(int(sizes[l].get('corpus', 0)), prev, f'sizes/{l}/corpus', bm.run, bm.prev_run, compact=True)}</td></tr>")
     table = f"<table class='data nowrap'><thead>{head}</thead><tbody>{''.join(body_rows)}</tbody></table>"
     items = [(k, c, "") for k, c in SPLIT_COLOR.items()]
-    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>'
+    left_out = "".join(f'<p class="warn">Left out: {esc(display_name(l))} <code>{esc(l)}</code>: {esc(reason)}</p>'
+                       for l, reason in sorted((bm.current.get("left_out") or {}).items()))
+    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>{left_out}'
     return card("Benchmark sizes per language", body, sub=run_ref(bm) + f" · source <code>{esc(bm.current.get('source', ''))}"
                 f"</code> · model <code>{esc(bm.current.get('model') or '')}</code>", anchor="benchmark",
                 color=COLOR["benchmark"])
