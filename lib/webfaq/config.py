@@ -254,6 +254,33 @@ class RefreshConfig:
 
 
 @dataclass
+class TargetedConfig:
+    """Targeted refresh (issue 16): read the captures of a new crawl that are likely FAQ pages,
+    chosen from Common Crawl's columnar URL index, instead of every WARC file; plus a seeded
+    sample of whole WARC files so that FAQ hosts the lake does not know yet are found."""
+
+    enabled: bool = _opt(False, "refresh/extract: plan from the URL index and read only the planned captures "
+                         "(by HTTP range) and the discovery sample.", alias="--targeted")
+    index_url: str = _opt("s3://commoncrawl/cc-index/table/cc-main/warc/",
+                          "Columnar URL index root (crawl=<id>/subset=warc/ below it). s3:// and local roots "
+                          "are listed; for https:// (https://data.commoncrawl.org/cc-index/table/cc-main/warc/) "
+                          "the files come from the crawl's cc-index-table.paths.gz under --input-base-url.")
+    discovery_sample: float = _opt(0.03, "Fraction of the crawl's WARC files read whole (seeded by path) so "
+                                   "new FAQ hosts are found; 0 reads known hosts only.")
+    discovery_seed: int = _opt(1, "Seed of the discovery sample.")
+    max_gap: int = _opt(64 * 1024, "Largest gap in bytes between two planned captures of one WARC file "
+                        "that is read through (one request) rather than split into two requests.")
+    faq_path_pattern: str = _opt(
+        r"(?i)(faq|frequently|questions|q-and-a|help|support|hilfe|fragen|aide|ayuda|preguntas|"
+        r"perguntas|aiuto|domande|vragen|pytania|otazky|kysymykset)",
+        "Regex (Java and RE2 syntax alike) on url_path: captures on known hosts whose path matches are planned.")
+    path_templates: bool = _opt(True, "Also plan captures on known hosts that share a path template "
+                                "(directory with digits masked, plus extension) with a known FAQ page.")
+    mime_types: list = _opt(["text/html", "application/xhtml+xml"], "content_mime_detected values planned.")
+    engine: str = _opt("spark", "Planner: spark (Spark SQL) or duckdb (small runs, no JVM; needs duckdb).")
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -268,6 +295,7 @@ class Config:
     align: AlignConfig = field(default_factory=AlignConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     refresh: RefreshConfig = field(default_factory=RefreshConfig)
+    targeted: TargetedConfig = field(default_factory=TargetedConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -396,3 +424,18 @@ def validate(cfg: Config) -> None:
         raise ValueError("--benchmark-test-fraction must be in (0, 1); test size, k, queries per task, batch rows >= 1")
     if min(bm.top_languages, bm.min_qas, bm.test_max_per_origin, bm.k1, bm.b, bm.fn_margin) < 0 or bm.b > 1:
         raise ValueError("--benchmark-top-languages, -min-qas, -test-max-per-origin, -k1, -fn-margin >= 0; b in [0, 1]")
+    validate_targeted(cfg.targeted)
+
+
+def validate_targeted(t: TargetedConfig) -> None:
+    """The targeted refresh's settings (issue 16)."""
+    import re
+
+    if not 0 <= t.discovery_sample <= 1 or t.max_gap < 0:
+        raise ValueError("--targeted-discovery-sample must be in [0, 1] and --targeted-max-gap >= 0")
+    if t.engine not in ("spark", "duckdb"):
+        raise ValueError("--targeted-engine must be spark or duckdb")
+    try:
+        re.compile(t.faq_path_pattern)
+    except re.error as exc:
+        raise ValueError(f"--targeted-faq-path-pattern is not a regex: {exc}") from None
