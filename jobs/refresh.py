@@ -47,7 +47,8 @@ def stage_jobs() -> dict[str, type]:
     from webfaq_jobs.dedup import DedupJob
     from webfaq_jobs.extract import ExtractJob
 
-    return {"extract": ExtractJob, "dedup": DedupJob, "align": AlignJob, "benchmark": BenchmarkJob}
+    # ExtractJob.for_config: the targeted extract with --targeted (issue 16)
+    return {"extract": ExtractJob.for_config, "dedup": DedupJob, "align": AlignJob, "benchmark": BenchmarkJob}
 
 
 class RefreshJob(SparkJob):

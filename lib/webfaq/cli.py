@@ -99,7 +99,16 @@ SPARK_COMMANDS = {
     "align": ("Align QAs across languages within each website: faq_dedup -> bitext (Spark).", _spark_job("webfaq_jobs.align", "AlignJob")),
     "refresh": ("Run the newest Common Crawl crawl through every stage; skips crawls already complete (Spark).",
                 _spark_job("webfaq_jobs.refresh", "RefreshJob")),
+    # issue 16: targeted refresh (`refresh --targeted`); `plan` shows what it would read
+    "plan": ("Show the targeted refresh plan of --crawl from the URL index: captures, WARC files, bytes (no fetch).",
+             lambda argv: _targeted_plan(argv)),
 }
+
+
+def _targeted_plan(argv: list[str]) -> int:
+    from webfaq_jobs.targeted import plan_main
+
+    return plan_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,8 +126,9 @@ def _draw_qas(world: World, n: int) -> tuple[tuple[str, str], ...]:
     return tuple(world.qa_pool[(start + k) % len(world.qa_pool)] for k in range(n))
 
 
-def _new_site(world: World, faq_share: float, label: str) -> Site | None:
-    """A website of 4-10 spare real pages; with probability ``faq_share`` it has FAQ pages."""
+def _new_site(world: World, faq_share: float, label: str, kind: str | None = None) -> Site | None:
+    """A website of 4-10 spare real pages; with probability ``faq_share`` it has FAQ pages
+    (of ``kind`` if given, else a random kind)."""
     rng = world.rng
     k = rng.randint(4, 10)
     if len(world.spare) < k:
@@ -146,8 +147,17 @@ def _new_site(world: World, faq_share: float, label: str) -> Site | None:
         pages.append(Page(host, path, html, ctype))
     site = Site(host, pages)
     if rng.random() < faq_share:
-        site.kind = rng.choice(["faq_path", "faq_path", "template", "faq_plain"])
+        site.kind = kind or rng.choice(["faq_path", "faq_path", "template", "faq_plain"])
         _plant(world, site, label)
+    return site
+
+
+def plant_site(world: World, kind: str = "faq_plain", label: str = "planted") -> Site:
+    """A new website with FAQ pages of ``kind`` added to ``world`` (a test's planted new host)."""
+    site = _new_site(world, 1.0, label, kind)
+    if site is None:
+        raise ValueError("no spare pages left for a new site")
+    world.sites.append(site)
     return site
 
 

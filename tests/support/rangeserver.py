@@ -12,6 +12,7 @@ import http.server
 import os
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +22,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 class RangeServer:
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
+        self.delay_s = 0.0  # per WARC GET: lets a test kill a run between two of its reads
         self.requests: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -85,6 +87,8 @@ class RangeServer:
         req.end_headers()
         if not body:
             return
+        if self.delay_s and rel.endswith(".warc.gz"):
+            time.sleep(self.delay_s)
         with open(path, "rb") as fh:
             fh.seek(start)
             data = fh.read(end - start)
