@@ -76,8 +76,8 @@ class TargetedExtractJob(ExtractJob):
     plan: Plan | None = None
 
     def resolve_units(self) -> list[Any]:
-        with self.phase("plan"):
-            self.plan = self.build_plan()
+        """The plan's units (its time is the run's resolve_inputs phase)."""
+        self.plan = self.build_plan()
         print(self.plan.describe())
         return self.plan.units()
 
