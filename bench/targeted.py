@@ -80,6 +80,15 @@ def plan_month(lake: Path, cfg: Config, server: RangeServer):
     return plan, server.total()  # listings and the index scan
 
 
+def miss_kind(url: str, known_hosts: set[str], known_urls: set[str], labels: dict[str, str]) -> str:
+    """Why a full-pass FAQ page was missed: its host unknown to the lake, or what happened to
+    the page this month (``faq``: unchanged, but at a URL the lake never held: missed before)."""
+    if urlsplit(url).hostname not in known_hosts:
+        return "unknown host"
+    label = labels.get(url, "?")
+    return "faq, URL never in the lake" if label == "faq" and url not in known_urls else label
+
+
 def hosts_of(records: list[dict]) -> set[str]:
     return {urlsplit(r["url"]).hostname for r in records}
 
@@ -138,10 +147,9 @@ def run(args, fractions: list[float], work: Path) -> int:
                     got = run_units(plan.units(), cfg, processor, server)
                     ref = full[month]
                     assert got["pairs"] <= ref["pairs"], "a targeted pass found a pair the full pass did not"
-                    known = hosts_of(known_records)
+                    known, known_urls = hosts_of(known_records), {r["url"] for r in known_records}
                     for url, _ in ref["pairs"] - got["pairs"]:
-                        host = urlsplit(url).hostname
-                        misses[fraction][("unknown host" if host not in known else crawls[month].labels.get(url, "?"))] += 1
+                        misses[fraction][miss_kind(url, known, known_urls, crawls[month].labels)] += 1
                     rows.append({"month": month, "fraction": fraction, "seed": seed, "plan": plan.summary(),
                                  "index_bytes": index_bytes, "index_requests": index_requests, **got,
                                  "recall": len(got["pairs"]) / len(ref["pairs"]) if ref["pairs"] else 1.0})
@@ -178,12 +186,14 @@ def print_tables(args, fractions, full, crawl_bytes, rows, misses) -> None:
                   f"{(mean('requests') + mean('index_requests')) / q:.2f} | {mean('seconds') / q:.4f} |")
     print("\nShare of crawl = (WARC bytes + index bytes read) / the crawl's WARC bytes; index = the plan's scan of the "
           "URL index (footers and the 8 columns it reads).\n")
-    print("Full-pass QAs the targeted passes missed, summed over months and seeds, by what happened to the page:\n")
+    print("Full-pass QAs the targeted passes missed, summed over the months, mean over seeds, by what happened "
+          "to the page:\n")
     labels = sorted({k for c in misses.values() for k in c})
     print("| discovery | " + " | ".join(labels) + " |")
     print("|---|" + "---|" * len(labels))
     for fraction in fractions:
-        print(f"| {fraction:.0%} | " + " | ".join(str(misses[fraction][k]) for k in labels) + " |")
+        seeds = len({r["seed"] for r in rows if r["fraction"] == fraction})
+        print(f"| {fraction:.0%} | " + " | ".join(f"{misses[fraction][k] / seeds:.1f}" for k in labels) + " |")
     for fraction in fractions:
         sel = [r for r in rows if r["fraction"] == fraction and r["month"] == 1]
         reasons = Counter()

@@ -88,6 +88,8 @@ class TargetedExtractJob(ExtractJob):
         crawl = cfg.input.crawl
         if not crawl:
             raise JobFailed("a targeted run needs --crawl CC-MAIN-YYYY-WW (refresh sets it)")
+        if getattr(self.args, "inputs", None):
+            raise JobFailed("a targeted run plans its inputs from the URL index: give --crawl, not input files")
         engine = SparkPlanEngine(self, crawl) if cfg.targeted.engine == "spark" else \
             DuckDBEngine(cfg, cfg.lake.path, crawl)
         try:

@@ -208,9 +208,10 @@ def test_discovery_sample_finds_a_planted_new_host_and_the_host_list_grows(sim, 
     assert plan_c.summary()["discovery_files"] == 0
 
 
-def test_a_broken_range_costs_only_itself(sim):
+def test_a_broken_range_costs_only_itself(sim, monkeypatch):
     """A range that does not start at a record (a wrong index row) is counted and makes the
-    file partial; the other ranges of the task are still read."""
+    file partial; the other ranges of the task are still read. Ranges too large to buffer are
+    streamed, with the same result."""
     cfg = sim.cfg(B)
     name = sim.crawls[B].warcs[0]
     rows = [r for rel in sim.crawls[B].index for r in pq.read_table(sim.root / rel).to_pylist()
@@ -220,6 +221,11 @@ def test_a_broken_range_costs_only_itself(sim):
     result = RangeTask(sim.server.url + name, (bad, *sorted(good)), 3).process(cfg)
     assert result.status == "partial" and result.reason == "corrupt_warc"
     assert reconcile(result.counters) == [] and result.counters["warc.records.response"] == 2
+    buffered = RangeTask(sim.server.url + name, tuple(sorted(good)), 2).process(cfg)
+    monkeypatch.setattr("webfaq.extract.pipeline.BUFFERED_RANGE", 0)
+    streamed = RangeTask(sim.server.url + name, tuple(sorted(good)), 2).process(cfg)
+    assert streamed.status == buffered.status == "ok" and key(streamed.records) == key(buffered.records)
+    assert streamed.counters == buffered.counters and streamed.counters["warc.records"] >= 2
     past_end = RangeTask(sim.server.url + name, ((10 ** 9, 100),), 1).process(cfg)
     assert past_end.status == "failed" and past_end.reason == "http_error"
 

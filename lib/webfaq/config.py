@@ -424,13 +424,16 @@ def validate(cfg: Config) -> None:
         raise ValueError("--benchmark-test-fraction must be in (0, 1); test size, k, queries per task, batch rows >= 1")
     if min(bm.top_languages, bm.min_qas, bm.test_max_per_origin, bm.k1, bm.b, bm.fn_margin) < 0 or bm.b > 1:
         raise ValueError("--benchmark-top-languages, -min-qas, -test-max-per-origin, -k1, -fn-margin >= 0; b in [0, 1]")
-    validate_targeted(cfg.targeted)
+    validate_targeted(cfg)
 
 
-def validate_targeted(t: TargetedConfig) -> None:
+def validate_targeted(cfg: Config) -> None:
     """The targeted refresh's settings (issue 16)."""
     import re
 
+    t = cfg.targeted
+    if t.enabled and (cfg.input.sample is not None or cfg.input.limit is not None):
+        raise ValueError("--sample and --limit do not apply to --targeted (see --targeted-discovery-sample)")
     if not 0 <= t.discovery_sample <= 1 or t.max_gap < 0:
         raise ValueError("--targeted-discovery-sample must be in [0, 1] and --targeted-max-gap >= 0")
     if t.engine not in ("spark", "duckdb"):
