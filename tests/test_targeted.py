@@ -230,6 +230,31 @@ def test_a_broken_range_costs_only_itself(sim, monkeypatch):
     assert past_end.status == "failed" and past_end.reason == "http_error"
 
 
+def test_an_index_row_naming_a_file_outside_the_listing_is_never_fetched(sim, tmp_path):
+    """The index names the file to read; only files of the crawl's own warc.paths.gz are."""
+    import pyarrow as pa
+
+    root = tmp_path / "cc"
+    for rel in [*sim.crawls[B].index, f"crawl-data/{B}/warc.paths.gz", f"crawl-data/{B}/cc-index-table.paths.gz"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sim.root / rel, root / rel)
+    part = root / sim.crawls[B].index[0]
+    table = pq.read_table(part)
+    row = table.slice(0, 1).to_pylist()[0]
+    host = urlsplit(sim.full[A][0]["url"]).hostname
+    row.update(url=f"https://{host}/faq", url_host_name=host, url_path="/faq", warc_filename="../../../etc/passwd")
+    pq.write_table(pa.concat_tables([table, pa.Table.from_pylist([row], schema=table.schema)]), part)
+    server = RangeServer(root)
+    try:
+        cfg = sim.cfg(B)
+        cfg.input.base_url, cfg.targeted.index_url = server.url, server.url + "cc-index/table/cc-main/warc/"
+        plan, _ = plan_for(sim, lake_of(tmp_path / "lake", sim.full[A]), cfg)
+    finally:
+        server.close()
+    assert plan.summary()["unlisted_captures"] == 1 and "does not list" in plan.describe()
+    assert all(t.uri.startswith(server.url + f"crawl-data/{B}/") for t in plan.tasks) and plan.tasks
+
+
 def test_plan_command_prints_the_plan_and_rejects_bad_settings(sim, tmp_path):
     lake = lake_of(tmp_path / "lake", sim.full[A])
     base = ["plan", "--lake", str(lake), "--input-base-url", sim.server.url,

@@ -349,7 +349,7 @@ class Plan:
             "warc_files_touched": len(self.tasks) + len(self.discovery), "crawl_warc_files": self.warc_files,
             "crawl_captures": t.get("index_captures", 0), "crawl_bytes": t.get("index_bytes", 0),
             "bytes_to_read": read, "share_of_crawl_bytes": read / t["index_bytes"] if t.get("index_bytes") else 0.0,
-            "index_files": t.get("index_files", 0),
+            "index_files": t.get("index_files", 0), "unlisted_captures": t.get("unlisted_captures", 0),
         }
 
     def describe(self) -> str:
@@ -367,6 +367,11 @@ class Plan:
             f"(gaps up to {self.max_gap:,} bytes read through)",
             f"  discovery      {s['discovery_files']:>10,} whole WARC files of {s['crawl_warc_files']:,} "
             f"({s['discovery_captures']:,} captures, {mb(s['discovery_bytes'])})",
+        ]
+        if s["unlisted_captures"]:
+            lines.append(f"  skipped        {s['unlisted_captures']:>10,} captures in files the crawl's warc.paths.gz "
+                         "does not list")
+        lines += [
             f"captures {s['captures'] + s['discovery_captures']:,}, WARC files touched {s['warc_files_touched']:,}, "
             f"bytes to read {mb(s['bytes_to_read'])} = {s['share_of_crawl_bytes']:.2%} of the crawl's capture bytes",
         ]
@@ -393,7 +398,10 @@ def make_plan(crawl: str, cfg: Config, engine: PlanEngine, work_root: str) -> Pl
     engine.view("targets", targets_sql(d, cfg))
     reasons = {r: {"captures": int(n), "bytes": int(b or 0), "hosts": int(h)}
                for r, n, b, h in engine.rows(REASONS_SQL)}
-    return Plan(crawl=crawl, tasks=range_tasks(engine.rows(ranges_sql(cfg.targeted.max_gap)), cfg),
+    reads = engine.rows(ranges_sql(cfg.targeted.max_gap))
+    listed = set(paths)  # an index row names its file; only the crawl's own listed files are fetched
+    totals["unlisted_captures"] = sum(int(n) for name, _, _, n in reads if name not in listed)
+    return Plan(crawl=crawl, tasks=range_tasks([r for r in reads if r[0] in listed], cfg),
                 discovery=[join_url(cfg.input.base_url, p) for p in discovery], totals=totals, reasons=reasons,
                 known_hosts=len(hosts), warc_files=len(paths), max_gap=cfg.targeted.max_gap, scan_dir=scan_dir)
 
