@@ -230,6 +230,33 @@ def test_a_broken_range_costs_only_itself(sim, monkeypatch):
     assert past_end.status == "failed" and past_end.reason == "http_error"
 
 
+def test_ranged_reads_survive_throttling_resets_and_stalls(sim, tmp_path, s3_bucket, s3_endpoint):
+    """The retries of whole files, for ranges: a SlowDown retries the task, a reset or a stalled
+    read resumes the range where it broke (fault-injecting proxy in front of moto's S3)."""
+    from faultproxy import FaultProxy
+
+    client, bucket = s3_bucket
+    plan, _ = plan_for(sim, lake_of(tmp_path / "lake", sim.full[A]), sim.cfg(B))
+    task = max(plan.tasks, key=lambda t: (len(t.ranges), t.bytes))
+    rel = task.uri[len(sim.server.url):]
+    client.upload_file(str(sim.root / rel), bucket, rel)
+    undisturbed = task.process(sim.cfg(B))
+    proxy = FaultProxy(s3_endpoint, stall_s=2.5)
+    try:
+        cfg = sim.cfg(B)
+        cfg.s3.endpoint_url = proxy.url
+        cfg.retry.base_delay_s, cfg.retry.max_delay_s, cfg.retry.timeout_s = 0.01, 0.05, 1.0
+        proxy.schedule(f"/{bucket}/{rel}", "slowdown", "reset", "stall")
+        result = RangeTask(f"s3://{bucket}/{rel}", task.ranges, task.captures).process(cfg)
+    finally:
+        proxy.close()
+    assert [f for _, f in proxy.injected] == ["slowdown", "reset", "stall"]
+    assert result.status == "ok" and result.attempts == 2 and reconcile(result.counters) == []
+    assert [k[:7] for k in key(result.records)] == [k[:7] for k in key(undisturbed.records)]
+    assert result.counters["files.retries.s3_error"] == 1
+    assert sum(v for k, v in result.counters.items() if k.startswith("files.resumed_reads.")) == 2
+
+
 def test_an_index_row_naming_a_file_outside_the_listing_is_never_fetched(sim, tmp_path):
     """The index names the file to read; only files of the crawl's own warc.paths.gz are."""
     import pyarrow as pa
