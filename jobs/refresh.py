@@ -41,7 +41,7 @@ def newest_crawl(collinfo: bytes) -> str:
     return crawls[-1]
 
 
-def stage_jobs() -> dict[str, type]:
+def stage_jobs() -> dict[str, Any]:
     from webfaq_jobs.align import AlignJob
     from webfaq_jobs.benchmark import BenchmarkJob
     from webfaq_jobs.dedup import DedupJob
