@@ -41,20 +41,22 @@ def newest_crawl(collinfo: bytes) -> str:
     return crawls[-1]
 
 
-def stage_jobs() -> dict[str, type]:
+def stage_jobs() -> dict[str, Any]:
     from webfaq_jobs.align import AlignJob
     from webfaq_jobs.benchmark import BenchmarkJob
     from webfaq_jobs.dedup import DedupJob
     from webfaq_jobs.extract import ExtractJob
 
-    return {"extract": ExtractJob, "dedup": DedupJob, "align": AlignJob, "benchmark": BenchmarkJob}
+    # ExtractJob.for_config: the targeted extract with --targeted (issue 16)
+    return {"extract": ExtractJob.for_config, "dedup": DedupJob, "align": AlignJob, "benchmark": BenchmarkJob}
 
 
 class RefreshJob(SparkJob):
     name = "refresh"
     description = "Run the newest Common Crawl crawl through every stage; skips crawls already complete (Spark)."
-    example = "webfaq refresh --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/"
-    config_sections = ["refresh", "input", "s3", "retry", "lake", "job"]
+    example = ("webfaq refresh --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/\n"
+               "webfaq refresh --targeted --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/")
+    config_sections = ["refresh", "targeted", "input", "s3", "retry", "lake", "job"]
     hidden_sections = ["extract", "filters", "langid", "dedup", "embed", "align", "benchmark"]
     own_progress = frozenset({"*"})  # each stage is a job that reports its own progress
 

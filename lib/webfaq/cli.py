@@ -1,7 +1,8 @@
 """The ``webfaq`` command. Spark jobs are imported lazily: ``extract-file`` needs no JVM.
 
 Commands are listed in pipeline order. The Spark jobs (extract, dedup, align, benchmark, refresh)
-own their parsers (jobs/base.py); the commands that run without Spark are defined here. Every
+own their parsers (jobs/base.py); the other commands are defined here (``plan`` starts Spark only
+for its default planner engine, and writes no run). Every
 command shares the conventions of :mod:`webfaq.console`: one-line errors, exit 2 for usage errors.
 """
 
@@ -27,8 +28,8 @@ from webfaq.redaction import redacted_output
 JOBS = {"extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
         "align": ("webfaq_jobs.align", "AlignJob"), "benchmark": ("webfaq_jobs.benchmark", "BenchmarkJob"),
         "refresh": ("webfaq_jobs.refresh", "RefreshJob")}
-ORDER = ["extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "refresh", "extract-file",
-         "config-reference"]
+ORDER = ["extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "plan", "refresh",
+         "extract-file", "config-reference"]
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
 SECTIONS: dict[str, dict[str, list[str] | None]] = {
@@ -37,6 +38,10 @@ SECTIONS: dict[str, dict[str, list[str] | None]] = {
     "evaluate": {"benchmark": ["k1", "b", "analyzer"]},
     "report": {"s3": None},
     "verify": {"s3": None},
+    "plan": {"input": ["crawl", "base_url"], "lake": ["path", "format"], "s3": None, "retry": None,
+             "targeted": ["index_url", "discovery_sample", "discovery_seed", "max_gap", "faq_path_pattern",
+                          "path_templates", "mime_types", "engine"],
+             "job": ["master", "spark_log_level"]},
     "config-reference": {},
 }
 
@@ -153,6 +158,26 @@ def print_verify(report: dict[str, Any], verbose: bool, quiet: bool) -> None:
               + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """What ``refresh --targeted`` would read of ``--crawl``: the plan from the URL index and the
+    lake's FAQ pages of earlier crawls. Only index files and listings are fetched; the index scan
+    is kept in the lake's work area for the run that follows."""
+    from webfaq_jobs.base import JobFailed
+    from webfaq_jobs.targeted import TargetedExtractJob
+
+    cfg = config_from_args(args)
+    if not cfg.input.crawl:
+        raise UsageError("plan needs --crawl CC-MAIN-YYYY-WW, the crawl to plan")
+    preflight.check_writable_lake(cfg.lake.path)
+    try:
+        plan = TargetedExtractJob(cfg, argparse.Namespace(inputs=[])).build_plan()
+    except JobFailed as exc:  # a failed fetch of the index or a listing: no usage error, no traceback
+        print(f"webfaq plan: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(plan.summary(), indent=1, sort_keys=True) if args.json else plan.describe())
+    return EXIT_OK
+
+
 def cmd_config_reference(args: argparse.Namespace) -> int:
     """Print the settings reference (Markdown), or write it into / check it against a README."""
     from webfaq import reference
@@ -217,7 +242,7 @@ def build_parser() -> Parser:
                                           "webfaq report --lake ./lake"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (in pipeline order)")
     local = {"evaluate": _evaluate_parser, "report": _report_parser, "verify": _verify_parser,
-             "extract-file": _extract_file_parser, "config-reference": _reference_parser}
+             "plan": _plan_parser, "extract-file": _extract_file_parser, "config-reference": _reference_parser}
     for name in ORDER:
         if name in JOBS:
             sub.add_parser(name, help=SPARK_COMMANDS[name][0], add_help=False)
@@ -265,6 +290,16 @@ def _verify_parser(sub) -> None:
     loud.add_argument("-q", "--quiet", action="store_true", help="print problems only (the exit code says the rest)")
     loud.add_argument("-v", "--verbose", action="store_true", help="print every partition and file checked")
     _settings(p, "verify")
+
+
+def _plan_parser(sub) -> None:
+    p = _command(sub, "plan", "Show what refresh --targeted would read of a crawl: captures, WARC files, bytes.",
+                 cmd_plan, ["webfaq plan --crawl CC-MAIN-2024-22 --lake s3://my-bucket/lake",
+                            "webfaq plan --crawl CC-MAIN-2024-22 --lake ./lake --targeted-engine duckdb --json"],
+                 json_help="print the plan's numbers as JSON")
+    p.description = (p.description + " Only the URL index and listings are fetched, no WARC data; the index "
+                     "scan is kept in the lake's work area for the refresh that follows.")
+    _settings(p, "plan")
 
 
 def _reference_parser(sub) -> None:

@@ -347,6 +347,41 @@ class RefreshConfig:
 
 
 @dataclass
+class TargetedConfig:
+    """Targeted refresh: a crawl's likely FAQ captures by HTTP range, plus a discovery sample (issue 16).
+    The captures are chosen from Common Crawl's columnar URL index (known FAQ pages of the lake,
+    FAQ-like paths and path templates on known FAQ hosts) and read by HTTP range instead of every
+    WARC file; a seeded sample of whole WARC files finds FAQ hosts the lake does not know yet."""
+
+    enabled: bool = _opt(False, "Read only the captures planned from the URL index, plus the discovery sample. "
+                         "The planned captures are read by HTTP range; refresh and extract take it.",
+                         alias="--targeted")
+    index_url: str = _opt("s3://commoncrawl/cc-index/table/cc-main/warc/",
+                          "Root of the columnar URL index (crawl=<id>/subset=warc/ below it). s3:// and local roots "
+                          "are listed; for https:// (https://data.commoncrawl.org/cc-index/table/cc-main/warc/) "
+                          "the files come from the crawl's cc-index-table.paths.gz under --input-base-url.",
+                          metavar="URL")
+    discovery_sample: float = _opt(0.03, "Fraction of the crawl's WARC files read whole, to find new FAQ hosts. "
+                                   "The sample is seeded by path; 0 reads known hosts only.",
+                                   bounds="[0, 1]", metavar="FRACTION")
+    discovery_seed: int = _opt(1, "Seed of the discovery sample.")
+    max_gap: int = _opt(64 * 1024, "Largest gap between two planned captures of a WARC file that is read through. "
+                        "Within it the two are one request; a larger gap splits them into two requests.",
+                        bounds="[0, )", metavar="BYTES")
+    faq_path_pattern: str = _opt(
+        r"(?i)(faq|frequently|questions|q-and-a|help|support|hilfe|fragen|aide|ayuda|preguntas|"
+        r"perguntas|aiuto|domande|vragen|pytania|otazky|kysymykset)",
+        "Captures of known hosts whose url_path matches this regex are planned. Java and RE2 syntax alike.",
+        metavar="REGEX")
+    path_templates: bool = _opt(True, "Also plan captures on known hosts that share a known FAQ page's path template. "
+                                "The template is the directory with digits masked, plus the extension.")
+    mime_types: list = _opt(["text/html", "application/xhtml+xml"], "content_mime_detected values planned.",
+                            metavar="TYPE,...")
+    engine: str = _opt("spark", "Planner engine. spark is Spark SQL; duckdb suits small runs, no JVM (needs duckdb).",
+                       choices=("spark", "duckdb"))
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -361,6 +396,7 @@ class Config:
     align: AlignConfig = field(default_factory=AlignConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     refresh: RefreshConfig = field(default_factory=RefreshConfig)
+    targeted: TargetedConfig = field(default_factory=TargetedConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -717,9 +753,13 @@ class _Toggle(argparse.Action):
         setattr(namespace, self.dest, not option_string.startswith("--no-"))
 
 
+HELP_DEFAULT_CHARS = 60  # a longer default (a regex) is left to the README's reference
+
+
 def _help_text(s: Setting) -> str:
     default = s.default_text()
-    return (s.brief + (f" [{default}]" if default else "")).replace("%", "%%")
+    shown = default if len(default) <= HELP_DEFAULT_CHARS else "see README"
+    return (s.brief + (f" [{shown}]" if default else "")).replace("%", "%%")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, sections: list[str] | None = None, *,
@@ -782,3 +822,23 @@ def validate(cfg: Config, sources: dict[str, str] | None = None) -> None:
         if not getattr(getattr(cfg, s.section), s.name):
             raise ConfigError(f"{s.key} = [] ({sources.get(s.key, 'config')}): expected at least one of "
                               + ", ".join(s.choices or ()))
+    validate_targeted(cfg, sources)
+
+
+def validate_targeted(cfg: Config, sources: dict[str, str] | None = None) -> None:
+    """The targeted refresh's rules across fields (issue 16); ranges and choices are the fields' own."""
+    sources = sources or {}
+    t, i = cfg.targeted, cfg.input
+    if t.enabled:
+        for s in (setting("input.sample"), setting("input.limit")):
+            value = getattr(i, s.name)
+            if value is not None:
+                raise ConfigError(f"{s.key} = {_show(value)} ({sources.get(s.key, 'config')}): {s.flags[0]} does "
+                                  f"not apply to --targeted (the sample of whole WARC files is "
+                                  f"--targeted-discovery-sample)")
+    try:
+        re.compile(t.faq_path_pattern)
+    except re.error as exc:
+        s = setting("targeted.faq_path_pattern")
+        raise ConfigError(f"{s.key} = {_show(t.faq_path_pattern)} ({sources.get(s.key, 'config')}): "
+                          f"expected a regular expression ({exc})") from None
