@@ -12,6 +12,13 @@ generated corpus of tests/hostile_corpus.py. "Survived" means the run finished a
 one (or, where the fault is permanent, a counted failure with its reason). "Records lost"
 compares kept QA pairs with the undisturbed run / the corpus's honest pairs. Executor and
 driver kills need Spark and are exercised by tests/test_crash_recovery.py.
+
+Lake faults (the extract job in Spark local mode, as `webfaq extract` processes; skip them with
+--no-lake): secrets in the inputs (a credentialed --input-base-url, a presigned URL that cannot
+be fetched, a presigned glob that matches nothing) survive when no manifest, report or console
+line holds them; ENOSPC on the executors' writes survives when the run fails with that cause,
+leaves no temp file and the lake's rows as they were; each damage of tests/support/tamper.py
+survives when `webfaq verify` names it, with the right kind, in one line, without crashing.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +44,7 @@ from webfaq.extract.pipeline import process_file  # noqa: E402
 
 SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
 FAQ_HTML = REPO.parent / "shared" / "data" / "faq_html"  # real FAQ pages, when the shared data is there
+SAMPLE_DIR = REPO / "sample-data" / "warc"
 
 
 def keys(result) -> set[tuple[str, str]]:
@@ -90,7 +99,7 @@ def s3_faults(reference) -> list[tuple[str, bool, int, str]]:
 
 
 def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
-    data = SAMPLE.read_bytes()
+    data = (SAMPLE).read_bytes()
     bad = corrupt_member(data, 20)
     cases = {
         "corrupt gzip member mid-WARC": (bytes(bad), "ok"),
@@ -174,6 +183,75 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     result = process_file(str(path), Config())
     rows.append(("200,000-digit integer in JSON-LD", result.status == "ok" and len(result.records) == 14,
                  14 - len(result.records), f"{len(result.records)} of the page's 14 pairs kept"))
+
+
+SECRETS = ("webfaquser", "S3cretPw", "AKIDSECRET", "SIGSECRET")
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
+
+
+def webfaq(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([WEBFAQ, *argv], capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, **(env or {})))
+
+
+def lake_keys(lake: Path) -> set[tuple[str, str]]:
+    import pyarrow.dataset as ds
+
+    if not (lake / "faq").exists():
+        return set()
+    rows = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table(columns=["url", "id"])
+    return set(zip(rows["url"].to_pylist(), rows["id"].to_pylist()))
+
+
+def leaked(texts: list[str]) -> list[str]:
+    return [s for s in SECRETS if any(s in t for t in texts)]
+
+
+def lake_texts(lake: Path) -> list[str]:
+    return [p.read_text(errors="replace") for p in lake.rglob("*") if p.suffix in (".json", ".html")]
+
+
+def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Secrets through a real extract run, ENOSPC on its executors, damages under verify."""
+    from support.tamper import TAMPERS
+    from webfaq.lake.verify import verify
+
+    lake, listing = tmp / "lake", tmp / "warc.paths"
+    listing.write_text("crawl-data/x.warc.gz\n")  # resolved against the credentialed base URL
+    base = "http://webfaquser:S3cretPw@127.0.0.1:9/"
+    signed = "https://127.0.0.1:9/crawl-data/y.warc.gz?X-Amz-Credential=AKIDSECRET1&X-Amz-Signature=SIGSECRET1"
+    nothing = f"{tmp}/none-*.warc.gz?X-Amz-Credential=AKIDSECRET2&X-Amz-Signature=SIGSECRET2"
+    good = webfaq("extract", str(SAMPLE_DIR), str(listing), signed, "--input-base-url", base, "--lake", str(lake),
+                  "--crawl-id", "C", "--job-failure-budget", "1", "--retry-max-attempts", "1")
+    kept = lake_keys(lake)
+    bad = webfaq("extract", nothing, "--input-base-url", base, "--lake", str(lake), "--crawl-id", "C")
+    report = webfaq("report", "--lake", str(lake))
+    texts = lake_texts(lake) + [good.stdout, good.stderr, bad.stdout, bad.stderr, report.stdout, report.stderr]
+    failed_lines = [line for line in bad.stderr.splitlines() if line.startswith("webfaq extract: ")]
+    rows = [
+        ("credentialed --input-base-url", good.returncode == 0 and not leaked(texts), len(keys(reference) - kept),
+         "manifest, report, console: no user-info"),
+        ("presigned URL, unreachable", good.returncode == 0 and not leaked(texts), 0,
+         "recorded failed, query string dropped"),
+        ("presigned glob matching nothing", bad.returncode == 2 and len(failed_lines) == 1 and not leaked(texts),
+         len(kept - lake_keys(lake)), "one error line, signature REDACTED"),
+    ]
+    full = tmp / "full"
+    shutil.copytree(lake, full)
+    crashed = webfaq("extract", str(SAMPLE), "--lake", str(full), "--crawl-id", "C",
+                     env={"WEBFAQ_FAILPOINT": "parquet.write=enospc"})
+    newest = max((full / "_runs").glob("*.json"), key=lambda p: json.loads(p.read_text())["started"])
+    error = json.loads(newest.read_text()).get("error", "")
+    temps = [p for p in full.rglob("*") if p.name.endswith(".tmp")]
+    rows.append(("ENOSPC on the executors' writes", crashed.returncode == 1 and "[Errno 28]" in error and not temps,
+                 len(kept - lake_keys(full)), "manifest error: " + error.split(" (failpoint")[0].removeprefix("OSError: ")))
+    for i, (label, (tamper, kind)) in enumerate(sorted(TAMPERS.items())):
+        copy = tmp / f"tampered{i}"
+        shutil.copytree(lake, copy)
+        rel = tamper(copy)
+        findings = verify(str(copy))["findings"]
+        named = [f["kind"] for f in findings if f["path"].endswith(rel)]
+        rows.append((f"lake: {label}", named == [kind], 0, f"verify: {', '.join(sorted({f['kind'] for f in findings}))}"))
     return rows
 
 
@@ -194,11 +272,14 @@ def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--light", type=int, default=1000, help="light hostile pages (heavy ones are fixed)")
+    ap.add_argument("--no-lake", action="store_true", help="skip the lake faults (they run Spark local mode)")
     args = ap.parse_args()
     reference = process_file(str(SAMPLE), Config())
     with tempfile.TemporaryDirectory() as tmp:
         rows = s3_faults(reference) + file_faults(reference, Path(tmp)) + region_faults(Path(tmp)) \
             + page_faults(Path(tmp))
+        if not args.no_lake:
+            rows += lake_faults(reference, Path(tmp))
         corpus, report, peak_kb, hostile_lost = hostile(Path(tmp), args.light)
     print(f"{'fault injected':<42} {'survived':>8} {'lost':>5}  note")
     for label, ok, lost, note in rows:

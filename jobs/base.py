@@ -21,10 +21,14 @@ from typing import Any
 
 from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
-from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, describe_error,
-                            example_epilog, guarded)
-from webfaq.lake import FileInfo, recover, write_manifest
-from webfaq.lake.storage import FetchError, redact
+from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, example_epilog,
+                            guarded)
+from webfaq.errors import describe_error
+from webfaq.faults import failpoint
+from webfaq.lake import FileInfo, recover
+from webfaq.lake.manifest import record_data_files, save_manifest
+from webfaq.lake.storage import FetchError
+from webfaq.redaction import redact, redact_text, redacted_output
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress
@@ -39,7 +43,7 @@ class JobFailed(RuntimeError):
     plain_message = True  # the message is the sentence a person reads
 
     def __init__(self, message: str, manifest: dict[str, Any] | None = None):
-        super().__init__(message)
+        super().__init__(redact_text(message))  # messages quote inputs, and inputs may be signed URLs
         self.manifest = manifest or {}
 
 
@@ -120,15 +124,17 @@ class HadoopFS:
     def write_text(self, path: str, text: str) -> None:
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
         p, fs = self._p(tmp)
-        out = fs.create(p, True)
-        try:
-            out.write(bytearray(text.encode("utf-8")))
-        finally:
-            out.close()
-        d, _ = self._p(path)
-        if fs.exists(d):
-            fs.delete(d, False)
-        fs.rename(p, d)
+        with lake.removed_on_failure(lambda: fs.delete(p, False)):
+            out = fs.create(p, True)
+            try:
+                out.write(bytearray(text.encode("utf-8")))
+                failpoint("hadoop.write_text")
+            finally:
+                out.close()  # a full disk often fails only here, when the buffer is flushed
+            d, _ = self._p(path)
+            if fs.exists(d):
+                fs.delete(d, False)
+            fs.rename(p, d)
 
     def read_text(self, path: str) -> str:
         p, fs = self._p(path)
@@ -207,7 +213,8 @@ class SparkJob:
         run failed (the cause in one line, and where its manifest is), 2 for a usage error found
         before the run started (nothing was started or written)."""
         argv = list(sys.argv[1:] if argv is None else argv)
-        return guarded(cls.prog(), argv, lambda: cls._main(argv, summary), expected=(JobFailed, FetchError))
+        with redacted_output():  # whatever the job prints, no credential reaches the console
+            return guarded(cls.prog(), argv, lambda: cls._main(argv, summary), expected=(JobFailed, FetchError))
 
     @classmethod
     def _main(cls, argv: list[str], summary) -> int:
@@ -366,6 +373,7 @@ class SparkJob:
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
+            record_data_files(self.fs, manifest)  # after publishing: what verify checks file by file
             manifest["status"] = "complete"
         except JobFailed as exc:
             manifest.update(exc.manifest)
@@ -383,8 +391,12 @@ class SparkJob:
                 manifest["spark"] = {"version": self._spark.version,
                                      "master": self._spark.sparkContext.master,
                                      "default_parallelism": self._spark.sparkContext.defaultParallelism}
-                manifest["manifest_path"] = write_manifest(self.fs, self.cfg.lake.path, manifest)
+                manifest["manifest_path"] = save_manifest(
+                    self.fs, self.cfg.lake.path, manifest, scratch=[self.stage()])
             self.manifest = manifest
+        if manifest.get("manifest_error"):
+            raise JobFailed(f"the lake holds no manifest of this run: {manifest['manifest_error']} "
+                            f"(written to {manifest.get('manifest_path')})", manifest)
         return manifest
 
 

@@ -9,10 +9,12 @@ Stages, all on the executors (the driver sees per-language counts only):
    ``faq`` with one record per (language, id), the first by URL;
 2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.benchmark.split``);
 3. refined filtering (``webfaq.benchmark.refine``): repeated questions by a window over (language,
-   question); question/answer embeddings per Arrow batch; near-duplicate questions and
-   question-answer disagreement per (language, origin) group;
-4. leak-free split (``webfaq.benchmark.split``): websites ordered per language, sides assigned per
-   language group, test queries picked among the test websites' QAs;
+   question); question/answer embeddings per Arrow batch; near-duplicate questions (by their
+   words, ``webfaq.benchmark.near_duplicates``) and question-answer disagreement per (language,
+   origin) group;
+4. leak-free split (``webfaq.benchmark.split``): a language with fewer than two websites left is
+   left out (``left_out`` in the manifest says why); websites ordered per language, sides assigned
+   per language group, test queries picked among the test websites' QAs;
 5. BEIR files (``webfaq.benchmark.beir``): one text file per language and kind, written by one task each;
 6. hard negatives (``webfaq.benchmark.negatives``): per (language, query shard) a task indexes the
    language's candidate answers with BM25 and mines its shard of training queries.
@@ -40,7 +42,7 @@ from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, Negat
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                                      embed_rows, refine_origin)
 from webfaq.benchmark.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
-                                    SplitParams, assign_origins, pick_test_queries, select_languages)
+                                    SplitParams, assign_origins, pick_test_queries, plan_languages, select_languages)
 from webfaq.counters import Counters, reconcile
 
 FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
@@ -68,18 +70,27 @@ class BenchmarkJob(SparkJob):
         counters.add("source.other_language", sum(sizes.values()) - counters["refine.input"])
         params = self.refine_params()
         thresholds = {"alpha": params.alpha, "beta": params.beta, "duplicate": params.duplicate} if params else None
-        out.update(languages=languages, model=params.model if params else None, thresholds=thresholds)
+        out.update(model=params.model if params else None, thresholds=thresholds)
         selected = rows.where(rows["language"].isin(languages))
         with self.phase("refine"):
-            refined = self.refine(selected, params, counters)
+            refined, kept = self.refine(selected, params, counters)
+        # A language that cannot be split leaves the benchmark here, its reason in the manifest.
+        languages, out["left_out"] = plan_languages(languages, kept)
+        out["languages"] = languages
+        counters.add("split.left_out", sum(counters[f"refine.kept.lang.{l}"] for l in out["left_out"]))
+        if not languages:
+            raise JobFailed("no language can be split: " + "; ".join(f"{l}: {r}" for l, r in out["left_out"].items()), out)
         with self.phase("split"):
-            split, origin_sides = self.split(refined, counters)
+            split, origin_sides = self.split(refined, languages, counters)
         files = self.beir_files(split, languages)
         if bm.negatives:
             with self.phase("negatives"):
                 files[beir.NEGATIVES] = self.negatives(split, params, languages, counters)
         with self.phase("write"):
             lines = self.write_files(files, languages)
+        header_only = sorted(f for f, n in lines.items() if f.split("/", 1)[1].startswith(beir.QRELS_DIR) and n < 2)
+        if header_only:
+            raise JobFailed(f"qrels files with no query: {header_only}", out)
         out["counters"] = counters.as_dict()
         out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
         out["reconcile"] = reconcile(counters, FUNNEL)
@@ -142,7 +153,7 @@ class BenchmarkJob(SparkJob):
 
     def refine(self, rows, params: RefineParams | None, counters: Counters):
         """Rules 1-3 of ``webfaq.benchmark.refine``; the staged refined table (every selected record with
-        its status, similarities and embeddings)."""
+        its status, similarities and embeddings) and kept (QAs, websites) per language."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -165,23 +176,26 @@ class BenchmarkJob(SparkJob):
                 refined = embedded.select("*", *_null_columns(REFINED_SCHEMA, EMBEDDED_SCHEMA_COLUMNS, F)).withColumn(
                     "status", F.lit(STATUS_KEPT))
         refined = self.staged(refined, "refined")
-        survived = 0
-        for r in refined.groupBy("language", "status").count().collect():
+        survived, kept = 0, {}
+        for r in refined.groupBy("language", "status").agg(F.count(F.lit(1)).alias("count"),
+                                                           F.countDistinct("origin").alias("sites")).collect():
             key = f"refine.kept.lang.{r['language']}" if r["status"] == STATUS_KEPT else f"refine.drop.{r['status']}"
             counters.add(key, r["count"])
             survived += r["count"]
             if r["status"] == STATUS_KEPT:
                 counters.add("refine.kept", r["count"])
+                kept[r["language"]] = (r["count"], r["sites"])
         counters.add("refine.drop.repeated_question", counters["refine.input"] - survived)
-        return refined
+        return refined, kept
 
-    def split(self, refined, counters: Counters):
+    def split(self, refined, languages: list[str], counters: Counters):
         """``webfaq.benchmark.split``'s rule, distributed: per language its websites' sides, then per
-        language its test websites' QAs. The staged split table (kept QAs with a role)."""
+        language its test websites' QAs. The staged split table (kept QAs of ``languages`` with a
+        role)."""
         from pyspark.sql import functions as F
 
         sp = SplitParams.from_config(self.cfg.benchmark)
-        kept = refined.where(F.col("status") == STATUS_KEPT).drop("status")
+        kept = refined.where((F.col("status") == STATUS_KEPT) & F.col("language").isin(languages)).drop("status")
         origins = kept.groupBy("language", "origin").agg(F.count(F.lit(1)).alias("n"))
         sides = self.staged(origins.groupBy("language").applyInPandas(
             functools.partial(assign_origins, params=sp), ORIGIN_SCHEMA), "sides")
@@ -309,7 +323,9 @@ class BenchmarkJob(SparkJob):
             record = {"language": lang, "run_id": self.run_id, "sizes": out["sizes"][lang], "model": out["model"],
                       "thresholds": out["thresholds"], "source": out["source"],
                       "bm25": {"k1": bm.k1, "b": bm.b, "analyzer": bm.analyzer},
+                      "near_duplicates": {"words": bm.near_duplicate_words, "keep": bm.near_duplicate_keep},
                       "split": {"seed": bm.seed, "test_size": bm.test_size, "test_fraction": bm.test_fraction,
+                                "test_min_queries": bm.test_min_queries,
                                 "test_max_per_origin": bm.test_max_per_origin, "rule": "webfaq.benchmark.split"}}
             path = lake.join(self.stage(bm.table), lang, "benchmark.json")
             self.fs.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -355,6 +371,7 @@ def summary(manifest: dict[str, Any]) -> str:
     for lang, s in manifest.get("sizes", {}).items():
         lines.append(f"{lang:<9}{s['corpus']:>8}{s['train']:>8}{s['test']:>7}"
                      f"{str(s['origins_train']) + '/' + str(s['origins_test']):>13}{s['negatives']:>11}")
+    lines += [f"left out {lang}: {reason}" for lang, reason in sorted(manifest.get("left_out", {}).items())]
     out = manifest.get("output") or {}
     files = out.get("files") or {}
     lines += [f"output: {out.get('table')} ({len(out.get('languages') or [])} languages, {len(files)} files)",

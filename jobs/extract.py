@@ -24,9 +24,9 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from progress import TRACKED, Progress  # type: ignore[no-redef]
 
 from webfaq import lake, preflight
-from webfaq.counters import EXTRACT_FUNNEL, merge, reconcile
+from webfaq.counters import EXTRACT_FUNNEL, check_inputs, merge, reconcile
 from webfaq.errors import UsageError
-from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields
+from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields, unit_uri
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
 from webfaq.lake.inputs import resolve_inputs
@@ -43,7 +43,7 @@ class ExtractJob(SparkJob):
     example = ("webfaq extract sample-data/warc --lake ./lake --crawl-id CC-MAIN-2024-22\n"
                "webfaq extract --crawl CC-MAIN-2024-22 --limit 100 --lake s3a://my-bucket/lake")
     usage_args = "[INPUT ...]"
-    config_sections = ["input", "s3", "retry", "extract", "filters", "langid", "lake", "job"]
+    config_sections = ["input", "s3", "retry", "extract", "filters", "langid", "lake", "job", "targeted"]
     resolved_inputs: list[str] | None = None  # set by preflight (the command line), else resolved in run
     output = "faq"
     own_progress = frozenset({"extract"})  # files, records and QAs (progress.Progress)
@@ -61,18 +61,16 @@ class ExtractJob(SparkJob):
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
         with self.phase("resolve_inputs"):
-            uris = self.resolved_inputs
-            if uris is None:
-                uris = resolve_inputs(self.args.inputs, cfg)
+            uris = self.resolve_units()
         if not uris:
             raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
-        out: dict[str, Any] = {"inputs": [redact(u) for u in uris]}
+        out: dict[str, Any] = {"inputs": [redact(unit_uri(u)) for u in uris]}
         work = self.work_dir(uris)
         done = {f.path for f in self.fs.list_files(work)}
-        todo = [u for u in uris if result_file_name(u, "ok") not in done]
+        todo = [u for u in uris if result_file_name(unit_uri(u), "ok") not in done]
         for u in todo:  # a failed file is retried by a resumed run
-            if result_file_name(u, "failed") in done:
-                self.fs.delete(lake.join(work, result_file_name(u, "failed")))
+            if result_file_name(unit_uri(u), "failed") in done:
+                self.fs.delete(lake.join(work, result_file_name(unit_uri(u), "failed")))
         out["resumed"] = {"work_dir": work, "files_already_done": len(uris) - len(todo), "files_to_do": len(todo)}
 
         with self.phase("extract"):
@@ -91,8 +89,8 @@ class ExtractJob(SparkJob):
         for f in files:
             f["file_counters"] = json.loads(f["file_counters"])
         counters = merge(f["file_counters"] for f in files)
-        out.update(counters=counters.as_dict(), files=files, reconcile=reconcile(counters),
-                   funnel=EXTRACT_FUNNEL)
+        out.update(counters=counters.as_dict(), files=files, funnel=EXTRACT_FUNNEL,
+                   reconcile=reconcile(counters) + check_inputs(len(uris), counters))
         failed = sum(1 for f in files if f["file_status"] == "failed")
         out["failure_budget"] = {"failed": failed, "total": len(files), "allowed": cfg.job.failure_budget}
         if out["reconcile"]:
@@ -113,7 +111,31 @@ class ExtractJob(SparkJob):
         out["output"]["partition_rows"] = partition_rows(files)
         return out
 
-    def work_dir(self, uris: list[str]) -> str:
+    @classmethod
+    def for_config(cls, cfg, args: argparse.Namespace) -> "ExtractJob":
+        """The extract job for ``cfg``: its targeted form with ``--targeted`` (issue 16)."""
+        if cfg.targeted.enabled and cls is ExtractJob:
+            try:
+                from webfaq_jobs.targeted import TargetedExtractJob
+            except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
+                from targeted import TargetedExtractJob  # type: ignore[no-redef]
+            return TargetedExtractJob(cfg, args)
+        return cls(cfg, args)
+
+    @classmethod
+    def from_argv(cls, argv: list[str] | None = None) -> "ExtractJob":
+        job = super().from_argv(argv)
+        return cls.for_config(job.cfg, job.args)
+
+    def resolve_units(self) -> list[Any]:
+        """The run's units of work: input file URIs here (resolved by preflight when the command
+        line ran it); a targeted run has ranged reads too (``webfaq_jobs.targeted``). Each unit is
+        one task and one result file."""
+        if self.resolved_inputs is not None:
+            return self.resolved_inputs
+        return resolve_inputs(self.args.inputs, self.cfg)
+
+    def work_dir(self, uris: list[Any]) -> str:
         """Where per-file results of this exact job (same inputs, same extraction settings)
         accumulate until the lake commit; a re-run of the same command resumes from it."""
         cfg = self.cfg

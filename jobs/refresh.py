@@ -38,8 +38,9 @@ def newest_crawl(collinfo: bytes) -> str:
 class RefreshJob(PipelineJob):
     name = "refresh"
     description = "The newest Common Crawl crawl, then `run` over it; skips crawls already complete (Spark)."
-    example = "webfaq refresh --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/"
-    config_sections = ["refresh", "input", "s3", "retry", "lake", "job"]
+    example = ("webfaq refresh --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/\n"
+               "webfaq refresh --targeted --lake s3://my-bucket/lake --input-base-url s3://commoncrawl/")
+    config_sections = ["refresh", "targeted", "input", "s3", "retry", "lake", "job"]
     state_dir = "_refresh"
 
     def plan(self) -> tuple[str, list[str], str | None]:

@@ -37,11 +37,12 @@ from webfaq.config import Config
 STAGE_SETTINGS = ["extract", "filters", "langid", "dedup", "embed", "align", "benchmark"]
 
 
-def stage_jobs() -> dict[str, tuple[type, Callable[[dict[str, Any]], str]]]:
-    """Stage name -> (its job class, its summary printer): the same code its own command runs."""
+def stage_jobs() -> dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], str]]]:
+    """Stage name -> (what makes its job from (config, args), its summary printer): the same code
+    its own command runs (extract's targeted form with --targeted)."""
     from webfaq_jobs import align, benchmark, dedup, extract
 
-    return {"extract": (extract.ExtractJob, extract.summary), "dedup": (dedup.DedupJob, dedup.summary),
+    return {"extract": (extract.ExtractJob.for_config, extract.summary), "dedup": (dedup.DedupJob, dedup.summary),
             "align": (align.AlignJob, align.summary), "benchmark": (benchmark.BenchmarkJob, benchmark.summary)}
 
 
@@ -102,21 +103,22 @@ class PipelineJob(SparkJob):
     def say(self, line: str) -> None:
         print(f"{self.name}: {line}", flush=True)
 
-    def read_state(self, path: str, key: str) -> dict[str, Any]:
+    def read_state(self, path: str, key: str | None = None) -> dict[str, Any]:
         """The recorded state of ``key``: its state file, else a complete run manifest of the
         same job and key (so a lost state file does not make the run start over). An unreadable
-        state file is named and ignored: the stages run again, which is always safe."""
-        if self.fs.exists(path):
-            try:
-                state = json.loads(self.fs.read_text(path))
-                if isinstance(state, dict):
-                    if state.get("status") == "complete":
-                        return state
-                    return self.complete_in_manifests(key) or state
-            except ValueError:
-                pass
-            print(f"{self.name}: warning: ignoring unreadable state file {path}", file=sys.stderr)
-        return self.complete_in_manifests(key) or {}
+        state file is named in one warning and ignored: the stages run again, which is safe."""
+        from_manifests = self.complete_in_manifests(key) if key else None
+        if not self.fs.exists(path):
+            return from_manifests or {}
+        try:
+            state = json.loads(self.fs.read_text(path))
+            if isinstance(state, dict) and isinstance(state.get("stages", {}), dict):
+                return state if state.get("status") == "complete" else from_manifests or state
+            why = "not a state object"
+        except ValueError as exc:
+            why = f"not JSON ({exc})"
+        print(f"warning: ignored {path}: {why}", file=sys.stderr)
+        return from_manifests or {}
 
     def complete_in_manifests(self, key: str) -> dict[str, Any] | None:
         for m in reversed(lake.read_manifests(self.fs, self.cfg.lake.path)):
@@ -162,8 +164,12 @@ class PipelineJob(SparkJob):
         bm = self.cfg.benchmark
         result = evaluate_benchmark(folder, "test", BM25Params(bm.k1, bm.b, bm.analyzer), ())
         for row in result["languages"]:
-            self.say(f"evaluate: {row['language']:<5} queries {row['queries']:>5}  corpus {row['corpus']:>6}  "
-                     f"BM25 nDCG@10 {row['ndcg@10']:.3f}  MRR@10 {row['mrr@10']:.3f}  R@100 {row['recall@100']:.3f}")
+            scores = (f"BM25 nDCG@10 {row['ndcg@10']:.3f}  MRR@10 {row['mrr@10']:.3f}  R@100 {row['recall@100']:.3f}"
+                      if row["queries"] else "no test queries: not in the mean")
+            self.say(f"evaluate: {row['language']:<5} queries {row['queries']:>5}  docs {row['docs']:>6}  {scores}")
+        mean = result["mean"]
+        self.say(f"evaluate: mean over the {len(result['mean_over'])} languages with test queries: "
+                 f"nDCG@10 {mean['ndcg@10']:.3f}  MRR@10 {mean['mrr@10']:.3f}  R@100 {mean['recall@100']:.3f}")
         return result
 
     def write_report(self) -> dict[str, str]:

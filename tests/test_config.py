@@ -110,4 +110,6 @@ def test_every_setting_declares_a_readable_flag_and_a_valid_default():
         assert s.check(s.default, "default") == s.default, s.key
         assert s.brief and not s.brief.endswith("."), s.key
         assert s.kind == "bool" or s.metavar, s.key
-        assert "None" not in s.default_text() and not s.default_text().startswith(("[", "("))
+        assert "None" not in s.default_text(), s.key
+        # a regex is typed as it is shown, "(?i)(faq|...)"; anything else starting so is a repr
+        assert s.metavar == "REGEX" or not s.default_text().startswith(("[", "(")), s.key

@@ -146,9 +146,10 @@ def test_delta_format_reads_back_with_deltalake_and_duckdb(spark, tmp_path):
     assert len(checked) == 1 and sum(checked[0]["found"].values()) == len(rows)
     assert len(list((lake / "faq").rglob("*.parquet"))) > len(dt.file_uris())
     import pyarrow as pa
-    (lake / "faq" / pa.table(dt.get_add_actions(flatten=True)).to_pylist()[0]["path"]).unlink()
-    problems = verify(str(lake))["problems"]
-    assert len(problems) == 1 and "<missing file>" in problems[0]
+    gone = pa.table(dt.get_add_actions(flatten=True)).to_pylist()[0]["path"]
+    (lake / "faq" / gone).unlink()
+    kinds = {f["kind"]: f["path"] for f in verify(str(lake))["findings"]}
+    assert sorted(kinds) == ["MISMATCH", "MISSING"] and kinds["MISSING"].endswith(gone)
 
 
 def test_s3_input_through_a_real_endpoint(spark, tmp_path, s3_bucket, s3_endpoint):
@@ -202,7 +203,9 @@ def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_pa
     victim.unlink()
     proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "verify", "--lake", str(copy)],
                           capture_output=True, text=True)
-    assert proc.returncode == 1 and "MISMATCH" in proc.stdout and "language=eng" not in proc.stdout
+    assert proc.returncode == 1 and "MISMATCH" in proc.stdout
+    assert [line for line in proc.stdout.splitlines() if line.startswith("MISSING")] == \
+        [f"MISSING  {victim}: run {report['partitions_checked'][0]['run_id']} wrote it"]
 
 
 def test_a_rerun_resumes_from_per_file_results(spark, sample_lake, tmp_path):

@@ -1,7 +1,8 @@
 """The ``webfaq`` command. Spark jobs are imported lazily: ``extract-file`` needs no JVM.
 
 Commands are listed in pipeline order. The Spark jobs (extract, dedup, align, benchmark, refresh)
-own their parsers (jobs/base.py); the commands that run without Spark are defined here. Every
+own their parsers (jobs/base.py); the other commands are defined here (``plan`` starts Spark only
+for its default planner engine, and writes no run). Every
 command shares the conventions of :mod:`webfaq.console`: one-line errors, exit 2 for usage errors.
 """
 
@@ -21,13 +22,14 @@ from webfaq.config import add_config_arguments, config_from_args, section_classe
 from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, add_general_arguments, example_epilog,
                             guarded)
 from webfaq.errors import UsageError
+from webfaq.redaction import redacted_output
 
 # name -> (module, class) of the Spark jobs, in pipeline order
 JOBS = {"run": ("webfaq_jobs.run", "RunJob"), "extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
         "align": ("webfaq_jobs.align", "AlignJob"), "benchmark": ("webfaq_jobs.benchmark", "BenchmarkJob"),
         "refresh": ("webfaq_jobs.refresh", "RefreshJob")}
-ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "refresh", "extract-file",
-         "config-reference"]
+ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "plan", "refresh",
+         "extract-file", "config-reference"]
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
 SECTIONS: dict[str, dict[str, list[str] | None]] = {
@@ -36,6 +38,10 @@ SECTIONS: dict[str, dict[str, list[str] | None]] = {
     "evaluate": {"benchmark": ["k1", "b", "analyzer"]},
     "report": {"s3": None},
     "verify": {"s3": None},
+    "plan": {"input": ["crawl", "base_url"], "lake": ["path", "format"], "s3": None, "retry": None,
+             "targeted": ["index_url", "discovery_sample", "discovery_seed", "max_gap", "faq_path_pattern",
+                          "path_templates", "mime_types", "engine"],
+             "job": ["master", "spark_log_level"]},
     "config-reference": {},
 }
 
@@ -88,11 +94,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=1, sort_keys=True))
         return EXIT_OK
     for row in result["languages"]:
-        print(f"{row['language']:<8} queries {row['queries']:>6}  corpus {row['corpus']:>8}  nDCG@10 {row['ndcg@10']:.4f}  "
-              f"MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}")
+        scores = (f"nDCG@10 {row['ndcg@10']:.4f}  MRR@10 {row['mrr@10']:.4f}  R@100 {row['recall@100']:.4f}"
+                  if row["queries"] else f"no {args.split} queries: not in the mean")
+        print(f"{row['language']:<8} queries {row['queries']:>6}  docs {row['docs']:>8}  {scores}")
     mean = result["mean"]
-    print(f"{'mean':<8} {len(result['languages'])} languages ({args.split})  nDCG@10 {mean['ndcg@10']:.4f}  "
-          f"MRR@10 {mean['mrr@10']:.4f}  R@100 {mean['recall@100']:.4f}")
+    print(f"{'mean':<8} over the {len(result['mean_over'])} languages with {args.split} queries  "
+          f"nDCG@10 {mean['ndcg@10']:.4f}  MRR@10 {mean['mrr@10']:.4f}  R@100 {mean['recall@100']:.4f}")
     return EXIT_OK
 
 
@@ -116,7 +123,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Compare what the manifests say was written with what the lake holds."""
+    """Check the lake file by file against what the manifests say was written: one line per
+    partition and BEIR file checked, then one line per finding (``webfaq.lake.verify``)."""
     from webfaq.lake.verify import verify
 
     report = verify(args.lake, s3=_existing_lake(args))
@@ -133,25 +141,41 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def print_verify(report: dict[str, Any], verbose: bool, quiet: bool) -> None:
-    """Mismatches and other problems always; each consistent partition only with -v; the
-    summary line unless -q."""
-    shown: list[str] = []
-    for entry in report["partitions_checked"] + report["files_checked"]:
-        where = f"{entry['table']}/{entry.get('partition') or entry.get('file')}"
-        found = entry["found"]
-        count = f"{sum(found.values())} rows" if "partition" in entry else f"{found.get('lines', 0)} lines"
-        if entry["expected"] != entry["found"]:
-            shown.append(where)
-            print(f"MISMATCH {where}: {count} (run {entry['run_id']} wrote {entry['expected']})")
-        elif verbose:
-            print(f"ok       {where}: {count} (run {entry['run_id']})")
+    """One line per finding always (its kind first: GARBAGE, CHANGED, MISSING, UNKNOWN, MISMATCH,
+    INVALID, ...); each consistent partition and file only with -v; the summary line unless -q."""
+    if verbose:
+        for entry in report["partitions_checked"] + report["files_checked"]:
+            if entry["expected"] == entry["found"]:
+                where = f"{entry['table']}/{entry.get('partition') or entry.get('file')}"
+                found = entry["found"]
+                count = f"{sum(found.values())} rows" if "partition" in entry else f"{found.get('lines', 0)} lines"
+                print(f"ok       {where}: {count} (run {entry['run_id']})")
     for problem in report["problems"]:
-        if not any(problem.startswith(w) for w in shown):
-            print(f"PROBLEM  {problem}")
+        print(problem)
     if not quiet:
         print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions and "
               f"{len(report['files_checked'])} files checked: "
               + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """What ``refresh --targeted`` would read of ``--crawl``: the plan from the URL index and the
+    lake's FAQ pages of earlier crawls. Only index files and listings are fetched; the index scan
+    is kept in the lake's work area for the run that follows."""
+    from webfaq_jobs.base import JobFailed
+    from webfaq_jobs.targeted import TargetedExtractJob
+
+    cfg = config_from_args(args)
+    if not cfg.input.crawl:
+        raise UsageError("plan needs --crawl CC-MAIN-YYYY-WW, the crawl to plan")
+    preflight.check_writable_lake(cfg.lake.path)
+    try:
+        plan = TargetedExtractJob(cfg, argparse.Namespace(inputs=[])).build_plan()
+    except JobFailed as exc:  # a failed fetch of the index or a listing: no usage error, no traceback
+        print(f"webfaq plan: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(plan.summary(), indent=1, sort_keys=True) if args.json else plan.describe())
+    return EXIT_OK
 
 
 def cmd_config_reference(args: argparse.Namespace) -> int:
@@ -218,7 +242,7 @@ def build_parser() -> Parser:
                                           "webfaq report --lake ./lake"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (in pipeline order)")
     local = {"evaluate": _evaluate_parser, "report": _report_parser, "verify": _verify_parser,
-             "extract-file": _extract_file_parser, "config-reference": _reference_parser}
+             "plan": _plan_parser, "extract-file": _extract_file_parser, "config-reference": _reference_parser}
     for name in ORDER:
         if name in JOBS:
             sub.add_parser(name, help=SPARK_COMMANDS[name][0], add_help=False)
@@ -268,6 +292,16 @@ def _verify_parser(sub) -> None:
     _settings(p, "verify")
 
 
+def _plan_parser(sub) -> None:
+    p = _command(sub, "plan", "Show what refresh --targeted would read of a crawl: captures, WARC files, bytes.",
+                 cmd_plan, ["webfaq plan --crawl CC-MAIN-2024-22 --lake s3://my-bucket/lake",
+                            "webfaq plan --crawl CC-MAIN-2024-22 --lake ./lake --targeted-engine duckdb --json"],
+                 json_help="print the plan's numbers as JSON")
+    p.description = (p.description + " Only the URL index and listings are fetched, no WARC data; the index "
+                     "scan is kept in the lake's work area for the refresh that follows.")
+    _settings(p, "plan")
+
+
 def _reference_parser(sub) -> None:
     p = _command(sub, "config-reference", "Print every setting as the README's Markdown reference.",
                  cmd_config_reference, ["webfaq config-reference --write README.md"])
@@ -307,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         args = parser.parse_args(argv)
-        return args.func(args)
+        if args.command == "extract-file":  # stdout is data: URLs in records stay as they are
+            return args.func(args)
+        with redacted_output():
+            return args.func(args)
 
     return guarded(prog, argv, body)
 

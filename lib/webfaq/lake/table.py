@@ -1,4 +1,4 @@
-"""Lake layout, atomic partition replacement, Delta commits and run manifests.
+"""Lake layout, atomic partition replacement and Delta commits (run manifests: ``manifest.py``).
 
 Layout::
 
@@ -18,12 +18,12 @@ unit tests and on Hadoop's FileSystem (HDFS, S3, GCS) inside Spark jobs.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterable, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from webfaq.faults import failpoint
 
@@ -91,9 +91,11 @@ class LocalFS:
         p = _local(path)
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
         tmp = f"{p}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                failpoint("local.write_text")
+            os.replace(tmp, p)
 
     def read_text(self, path: str) -> str:
         with open(_local(path), encoding="utf-8") as fh:
@@ -172,10 +174,12 @@ class ArrowFS:
         target = self.path(path)
         self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
         tmp = target if self.fs.type_name in ("s3", "gcs") else f"{target}.{uuid.uuid4().hex}.tmp"
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(text.encode("utf-8"))
-        if tmp != target:
-            self.fs.move(tmp, target)
+        with removed_on_failure(lambda: _delete_arrow_file(self.fs, tmp) if tmp != target else None):
+            with self.fs.open_output_stream(tmp) as out:
+                out.write(text.encode("utf-8"))
+                failpoint("arrow.write_text")
+            if tmp != target:
+                self.fs.move(tmp, target)
 
     def read_text(self, path: str) -> str:
         with self.fs.open_input_stream(self.path(path)) as f:
@@ -338,29 +342,6 @@ def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, l
     return len(adds)
 
 
-# --------------------------------------------------------------------------- manifests
-
-def manifest_path(lake: str, run_id: str) -> str:
-    return join(lake, "_runs", f"{run_id}.json")
-
-
-def write_manifest(fs: LakeFS, lake: str, manifest: dict[str, Any]) -> str:
-    path = manifest_path(lake, manifest["run_id"])
-    fs.write_text(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-    return path
-
-
-def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
-    runs_dir = join(lake, "_runs")
-    if not fs.exists(runs_dir):
-        return []
-    manifests = []
-    for f in fs.list_files(runs_dir):
-        if f.path.endswith(".json") and "/" not in f.path:
-            manifests.append(json.loads(fs.read_text(join(runs_dir, f.path))))
-    return sorted(manifests, key=lambda m: m.get("started", ""))
-
-
 # --------------------------------------------------------------------------- executor-side files
 
 def arrow_fs(uri: str, s3: Any = None):
@@ -392,5 +373,29 @@ def write_parquet_atomic(uri: str, table) -> None:
         pq.write_table(table, path, filesystem=filesystem)
         return
     tmp = f"{path.rsplit('/', 1)[0]}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
-    pq.write_table(table, tmp, filesystem=filesystem)
-    filesystem.move(tmp, path)
+    with removed_on_failure(lambda: _delete_arrow_file(filesystem, tmp)):
+        pq.write_table(table, tmp, filesystem=filesystem)
+        failpoint("parquet.write")
+        filesystem.move(tmp, path)
+
+
+@contextlib.contextmanager
+def removed_on_failure(remove: Callable[[], Any]):
+    """Run ``remove`` (delete a temp file) when the block fails, then let the error go on: a
+    full disk must not leave half-written ``*.tmp`` files behind. A failing clean-up never
+    hides the error that caused it."""
+    try:
+        yield
+    except BaseException:
+        try:
+            remove()
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+        raise
+
+
+def _delete_arrow_file(filesystem, path: str) -> None:
+    from pyarrow import fs as pafs
+
+    if filesystem.get_file_info(path).type == pafs.FileType.File:
+        filesystem.delete_file(path)

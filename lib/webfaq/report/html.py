@@ -29,12 +29,13 @@ import datetime as dt
 import html
 import math
 import os
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from webfaq.lake import LakeFS, join, lake_fs, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests, removed_on_failure
 
 JOBS = ("extract", "dedup", "align", "benchmark")
 # Every chart the page can hold (data-chart="…" when drawn, data-chart-empty="…" when a stage
@@ -120,6 +121,7 @@ class LakeData:
     evaluation: dict | None = None  # the newest evaluation a run recorded (webfaq run's evaluate stage)
     evaluation_run: str = ""
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unreadable manifests, one warning each
 
 
 def metric_value(manifest: dict, metric: str) -> int:
@@ -243,8 +245,14 @@ def read_component_sizes(table: str, crawls: Iterable[str], fs: LakeFS) -> list[
 def collect(lake: str, s3: Any = None) -> LakeData:
     lake = _local_path(lake).rstrip("/") or "/"
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
-    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS})
+    skipped: list[str] = []  # unreadable manifests: a warning line each, and a note in the page
+
+    def warn(line: str) -> None:
+        print(line, file=sys.stderr)
+        skipped.append(line)
+
+    manifests = read_manifests(fs, lake, warn=warn)
+    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS}, skipped=skipped)
     ex = data.jobs["extract"]
     if ex.current:
         table = _table(lake, ex.current, "faq")
@@ -793,7 +801,7 @@ def refine_panel(data: LakeData) -> str:
     refined = int(c.get("refine.input", 0))
     drops = sorted(((k[len("refine.drop."):], int(v)) for k, v in c.items() if k.startswith("refine.drop.") and v),
                    key=lambda x: -x[1])
-    left_out = bm.current.get("languages_left_out") or {}
+    left_out = bm.current.get("left_out") or {}
     out_rows = "".join(f"<tr><td><code>{esc(l)}</code></td><td>{esc(r)}</td></tr>" for l, r in sorted(left_out.items()))
     out_html = (f"<table class='mini'><thead><tr><th>Left out</th><th>why</th></tr></thead><tbody>{out_rows}</tbody>"
                 "</table>") if left_out else ""
@@ -825,12 +833,12 @@ def evaluation_panel(data: LakeData) -> str:
                 note=f"{int(r['queries'])} q", title=f"nDCG@10 x 1000, {r['language']}") for r in rows]
     table_rows = "".join(
         f"<tr><td>{esc(display_name(r['language']))} <code>{esc(r['language'])}</code></td>"
-        f"<td class='r'>{fmt(int(r['queries']))}</td><td class='r'>{fmt(int(r['corpus']))}</td>"
+        f"<td class='r'>{fmt(int(r['queries']))}</td><td class='r'>{fmt(int(r['docs']))}</td>"
         f"<td class='r'>{float(r['ndcg@10']):.3f}</td><td class='r'>{float(r['mrr@10']):.3f}</td>"
         f"<td class='r'>{float(r['recall@100']):.3f}</td></tr>" for r in rows)
     mean = result.get("mean") or {}
     table = ("<table class='data nowrap'><thead><tr><th>Language</th><th class='r'>Test queries</th>"
-             "<th class='r'>Corpus</th><th class='r'>nDCG@10</th><th class='r'>MRR@10</th><th class='r'>R@100</th></tr>"
+             "<th class='r'>Documents</th><th class='r'>nDCG@10</th><th class='r'>MRR@10</th><th class='r'>R@100</th></tr>"
              f"</thead><tbody>{table_rows}<tr><th>mean of {len(rows)}</th><td></td><td></td>"
              f"<th class='r'>{float(mean.get('ndcg@10', 0)):.3f}</th><th class='r'>{float(mean.get('mrr@10', 0)):.3f}</th>"
              f"<th class='r'>{float(mean.get('recall@100', 0)):.3f}</th></tr></tbody></table>")
@@ -1102,7 +1110,9 @@ def benchmark_panel(data: LakeData) -> str:
                          f"<td class='r'>{delta(int(sizes[l].get('corpus', 0)), prev, f'sizes/{l}/corpus', bm.run, bm.prev_run, compact=True)}</td></tr>")
     table = f"<table class='data nowrap'><thead>{head}</thead><tbody>{''.join(body_rows)}</tbody></table>"
     items = [(k, c, "") for k, c in SPLIT_COLOR.items()]
-    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>'
+    left_out = "".join(f'<p class="warn">Left out: {esc(display_name(l))} <code>{esc(l)}</code>: {esc(reason)}</p>'
+                       for l, reason in sorted((bm.current.get("left_out") or {}).items()))
+    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>{left_out}'
     return card("Benchmark sizes per language", body, sub=run_ref(bm) + f" · source <code>{esc(bm.current.get('source', ''))}"
                 f"</code> · model <code>{esc(bm.current.get('model') or '')}</code>", anchor="benchmark",
                 color=COLOR["benchmark"])
@@ -1266,7 +1276,7 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
                       f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(data.lake)}</code> first.")
     else:
         intro = ""
-    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.notes)
+    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.skipped + data.notes)
     panels = [intro_panel(data), funnel_panel(data), languages_panel(data, top_languages),
               websites_panel(data, top_websites),
               f'<div class="stack">{drops_panel(data)}{syntax_panel(data)}</div>', dedup_panels(data),
@@ -1297,12 +1307,13 @@ def write_report(lake: str, out: str | None = None, s3: Any = None) -> str:
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, out)
         return out
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
+    manifests = read_manifests(fs, lake, warn=lambda _: None)  # build_report warned already
     name = f"report-{manifests[-1]['run_id']}.html" if manifests else "report-empty.html"
     targets = [join(lake, "_reports", name), join(lake, "report.html")]
     for path in targets:
