@@ -74,7 +74,9 @@ class RefreshJob(SparkJob):
                 print(f"refresh: {crawl} {stage} already done (run {stages[stage]}), skipped")
                 continue
             with self.phase(stage):
-                manifest = jobs[stage](self.stage_config(stage, crawl, bool(stages)), argparse.Namespace(inputs=[])).execute()
+                job = jobs[stage](self.stage_config(stage, crawl, bool(stages)), argparse.Namespace(inputs=[]))
+                job.join_lease(self.lease)  # one writer: the refresh and its stages, in this process
+                manifest = job.execute()
             stages[stage] = manifest["run_id"]
             self.fs.write_text(state_path, json.dumps({"crawl": crawl, "status": "running", "stages": stages}))
             print(f"refresh: {crawl} {stage} complete (run {manifest['run_id']})")

@@ -84,6 +84,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Free the lake's writer lease of a run that died (a live holder only with --force)."""
+    from webfaq.lake import lake_fs
+    from webfaq.lake.lease import LakeBusy, lease_store, unlock
+
+    s3 = config_from_args(args).s3
+    try:
+        print(unlock(lease_store(args.lake, s3, hadoop=lambda: lake_fs(args.lake, s3)), args.lake, force=args.force))
+    except LakeBusy as exc:
+        print(f"unlock: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         import importlib
@@ -125,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
                    "and a copy at <lake>/report.html)")
     add_config_arguments(r, ["s3"])
     r.set_defaults(func=cmd_report)
+    u = sub.add_parser("unlock", help="Free the lake's writer lease of a run that died (see the REFUSED line).")
+    u.add_argument("--lake", required=True, help="lake directory or URI (s3://, gs://, hdfs://)")
+    u.add_argument("--force", action="store_true", help="also free a lease whose holder looks alive")
+    add_config_arguments(u, ["s3"])
+    u.set_defaults(func=cmd_unlock)
     p = sub.add_parser("evaluate", help="BM25 nDCG@10/MRR@10/Recall@100 on a produced benchmark split (no Spark).")
     p.add_argument("path", help="a benchmark folder (<lake>/benchmark) or one language's BEIR folder")
     p.add_argument("--split", default="test", choices=["test", "train"], help="qrels split to evaluate (default: test)")

@@ -97,6 +97,14 @@ class LakeConfig:
     path: str = _opt("lake", "Lake root (local path or a Hadoop/Spark URI).", alias="--lake")
     format: str = _opt("parquet", "parquet or delta.", alias="--format")
     files_per_partition: int = _opt(1, "Parquet files written per (crawl, language) partition.")
+    # -- issue 12: what a run replaces, and one writer at a time
+    replace_crawl: bool = _opt(False, "Extract: replace each crawl the run touches as a whole (default: only the "
+                               "rows of the WARC files the run processed; other files' rows stay).",
+                               alias="--replace-crawl")
+    lease_ttl_s: float = _opt(120.0, "Writer lease: a holder on another host whose heartbeat (every ttl/4) is "
+                              "older than this is taken for dead.")
+    lease_wait_s: float = _opt(0.0, "Wait up to this long for another run's writer lease instead of being "
+                               "refused at once (exit 75).")
 
 
 @dataclass
@@ -367,6 +375,8 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"unknown syntaxes {sorted(unknown)}")
     if not 0 <= cfg.job.failure_budget <= 1:
         raise ValueError("--job-failure-budget must be a fraction in [0, 1]")
+    if cfg.lake.lease_ttl_s <= 0 or cfg.lake.lease_wait_s < 0:
+        raise ValueError("--lake-lease-ttl-s must be > 0 and --lake-lease-wait-s >= 0")
     d = cfg.dedup
     if not 0 < d.threshold <= 1 or not 0 < d.fp_weight < 1 or not 0 < (d.candidate_threshold or 1) <= 1:
         raise ValueError("--dedup-threshold must be in (0, 1] and --dedup-fp-weight in (0, 1)")
