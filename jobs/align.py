@@ -183,7 +183,7 @@ class AlignJob(SparkJob):
         part = todo.select(*keys).join(pool, ["language", "id"])
         part.repartition("crawl", "language").sortWithinPartitions("id").write.partitionBy("crawl", "language") \
             .parquet(self.stage("embeddings"))
-        self.swap(self.stage("embeddings"), self.store_path(), [f"crawl={c}" for c in stale])
+        self.swap_staged(self.stage("embeddings"), self.store_path(), [f"crawl={c}" for c in stale])
         counters.add("embed.reused", counters["embed.records"] - counters["embed.computed"])
         return result
 
@@ -393,7 +393,7 @@ class AlignJob(SparkJob):
             if table == self.output:  # a table (Delta with --format delta); the export is files
                 done[table] = self.publish(self.stage(table), self.table(table), {"pair": [p[5:] for p in parts]}, ["pair"])
             else:
-                done[table] = self.swap(self.stage(table), self.table(table), parts)
+                done[table] = self.swap_staged(self.stage(table), self.table(table), parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": self.store_path(), "pairs": sorted(p[5:] for p in done[self.output])}
 

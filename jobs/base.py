@@ -302,7 +302,7 @@ class SparkJob:
         except LeaseLost as exc:
             raise JobFailed(str(exc)) from exc
 
-    def swap(self, staged: str, path: str, parts: list[str]) -> list[str]:
+    def swap_staged(self, staged: str, path: str, parts: list[str]) -> list[str]:
         """``lake.swap_partitions`` of this run, after the lease check."""
         self.commit_guard()
         return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
@@ -328,7 +328,7 @@ class SparkJob:
         if not parts:
             return []  # nothing replaced (an overwrite without partitions would replace the whole table)
         if self.cfg.lake.format != "delta":
-            return self.swap(staged, path, parts)
+            return self.swap_staged(staged, path, parts)
         files = [f for f in self.fs.list_files(staged) if lake.is_data_file(f.path)]
         if not files and not lake.is_delta(self.fs, path):
             return parts  # nothing to replace, nothing to write

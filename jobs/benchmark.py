@@ -87,7 +87,7 @@ class BenchmarkJob(SparkJob):
             self.write_language_records(out)
             table = self.table(bm.table)
             staged = self.staged_files(lines)
-            out["partitions_replaced"] = self.swap(self.stage(bm.table), table, languages)
+            out["partitions_replaced"] = self.swap_staged(self.stage(bm.table), table, languages)
             out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
         self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
         return out

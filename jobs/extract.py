@@ -176,7 +176,7 @@ class ExtractJob(SparkJob):
                                                         arrow_schema(FAQ_FIELDS))
             info["delta_writer"] = "deltalake"
         else:
-            info["partitions_replaced"] = self.swap(staged, table, [f"crawl={c}" for c in crawls])
+            info["partitions_replaced"] = self.swap_staged(staged, table, [f"crawl={c}" for c in crawls])
         return info
 
     def crawl_content(self, table: str, qa, crawls: list[str], uris: list[str]):
