@@ -376,7 +376,17 @@ class SparkJob:
             return self._execute()
         finally:
             if own_lease:
-                self.lease.release()
+                self.release_lease()
+
+    def release_lease(self) -> None:
+        """Let go of the lake (a failure to say so only delays the next writer until the
+        lease expires, or not at all on this machine: it must not hide the run's own result)."""
+        lease, self.lease = self.lease, None
+        try:
+            lease.release()
+        except Exception as exc:  # noqa: BLE001
+            print(f"{self.name}: could not release the lake lease ({type(exc).__name__}: {exc}); "
+                  "it expires by itself", file=sys.stderr)
 
     def _execute(self) -> dict[str, Any]:
         started = dt.datetime.now(dt.timezone.utc)
