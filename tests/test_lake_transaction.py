@@ -167,6 +167,7 @@ def test_concurrent_runs_end_as_a_serial_order_or_are_refused(spark, tmp_path):
         tag = f"r{rounds}"
         if kind == 0:  # two identical commands, the second refused while the first holds the lake
             done = assert_serial_or_refused(race([extract + ["--lake", str(lake)]] * 2, tag), lake)
+            print(f"round {rounds}: identical extracts, {len(done)} completed, {2 - len(done)} refused")
             assert comparable(lake_rows(lake / "faq")) == both
             for run_id in done:
                 assert manifest(lake, run_id)["counters"]["files.total"] == 2
@@ -185,7 +186,8 @@ def test_concurrent_runs_end_as_a_serial_order_or_are_refused(spark, tmp_path):
             assert len(lake_rows(lake / "faq_dedup")) == len(one if dedup_first else both)
         else:  # Delta: two runs of a new crawl (found committing twice: 628 rows for 314)
             argv = extract + ["--lake", str(lake), "--format", "delta"]
-            assert_serial_or_refused(race([argv, argv], tag), lake)
+            done = assert_serial_or_refused(race([argv, argv], tag), lake)
+            print(f"round {rounds}: Delta extracts of a new crawl, {len(done)} completed, {2 - len(done)} refused")
             assert sorted(comparable(faq_rows(lake, "delta"))) == both
         assert_clean(lake)
         assert read_view(lease_store(str(lake)), str(lake)).state() == "released"

@@ -212,9 +212,7 @@ def _beat_at(store: LeaseStore, lake: str, generation: int, beats: list[int]) ->
         return None
     try:
         return float(json.loads(store.read_text(_file(lake, generation, f"beat.{max(beats):012d}")))["at"])
-    except (ValueError, TypeError, KeyError):
-        return time.time()
-    except OSError:  # deleted since the listing: a newer one replaced it
+    except Exception:  # noqa: BLE001 - being written, or deleted since the listing (a newer one replaced it)
         return time.time()
 
 
@@ -225,7 +223,7 @@ def read_view(store: LeaseStore, lake: str) -> LeaseView:
         return LeaseView(0, None, None, False)
     try:
         holder = Holder(**json.loads(store.read_text(_file(lake, newest, "json"))))
-    except (ValueError, TypeError, OSError):
+    except Exception:  # noqa: BLE001 - being written (HDFS shows a file while it is written): taken as held
         holder = None
     return LeaseView(newest, holder, _beat_at(store, lake, newest, gens[newest].beats), gens[newest].released)
 
@@ -392,8 +390,15 @@ class S3LeaseStore:
         self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
 
     def read_text(self, path: str) -> str:
+        from botocore.exceptions import ClientError
+
         bucket, key = self._key(path)
-        return self.client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        except ClientError as exc:  # gone since it was listed (an older heartbeat): as a local file would be
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(path) from exc
+            raise
 
     def list_names(self, path: str) -> list[str]:
         bucket, prefix = self._key(path.rstrip("/") + "/")
