@@ -109,7 +109,11 @@ RACER = textwrap.dedent("""
     from webfaq.lake.lease import LakeBusy, acquire, lease_store
     lake, me, results, n, endpoint = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
     store = lease_store(lake, S3Config(endpoint_url=endpoint or None))
-    start = float(open(os.path.join(results, "go")).read())
+    go = os.path.join(results, "go")
+    give_up = time.time() + 120
+    while not os.path.exists(go) and time.time() < give_up:
+        time.sleep(0.01)
+    start = float(open(go).read())
     while time.time() < start:
         time.sleep(0.001)
     try:
@@ -131,8 +135,8 @@ def race_for_the_lease(lake_uri: str, results: Path, n: int, endpoint: str = "")
     results.mkdir(parents=True)
     procs = [subprocess.Popen([sys.executable, "-c", RACER, lake_uri, f"r{i}", str(results), str(n), endpoint],
                               stderr=subprocess.PIPE, text=True) for i in range(n)]
-    time.sleep(0.5)  # the racers are importing; the start instant comes after
-    (results / "go").write_text(str(time.time() + 2.5))
+    (results / "go.tmp").write_text(str(time.time() + 2.5))  # the start instant, a little ahead
+    (results / "go.tmp").rename(results / "go")
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
