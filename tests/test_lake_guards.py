@@ -314,3 +314,25 @@ def test_a_commit_killed_before_it_lands_leaves_no_orphan_after_recovery(tmp_pat
     done = lake.recover(lake.LocalFS(str(root)), str(root))
     assert done["removed"] == ["faq/crawl=NEW/language=eng/part-dying.parquet", "_staging/dying", "_staging/seed"]
     assert orphans(root / "faq") == set()
+
+
+@pytest.mark.parametrize("job", ["extract", "dedup", "align", "benchmark", "refresh"])
+def test_every_writing_job_is_refused_at_start_while_another_holds_the_lake(job, tmp_path, capsys):
+    """Refused before Spark starts, in one line naming the holder; verify, a reader, takes no
+    lease and works meanwhile."""
+    import importlib
+
+    from webfaq.lake.verify import verify
+
+    root = tmp_path / "lake"
+    held = acquire(lease_store(str(root)), str(root), "holder-run", "extract")
+    try:
+        main = importlib.import_module(f"webfaq_jobs.{job}").main
+        assert main(["--lake", str(root), "--crawl", "CC-MAIN-2099-01"] if job == "refresh" else ["--lake", str(root)]) == 75
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"{job} REFUSED: ") and "run holder-run (job extract, host " in err
+        assert verify(str(root))["ok"]
+        held.check()  # still the holder: nobody broke the lease
+    finally:
+        held.release()
+    assert not (root / "_runs").exists()  # a refused run leaves no trace

@@ -6,7 +6,6 @@ with real concurrent ``webfaq`` processes, round after round."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
