@@ -101,6 +101,29 @@ def test_the_cli_names_a_bad_run_id_in_one_line(tmp_path):
     assert not (tmp_path / "lake").exists()
 
 
+def test_a_file_whose_crawl_cannot_be_a_name_fails_in_the_lake_job_with_every_pair_counted():
+    """Real WARCs say ``isPartOf: Temporary%20Collection`` (pywb's default): Spark would write
+    ``crawl=Temporary%2520Collection`` and the swap would lose the rows. In the lake job such a
+    file fails with its reason, its pairs counted as dropped; ``extract-file`` reports it as is."""
+    from conftest import shared_path
+    from webfaq.config import Config
+    from webfaq.counters import reconcile
+    from webfaq.extract.pipeline import lake_checked, process_file
+
+    for name, status in (("example.warc.gz", "ok"), ("example-trunc.warc", "partial")):
+        result = process_file(str(shared_path("warc", name)), Config())
+        assert (result.status, result.crawl) == (status, "Temporary%20Collection")
+        kept = result.counters.get("qa.kept", 0)
+        checked = lake_checked(result)
+        c = checked.counters
+        assert (checked.status, checked.reason, checked.records) == ("failed", "bad_crawl_name", [])
+        assert reconcile(c) == [] and c["files.total"] == c["files.failed.bad_crawl_name"] == 1
+        assert c.get("drop.bad_crawl_name", 0) == kept and not any(k.startswith("kept.lang.") for k in c)
+    cfg = Config()
+    cfg.job.crawl_id = "C"  # --crawl-id names the crawl instead: the file is fine
+    assert lake_checked(process_file(str(shared_path("warc", "example.warc.gz")), cfg)).status == "ok"
+
+
 # --------------------------------------------------------------------------- the lease
 
 RACER = textwrap.dedent("""

@@ -117,25 +117,6 @@ def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
     return cfg.input.crawl or cfg.job.crawl_id or warcinfo.get("isPartOf") or "unknown"
 
 
-BAD_CRAWL = "bad_crawl_name"  # files.failed.<this>: the WARC's isPartOf cannot name a partition
-
-
-def _crawl_checked(result: FileResult) -> FileResult:
-    """A file whose crawl (from its warcinfo ``isPartOf``) is not a valid lake name fails with
-    its own reason and keeps no records: the crawl becomes a directory name, and a name from
-    content is never used as a path (``--crawl-id`` overrides ``isPartOf``)."""
-    from webfaq.lake.names import valid_name
-
-    if result.crawl is None or valid_name(result.crawl):
-        return result
-    counters = Counters(result.counters)
-    for name in [k for k in counters if k.startswith("kept.lang.")]:
-        del counters[name]
-    counters.drop(BAD_CRAWL, counters.pop("qa.kept", 0))  # extracted, then dropped with the file
-    result.status, result.reason, result.records, result.counters = "failed", BAD_CRAWL, [], counters
-    return result
-
-
 def _opener(uri: str, cfg: Config, counters: Counters):
     """Streams of ``uri`` from any offset that resume by themselves after a broken read."""
     def on_resume(exc: FetchError) -> None:
@@ -158,8 +139,8 @@ def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
         counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
     if status == "partial" and counters.get("warc.records", 0) == 0:
         status, reason = "failed", "not_a_warc"
-    return _crawl_checked(FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
-                                     counters=counters, records=records))
+    return FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
+                      counters=counters, records=records)
 
 
 def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
@@ -273,6 +254,29 @@ def result_table(result: FileResult):
     return pa.Table.from_pylist([dict(zip(names, row)) for row in result_rows(result)], schema=arrow_schema(fields))
 
 
+BAD_CRAWL = "bad_crawl_name"  # files.failed.<this>: the file's crawl (its isPartOf) cannot name a partition
+
+
+def lake_checked(result: FileResult) -> FileResult:
+    """``result`` as the lake job takes it: a file whose crawl (from its warcinfo ``isPartOf``)
+    is not a valid lake name fails with its own reason and keeps no records, its kept pairs
+    counted as ``drop.bad_crawl_name`` -- the crawl would become a directory name, and a name
+    from content is never used as a path (``--crawl-id`` overrides ``isPartOf``). ``webfaq
+    extract-file`` writes no lake and reports the crawl as it is."""
+    from webfaq.lake.names import valid_name
+
+    if result.status == "failed" or valid_name(result.crawl):
+        return result
+    counters = Counters(result.counters)
+    for name in [k for k in counters if k.startswith("kept.lang.")]:
+        del counters[name]
+    counters.drop(BAD_CRAWL, counters.pop("qa.kept", 0))  # extracted, then dropped with the file
+    counters.pop("files.ok" if result.status == "ok" else f"files.{result.status}.{result.reason}", None)
+    counters.add(f"files.failed.{BAD_CRAWL}")
+    result.status, result.reason, result.records, result.counters = "failed", BAD_CRAWL, [], counters.as_dict()
+    return result
+
+
 def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[str]) -> Iterator[tuple[str, str]]:
     """Executor side of the extract job: each input file's records and summary row go to their
     own Parquet file in ``work_dir`` the moment the file is done. That file is the per-WARC
@@ -283,7 +287,7 @@ def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[str]) -> Itera
     processor = QAProcessor(cfg)
     try:
         for uri in uris:
-            result = process_file(uri, cfg, processor)
+            result = lake_checked(process_file(uri, cfg, processor))
             write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result),
                                  root=cfg.lake.path)
             yield uri, result.status
