@@ -76,6 +76,17 @@ def test_names_from_content_never_become_paths(spark, tmp_path):
     assert sorted(p.name for p in (lake / "faq").iterdir()) == ["crawl=C", "crawl=D"]
     run_extract(spark, [str(ONE), "--lake", str(lake), "--crawl-id", "C"])  # the next run of any job
     assert (victim / "data.txt").read_text() == "not the lake's"
+    from webfaq.lake.names import OutsideLake
+    from webfaq_jobs.base import HadoopFS
+
+    hadoop = HadoopFS(spark, str(lake))  # the jobs' adapter: bound to the lake too
+    for act in (lambda: hadoop.delete(str(victim)), lambda: hadoop.rename(str(lake / "faq"), str(victim / "faq")),
+                lambda: hadoop.write_text(str(root / "m.json"), "{}"), lambda: hadoop.delete(str(lake))):
+        with pytest.raises(OutsideLake):
+            act()
+    assert hadoop.create_exclusive(str(lake / "_probe"), "1") and not hadoop.create_exclusive(str(lake / "_probe"), "2")
+    assert hadoop.read_text(str(lake / "_probe")) == "1"
+    hadoop.delete(str(lake / "_probe"))
     assert sorted(p.name for p in root.iterdir()) == ["delta-lake", "lake", "victim"]
 
 
