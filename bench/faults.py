@@ -19,6 +19,9 @@ be fetched, a presigned glob that matches nothing) survive when no manifest, rep
 line holds them; ENOSPC on the executors' writes survives when the run fails with that cause,
 leaves no temp file and the lake's rows as they were; each damage of tests/support/tamper.py
 survives when `webfaq verify` names it, with the right kind, in one line, without crashing.
+Names from content that try to leave the lake (a WARC's isPartOf, --run-id, a long --crawl-id), two
+runs racing for one lake, two Delta commits racing, a driver killed before its Delta commit:
+survived means the lake of a serial order, or a refused run said so in one line.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from faultproxy import FaultProxy  # noqa: E402
 from hostile_corpus import (DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, corrupt_member, damage, faq_records,  # noqa: E402
                             spread_faults, whitespace_pages, with_big_int, write_corpus, write_pages)
+from support.warcs import with_is_part_of  # noqa: E402
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
 from webfaq.extract.pipeline import process_file  # noqa: E402
@@ -45,6 +49,8 @@ from webfaq.extract.pipeline import process_file  # noqa: E402
 SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
 FAQ_HTML = REPO.parent / "shared" / "data" / "faq_html"  # real FAQ pages, when the shared data is there
 SAMPLE_DIR = REPO / "sample-data" / "warc"
+SLICE = REPO / "sample-data" / "warc" / "real-pages-slice.warc.gz"
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
 
 
 def keys(result) -> set[tuple[str, str]]:
@@ -252,6 +258,145 @@ def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
         findings = verify(str(copy))["findings"]
         named = [f["kind"] for f in findings if f["path"].endswith(rel)]
         rows.append((f"lake: {label}", named == [kind], 0, f"verify: {', '.join(sorted({f['kind'] for f in findings}))}"))
+
+
+# --------------------------------------------------------------------------- lake faults
+
+def spawn(*argv: str, run_id: str | None = None, env: dict | None = None) -> subprocess.Popen:
+    extra = ["--run-id", run_id] if run_id else []
+    return subprocess.Popen([WEBFAQ, *argv, *extra, "--master", "local[1]", "--job-progress-interval-s", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **(env or {})))
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=1800)
+    return proc.returncode, err
+
+
+def faq_keys(lake: Path) -> list[tuple]:
+    import pyarrow.dataset as ds
+
+    if not (lake / "faq").exists():
+        return []
+    t = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table(columns=["crawl", "id", "url", "warc_file"])
+    return sorted(zip(*(t[c].to_pylist() for c in t.column_names)))
+
+
+def rows_lost(expected: list[tuple], found: list[tuple]) -> tuple[int, int]:
+    """(rows of ``expected`` missing from ``found``, rows of ``found`` that are extra)."""
+    from collections import Counter
+
+    want, got = Counter(expected), Counter(found)
+    return sum((want - got).values()), sum((got - want).values())
+
+
+def traversal_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """WARCs whose isPartOf leaves the lake, a --run-id '..', a 300-character --crawl-id."""
+    from webfaq.lake.verify import verify
+
+    home = tmp / "traversal"
+    lake, victim = home / "lake", home / "victim"
+    victim.mkdir(parents=True)
+    (victim / "keep.txt").write_text("keep")
+    assert finish(spawn("extract", str(SAMPLE), "--lake", str(lake), "--crawl-id", "C"))[0] == 0
+    before = faq_keys(lake)
+    hostile = {"../../../faq": "WARC isPartOf ../../../faq", "../../../../victim": "WARC isPartOf ../../../../victim",
+               "https://example.org/CC-MAIN-2024-22": "WARC isPartOf is a URL", "2024/22": "WARC isPartOf 2024/22"}
+    inputs = [str(with_is_part_of(SAMPLE, tmp / f"hostile-{i}.warc.gz", name)) for i, name in enumerate(hostile)]
+    code, err = finish(spawn("extract", *inputs, "--lake", str(lake), "--job-failure-budget", "1", run_id="hostile"))
+    manifest = json.loads((lake / "_runs" / "hostile.json").read_text()) if code == 0 else {}
+    claimed = {f["file_crawl"]: f["file_reason"] for f in manifest.get("files", [])}
+    lost, extra = rows_lost(before, faq_keys(lake))
+    intact = (victim / "keep.txt").exists() and verify(str(lake))["ok"] and sorted(p.name for p in home.iterdir()) == ["lake", "victim"]
+    rows = [(label, code == 0 and intact and claimed.get(name) == "bad_crawl_name" and not extra, lost,
+             f"file failed: {claimed.get(name)}, lake and its sibling intact: {intact}") for name, label in hostile.items()]
+    for label, flag, value in (("--run-id ..", "--run-id", ".."), ("--run-id ../../x", "--run-id", "../../x"),
+                               ("--crawl-id of 300 characters", "--crawl-id", "c" * 300)):
+        code, err = finish(spawn("extract", str(SAMPLE), "--lake", str(lake), flag, value))
+        lost, extra = rows_lost(before, faq_keys(lake))
+        one_line = err.strip().count("\n") == 0 and "Traceback" not in err
+        rows.append((label, code == 2 and one_line and not lost and (victim / "keep.txt").exists(), lost,
+                     f"exit {code}, one line: {err.strip()[:48]}..."))
+    return rows
+
+
+def race_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Two extract runs at once on one lake: refused in one line, or waiting for the lease."""
+    from webfaq.lake.verify import verify
+
+    serial = tmp / "serial"
+    assert finish(spawn("extract", str(SAMPLE), str(SLICE), "--lake", str(serial), "--crawl-id", "C"))[0] == 0
+    expected = faq_keys(serial)
+    rows = []
+    for label, argvs, wait in (
+        ("two identical extracts at once", [[str(SAMPLE), str(SLICE)]] * 2, False),
+        ("two batches of one crawl at once", [[str(SAMPLE)], [str(SLICE)]], True),
+    ):
+        lake = tmp / label.replace(" ", "-")
+        extra = ["--lake-lease-wait-s", "1800"] if wait else []
+        procs = [spawn("extract", *argv, "--lake", str(lake), "--crawl-id", "C", *extra, run_id=f"race-{i}")
+                 for i, argv in enumerate(argvs)]
+        results = [finish(p) for p in procs]
+        refused = [err.strip() for code, err in results if code == 75]
+        ok = sum(code == 0 for code, _ in results) + len(refused) == 2 and all(
+            "\n" not in r and "REFUSED" in r and "webfaq unlock" in r for r in refused)
+        if wait:
+            ok = ok and not refused
+        lost, extra_rows = rows_lost(expected, faq_keys(lake))
+        rows.append((label, ok and not lost and not extra_rows and verify(str(lake))["ok"], lost,
+                     f"completed {2 - len(refused)}, refused {len(refused)}, extra rows {extra_rows}"))
+    return rows
+
+
+def delta_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Two Delta commits of one new crawl from the same version, and a commit killed before it
+    lands: one commit wins, nothing of the other (or of the dead one) stays in the table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from webfaq import lake as lk
+    from webfaq.faults import ENV
+
+    root = tmp / "delta"
+    schema = pa.schema([("id", pa.string()), ("crawl", pa.string()), ("language", pa.string())])
+
+    def stage(run: str, crawl: str, n: int) -> None:
+        d = root / "_staging" / run / "faq" / f"crawl={crawl}" / "language=eng"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"id": [f"{run}-{i}" for i in range(n)]}), d / f"part-{run}.parquet")
+
+    def files_on_disk() -> int:
+        return len(list((root / "faq").rglob("*.parquet")))
+
+    stage("seed", "OLD", 1)
+    lk.commit_delta(lk.LocalFS(str(root)), str(root / "_staging/seed/faq"), str(root / "faq"), {"crawl": ["OLD"]},
+                    ["crawl", "language"], schema, expected_version=None)
+    code = ("import sys; from webfaq import lake; import pyarrow as pa\n"
+            "s = pa.schema([('id', pa.string()), ('crawl', pa.string()), ('language', pa.string())])\n"
+            "r, run = sys.argv[1], sys.argv[2]\n"
+            "try:\n    lake.commit_delta(lake.LocalFS(r), f'{r}/_staging/{run}/faq', f'{r}/faq', {'crawl': ['NEW']},"
+            " ['crawl', 'language'], s, expected_version=0); print('committed')\n"
+            "except lake.DeltaConflict: print('conflict')")
+    for run in ("a", "b"):
+        stage(run, "NEW", 10)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root), run], stdout=subprocess.PIPE, text=True)
+             for run in ("a", "b")]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    new_rows = [r for r in DeltaTable(str(root / "faq")).to_pyarrow_table().to_pylist() if r["crawl"] == "NEW"]
+    active = len(DeltaTable(str(root / "faq")).file_uris())
+    rows = [("two Delta commits of one crawl at once", outcomes == ["committed", "conflict"] and len(new_rows) == 10
+             and files_on_disk() == active, max(0, 10 - len(new_rows)),
+             f"{', '.join(outcomes)}; rows {len(new_rows)} (one run's 10), files not in the log {files_on_disk() - active}")]
+    stage("dying", "NEW", 5)
+    dying = subprocess.run([sys.executable, "-c", code.replace("expected_version=0", "expected_version=1"), str(root), "dying"],
+                           env=dict(os.environ, **{ENV: "delta.before_commit"}), capture_output=True, text=True)
+    left = files_on_disk() - active
+    lk.recover(lk.LocalFS(str(root)), str(root))
+    kept = len([r for r in DeltaTable(str(root / "faq")).to_pyarrow_table().to_pylist() if r["crawl"] == "NEW"])
+    rows.append(("driver killed before its Delta commit", dying.returncode == 86 and files_on_disk() == active and kept == 10,
+                 max(0, 10 - kept), f"orphan files after the crash {left}, after the next run's recovery {files_on_disk() - active}"))
     return rows
 
 
@@ -272,14 +417,15 @@ def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--light", type=int, default=1000, help="light hostile pages (heavy ones are fixed)")
-    ap.add_argument("--no-lake", action="store_true", help="skip the lake faults (they run Spark local mode)")
+    ap.add_argument("--no-lake", action="store_true", help="skip the lake faults (they run Spark jobs)")
     args = ap.parse_args()
     reference = process_file(str(SAMPLE), Config())
     with tempfile.TemporaryDirectory() as tmp:
         rows = s3_faults(reference) + file_faults(reference, Path(tmp)) + region_faults(Path(tmp)) \
             + page_faults(Path(tmp))
         if not args.no_lake:
-            rows += lake_faults(reference, Path(tmp))
+            rows += lake_faults(reference, Path(tmp)) + traversal_faults(Path(tmp)) + race_faults(Path(tmp)) \
+                + delta_faults(Path(tmp))
         corpus, report, peak_kb, hostile_lost = hostile(Path(tmp), args.light)
     print(f"{'fault injected':<42} {'survived':>8} {'lost':>5}  note")
     for label, ok, lost, note in rows:

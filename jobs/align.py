@@ -47,6 +47,7 @@ from webfaq.align.embeddings import embedder_name, encode_frames, qa_text
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
                                knn_tile, match_lists, tile_count)
 from webfaq.counters import Counters, reconcile
+from webfaq.lake.names import check_name
 
 QA_COLUMNS = ["id", "crawl", "url", "origin", "language", "question", "answer"]
 KNN_SCHEMA = ("origin string, bkey string, l1 string, l2 string, a_lang string, side string, id string, "
@@ -64,9 +65,13 @@ class AlignJob(SparkJob):
     source_section = "align"
     output, export = "bitext", "bitext_jsonl"
 
+    def __init__(self, cfg, args):
+        super().__init__(cfg, args)
+        # the model's name is a directory of the embeddings table: checked before anything runs
+        self.model = check_name("embedding model name (from --embed-model)", embedder_name(cfg.embed))
+
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
-        self.model = embedder_name(cfg.embed)
         try:
             self.params = AlignParams.from_config(cfg.align, self.model)
         except ValueError as exc:
@@ -180,8 +185,7 @@ class AlignJob(SparkJob):
         part = todo.select(*keys).join(pool, ["language", "id"])
         part.repartition("crawl", "language").sortWithinPartitions("id").write.partitionBy("crawl", "language") \
             .parquet(self.stage("embeddings"))
-        lake.swap_partitions(self.fs, self.stage("embeddings"), self.store_path(), self.run_id,
-                             [f"crawl={c}" for c in stale])
+        self.swap_staged(self.stage("embeddings"), self.store_path(), [f"crawl={c}" for c in stale])
         counters.add("embed.reused", counters["embed.records"] - counters["embed.computed"])
         return result
 
@@ -391,7 +395,7 @@ class AlignJob(SparkJob):
             if table == self.output:  # a table (Delta with --format delta); the export is files
                 done[table] = self.publish(self.stage(table), self.table(table), {"pair": [p[5:] for p in parts]}, ["pair"])
             else:
-                done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
+                done[table] = self.swap_staged(self.stage(table), self.table(table), parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": self.store_path(), "pairs": sorted(p[5:] for p in done[self.output])}
 

@@ -23,17 +23,22 @@ from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, example_epilog,
                             guarded)
-from webfaq.errors import describe_error
+from webfaq.errors import UsageError, describe_error
 from webfaq.faults import failpoint
 from webfaq.lake import FileInfo, recover
 from webfaq.lake.manifest import record_data_files, save_manifest
 from webfaq.lake.storage import FetchError
 from webfaq.redaction import redact, redact_text, redacted_output
+from webfaq.lake.lease import LakeBusy, Lease, LeaseLost, acquire, is_s3, lease_store, refuse_if_held
+from webfaq.lake.names import check_name, confine, validate_config_names
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
     from progress import PhaseProgress  # type: ignore[no-redef]
+
+
+EXIT_REFUSED = 75  # EX_TEMPFAIL: another run holds the lake; a scheduler may retry later
 
 
 class JobFailed(RuntimeError):
@@ -71,13 +76,16 @@ def next_command(manifest: dict[str, Any]) -> str:
 
 class HadoopFS:
     """webfaq.lake.LakeFS on Hadoop's FileSystem API: the same code path for file:, hdfs:,
-    s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials."""
+    s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials. Made for one lake ``root``:
+    nothing outside it is read, created, renamed or deleted (``webfaq.lake.names.confine``)."""
 
-    def __init__(self, spark):
+    def __init__(self, spark, root: str):
         self._jvm = spark._jvm
         self._conf = spark._jsc.hadoopConfiguration()
+        self.root = root
 
-    def _p(self, path: str):
+    def _p(self, path: str, write: bool = False):
+        confine(self.root, path, allow_root=not write)
         p = self._jvm.org.apache.hadoop.fs.Path(path)
         fs = p.getFileSystem(self._conf)
         fs.setWriteChecksum(False)  # no .crc side files next to manifests on local lakes
@@ -92,14 +100,14 @@ class HadoopFS:
         fs.mkdirs(p)
 
     def rename(self, src: str, dst: str) -> None:
-        s, fs = self._p(src)
-        d, _ = self._p(dst)
+        s, fs = self._p(src, write=True)
+        d, _ = self._p(dst, write=True)
         fs.mkdirs(d.getParent())
         if not fs.rename(s, d):
             raise OSError(f"rename failed: {src} -> {dst}")
 
     def delete(self, path: str) -> None:
-        p, fs = self._p(path)
+        p, fs = self._p(path, write=True)
         if fs.exists(p):
             fs.delete(p, True)
 
@@ -108,6 +116,12 @@ class HadoopFS:
         if not fs.exists(p):
             return []
         return sorted(s.getPath().getName() for s in fs.listStatus(p) if s.isDirectory())
+
+    def list_names(self, path: str) -> list[str]:
+        p, fs = self._p(path)
+        if not fs.exists(p):
+            return []
+        return sorted(s.getPath().getName() for s in fs.listStatus(p) if not s.isDirectory())
 
     def list_files(self, path: str) -> list[FileInfo]:
         p, fs = self._p(path)
@@ -121,20 +135,35 @@ class HadoopFS:
             out.append(FileInfo(full[len(base):], st.getLen(), st.getModificationTime()))
         return sorted(out, key=lambda f: f.path)
 
+    def _write(self, fs, p, text: str, overwrite: bool) -> None:
+        out = fs.create(p, overwrite)
+        try:
+            out.write(bytearray(text.encode("utf-8")))
+            failpoint("hadoop.write_text")
+        finally:
+            out.close()  # a full disk often fails only here, when the buffer is flushed
+
     def write_text(self, path: str, text: str) -> None:
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
-        p, fs = self._p(tmp)
+        p, fs = self._p(tmp, write=True)
         with lake.removed_on_failure(lambda: fs.delete(p, False)):
-            out = fs.create(p, True)
-            try:
-                out.write(bytearray(text.encode("utf-8")))
-                failpoint("hadoop.write_text")
-            finally:
-                out.close()  # a full disk often fails only here, when the buffer is flushed
-            d, _ = self._p(path)
+            self._write(fs, p, text, True)
+            d, _ = self._p(path, write=True)
             if fs.exists(d):
                 fs.delete(d, False)
             fs.rename(p, d)
+
+    def create_exclusive(self, path: str, text: str) -> bool:
+        """``create(overwrite=false)``: atomic on HDFS (the NameNode refuses an existing name);
+        used for the writer lease of lakes that are neither local nor on S3."""
+        p, fs = self._p(path, write=True)
+        try:
+            self._write(fs, p, text, False)
+            return True
+        except Exception as exc:  # noqa: BLE001 - py4j wraps the Java exception
+            if "FileAlreadyExists" in str(exc):
+                return False
+            raise
 
     def read_text(self, path: str) -> str:
         p, fs = self._p(path)
@@ -173,7 +202,10 @@ class SparkJob:
             cfg.lake.path = os.path.abspath(cfg.lake.path)
         self.cfg = cfg
         self.args = args
-        self.run_id = cfg.job.run_id or new_run_id(self.name)
+        validate_config_names(cfg)  # before any work: every name that becomes a path segment
+        self.run_id = check_name("--run-id", cfg.job.run_id or new_run_id(self.name))
+        self.lease: Lease | None = None  # the lake's writer lease, taken by execute() (or a parent's)
+        self.delta_versions: dict[str, int | None] = {}  # Delta table -> the version this run read
         self.phases: dict[str, float] = {}
         self._spark = None
         self._run_started = time.monotonic()
@@ -211,7 +243,8 @@ class SparkJob:
     def main(cls, argv: list[str] | None = None, summary=None) -> int:
         """Run from the command line: 0 on success (printing ``summary(manifest)``), 1 when the
         run failed (the cause in one line, and where its manifest is), 2 for a usage error found
-        before the run started (nothing was started or written)."""
+        before the run started (nothing was started or written), 75 when another run holds the
+        lake (one line naming the holder and how to break a dead one's lease)."""
         argv = list(sys.argv[1:] if argv is None else argv)
         with redacted_output():  # whatever the job prints, no credential reaches the console
             return guarded(cls.prog(), argv, lambda: cls._main(argv, summary), expected=(JobFailed, FetchError))
@@ -219,9 +252,15 @@ class SparkJob:
     @classmethod
     def _main(cls, argv: list[str], summary) -> int:
         job = cls.from_argv(argv)
-        job.preflight()
         try:
+            job.refuse_if_busy()
+            job.preflight()  # usage errors (exit 2) go up to guarded()
             manifest = job.execute()
+        except LakeBusy as exc:  # refused at start: no manifest, nothing touched
+            print(f"{cls.name} REFUSED: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        except (UsageError, FetchError):  # said before the run started: guarded() tells them
+            raise
         except Exception as exc:  # noqa: BLE001 - the run's failure, told in one line (+ its manifest)
             if debug_enabled(argv):
                 traceback.print_exc()
@@ -248,6 +287,17 @@ class SparkJob:
         source = getattr(self.cfg, self.source_section).source
         return ["faq_dedup", "faq"] if source == "auto" else [source]
 
+    def refuse_if_busy(self) -> None:
+        """Another live run holds the lake: say so first, before the checks of tables that run
+        may be writing (local and S3 lakes, looked at without Spark; with --lake-lease-wait-s the
+        run waits in execute() instead)."""
+        cfg = self.cfg
+        if cfg.lake.lease_wait_s or not (preflight.is_local(cfg.lake.path) or is_s3(cfg.lake.path)):
+            return
+        if preflight.is_local(cfg.lake.path) and not os.path.isdir(cfg.lake.path):
+            return  # no lake yet, so no holder (and nothing is created by looking)
+        refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+
     def preflight(self) -> None:
         """What can be known before the run starts: the lake can be written and holds the table
         the job reads. Local lakes are checked without Spark; remote ones through the cluster's
@@ -256,7 +306,7 @@ class SparkJob:
         preflight.check_writable_lake(path)
         tables = self.source_tables()
         if tables:
-            exists = lake.LocalFS().exists if preflight.is_local(path) else self.fs.exists
+            exists = lake.LocalFS(path).exists if preflight.is_local(path) else self.fs.exists
             preflight.check_source_table(path, tables, self.name, exists)
 
     # ----------------------------------------------------------------- Spark
@@ -268,7 +318,7 @@ class SparkJob:
 
     @property
     def fs(self) -> HadoopFS:
-        return HadoopFS(self.spark)
+        return HadoopFS(self.spark, self.cfg.lake.path)
 
     @contextlib.contextmanager
     def phase(self, name: str):
@@ -315,11 +365,13 @@ class SparkJob:
 
     def read_table(self, path: str, crawls: list[str] | None = None):
         """Rows of the lake table at ``path`` (every crawl, or ``crawls``). A Delta table is
-        read through the files its log holds active (replaced files stay on disk until
-        vacuum); a Parquet table through its crawl directories."""
+        read through the files its log holds active at the version this run first saw (replaced
+        files stay on disk until vacuum; :meth:`publish` commits on top of that version); a
+        Parquet table through its crawl directories."""
         reader = self.spark.read.option("basePath", path)
         if lake.is_delta(self.fs, path):
-            files = lake.delta_active_files(path, {"crawl": crawls} if crawls is not None else None)
+            where = {"crawl": crawls} if crawls is not None else None
+            files = lake.delta_active_files(path, where, version=self.table_version(path))
             if not files:
                 raise JobFailed(f"{path}: no active files for crawls {crawls}")
             return reader.parquet(*[lake.join(path, rel) for rel, _ in files])
@@ -327,18 +379,54 @@ class SparkJob:
             return reader.parquet(path)
         return reader.parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
 
+    def table_version(self, path: str) -> int | None:
+        """The version of the Delta table at ``path`` this run works from: the one it saw
+        first (None: no table). The lease keeps other writers out; the version check in
+        ``lake.commit_delta`` is what makes a commit over someone else's refuse, lease or not."""
+        if path not in self.delta_versions:
+            self.delta_versions[path] = lake.delta_version(path) if lake.is_delta(self.fs, path) else None
+        return self.delta_versions[path]
+
+    def commit_guard(self) -> None:
+        """Right before a commit: this run must still hold the lake's writer lease."""
+        if self.lease is None:
+            raise JobFailed(f"run {self.run_id} holds no lease on {self.cfg.lake.path}; it must not commit")
+        try:
+            self.lease.check()
+        except LeaseLost as exc:
+            raise JobFailed(str(exc)) from exc
+
+    def swap_staged(self, staged: str, path: str, parts: list[str]) -> list[str]:
+        """``lake.swap_partitions`` of this run, after the lease check."""
+        self.commit_guard()
+        return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+
+    def commit_delta(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str], schema) -> int:
+        """``lake.commit_delta`` of this run on top of the version it read, after the lease
+        check; a conflict is a failed run (nothing of it stays in the table)."""
+        self.commit_guard()
+        expected = self.table_version(path)
+        try:
+            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected)
+        except lake.DeltaConflict as exc:
+            raise JobFailed(str(exc)) from exc
+        self.delta_versions[path] = 0 if expected is None else expected + 1
+        return n
+
     def publish(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str]) -> list[str]:
         """Make the staged table the lake's for the partitions in ``replace`` (one column ->
         its values), as a whole: a directory swap for Parquet lakes, one Delta transaction
         (overwrite of those partitions) for ``--format delta``. Returns the partitions."""
         (column, values), = replace.items()
         parts = [f"{column}={v}" for v in values]
+        if not parts:
+            return []  # nothing replaced (an overwrite without partitions would replace the whole table)
         if self.cfg.lake.format != "delta":
-            return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+            return self.swap_staged(staged, path, parts)
         files = [f for f in self.fs.list_files(staged) if lake.is_data_file(f.path)]
         if not files and not lake.is_delta(self.fs, path):
             return parts  # nothing to replace, nothing to write
-        lake.commit_delta(self.fs, staged, path, replace, partition_by, self.staged_schema(staged, files, path, partition_by))
+        self.commit_delta(staged, path, replace, partition_by, self.staged_schema(staged, files, path, partition_by))
         return parts
 
     def staged_schema(self, staged: str, files: list, path: str, partition_by: list[str]):
@@ -361,15 +449,51 @@ class SparkJob:
         """Do the work; return the job-specific part of the manifest."""
         raise NotImplementedError
 
+    def join_lease(self, lease: Lease) -> None:
+        """Run under a parent's lease (the refresh runs its stage jobs in its own process)."""
+        self.lease = lease
+        lease.runs.add(self.run_id)
+
+    def take_lease(self) -> Lease:
+        """The lake's writer lease for this run, or LakeBusy naming the holder. Local and S3
+        lakes take it before Spark starts, so a refused run costs nothing."""
+        cfg = self.cfg
+        store = lease_store(cfg.lake.path, cfg.s3, hadoop=lambda: self.fs)
+        return acquire(store, cfg.lake.path, self.run_id, self.name, ttl_s=cfg.lake.lease_ttl_s,
+                       wait_s=cfg.lake.lease_wait_s)
+
     def execute(self) -> dict[str, Any]:
+        own_lease = self.lease is None
+        if own_lease:
+            self.lease = self.take_lease()  # refused: no manifest, nothing touched
+        try:
+            return self._execute()
+        finally:
+            if own_lease:
+                self.release_lease()
+
+    def release_lease(self) -> None:
+        """Let go of the lake (a failure to say so only delays the next writer until the
+        lease expires, or not at all on this machine: it must not hide the run's own result)."""
+        lease, self.lease = self.lease, None
+        try:
+            lease.release()
+        except Exception as exc:  # noqa: BLE001
+            print(f"{self.name}: could not release the lake lease ({type(exc).__name__}: {exc}); "
+                  "it expires by itself", file=sys.stderr)
+
+    def _execute(self) -> dict[str, Any]:
         started = dt.datetime.now(dt.timezone.utc)
         manifest: dict[str, Any] = {
             "run_id": self.run_id, "job": self.name, "status": "running",
             "started": started.isoformat(), "config": self.cfg.to_dict(),
             "argv": [redact(a) for a in sys.argv[1:]],  # signed URLs carry credentials
+            "lease": {"generation": self.lease.holder.generation, "holder_run_id": self.lease.holder.run_id},
         }
+        if self.lease.broke:
+            manifest["lease"]["broke"] = self.lease.broke  # a dead run's lease this run took over
         try:
-            recovered = recover(self.fs, self.cfg.lake.path, keep=[self.run_id])
+            recovered = recover(self.fs, self.cfg.lake.path, keep=self.lease.runs)
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
@@ -421,6 +545,8 @@ def build_session(app_name: str, master: str | None = None, log_level: str = "of
     builder = (
         builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.session.timeZone", "UTC")
+        # partition values are names, never numbers: crawl=2024 must come back as "2024"
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.showConsoleProgress", "false")
     )

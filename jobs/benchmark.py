@@ -100,7 +100,7 @@ class BenchmarkJob(SparkJob):
             self.write_language_records(out)
             table = self.table(bm.table)
             staged = self.staged_files(lines)
-            out["partitions_replaced"] = lake.swap_partitions(self.fs, self.stage(bm.table), table, self.run_id, languages)
+            out["partitions_replaced"] = self.swap_staged(self.stage(bm.table), table, languages)
             out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
         self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
         return out
@@ -289,7 +289,7 @@ class BenchmarkJob(SparkJob):
         (reduce(lambda a, b: a.unionByName(b), frames).repartition("language", "_file")
          .sortWithinPartitions("language", "_file", "_key").select("language", "_file", "value")
          .write.partitionBy("language", "_file").text(tmp))
-        written = {(r["language"], r["_file"]): r["count"]
+        written = {(r["language"], int(r["_file"])): r["count"]  # partition values read back as strings
                    for r in self.spark.read.text(tmp).groupBy("language", "_file").count().collect()}
         lines = {}
         for lang in languages:

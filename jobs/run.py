@@ -129,8 +129,10 @@ class PipelineJob(SparkJob):
 
     def run_stage(self, stage: str, inputs: list[str], crawl: str | None, crawls: list[str], resumed: bool):
         """One stage, as its own command would run it, then its summary."""
-        job, summary = stage_jobs()[stage]
-        manifest = job(self.stage_config(stage, crawl, crawls), argparse.Namespace(inputs=list(inputs))).execute()
+        make, summary = stage_jobs()[stage]
+        job = make(self.stage_config(stage, crawl, crawls), argparse.Namespace(inputs=list(inputs)))
+        job.join_lease(self.lease)  # one writer: the run and its stages, in this process
+        manifest = job.execute()
         print(summary(manifest), flush=True)
         return manifest
 

@@ -135,12 +135,12 @@ def test_failed_writes_raise_enospc_and_leave_no_temp_file(spark, tmp_path, monk
 
     monkeypatch.setenv(ENV, ",".join(map(_enospc, ["local.write_text", "hadoop.write_text", "parquet.write"])))
     target = tmp_path / "d"
-    for fs in (lake.LocalFS(), HadoopFS(spark)):
+    for fs in (lake.LocalFS(str(tmp_path)), HadoopFS(spark, str(tmp_path))):
         with pytest.raises(OSError) as caught:
             fs.write_text(str(target / "m.json"), "{}\n" * 1000)
         assert caught.value.errno == errno.ENOSPC
     with pytest.raises(OSError) as caught:
-        lake.write_parquet_atomic(str(target / "x.parquet"), pa.table({"a": list(range(100))}))
+        lake.write_parquet_atomic(str(target / "x.parquet"), pa.table({"a": list(range(100))}), root=str(tmp_path))
     assert caught.value.errno == errno.ENOSPC
     assert [p.name for p in target.rglob("*")] == []
 
@@ -157,7 +157,7 @@ def test_a_lake_that_refuses_the_manifest_sends_it_to_the_fallback(spark, tmp_pa
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     (tmp_path / "lake" / "_staging" / "r1").mkdir(parents=True)
     manifest = {"run_id": "r1", "status": "failed", "error": "OSError: [Errno 28] No space left on device"}
-    path = save_manifest(HadoopFS(spark), str(tmp_path / "lake"), manifest, scratch=[str(tmp_path / "lake" / "_staging" / "r1")])
+    path = save_manifest(HadoopFS(spark, str(tmp_path / "lake")), str(tmp_path / "lake"), manifest, scratch=[str(tmp_path / "lake" / "_staging" / "r1")])
     assert path == str(tmp_path / "tmp" / "webfaq-runs" / "_runs" / "r1.json")
     saved = json.loads(Path(path).read_text())
     assert saved["error"] == manifest["error"] and "No space left on device" in saved["manifest_error"]
@@ -178,7 +178,7 @@ def test_py4j_errors_are_reported_as_their_cause(spark, tmp_path):
         spark.sparkContext.parallelize([1], 1).map(full).collect()
     assert describe_error(caught.value) == "OSError: [Errno 28] No space left on device (in a Spark task)"
     with pytest.raises(Exception) as caught:
-        HadoopFS(spark).read_text(str(tmp_path / "none.json"))
+        HadoopFS(spark, str(tmp_path)).read_text(str(tmp_path / "none.json"))
     assert describe_error(caught.value).startswith("java.io.FileNotFoundException: ")
 
 

@@ -29,7 +29,7 @@ JOBS = {"run": ("webfaq_jobs.run", "RunJob"), "extract": ("webfaq_jobs.extract",
         "align": ("webfaq_jobs.align", "AlignJob"), "benchmark": ("webfaq_jobs.benchmark", "BenchmarkJob"),
         "refresh": ("webfaq_jobs.refresh", "RefreshJob")}
 ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "plan", "refresh",
-         "extract-file", "config-reference"]
+         "unlock", "extract-file", "config-reference"]
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
 SECTIONS: dict[str, dict[str, list[str] | None]] = {
@@ -42,6 +42,7 @@ SECTIONS: dict[str, dict[str, list[str] | None]] = {
              "targeted": ["index_url", "discovery_sample", "discovery_seed", "max_gap", "faq_path_pattern",
                           "path_templates", "mime_types", "engine"],
              "job": ["master", "spark_log_level"]},
+    "unlock": {"s3": None},
     "config-reference": {},
 }
 
@@ -178,6 +179,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Free the lake's writer lease of a run that died (a live holder only with --force)."""
+    from webfaq.lake import lake_fs
+    from webfaq.lake.lease import LakeBusy, lease_store, unlock
+
+    s3 = config_from_args(args).s3
+    try:
+        print(unlock(lease_store(args.lake, s3, hadoop=lambda: lake_fs(args.lake, s3)), args.lake, force=args.force))
+    except LakeBusy as exc:
+        print(f"webfaq unlock: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_config_reference(args: argparse.Namespace) -> int:
     """Print the settings reference (Markdown), or write it into / check it against a README."""
     from webfaq import reference
@@ -242,7 +257,8 @@ def build_parser() -> Parser:
                                           "webfaq report --lake ./lake"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (in pipeline order)")
     local = {"evaluate": _evaluate_parser, "report": _report_parser, "verify": _verify_parser,
-             "plan": _plan_parser, "extract-file": _extract_file_parser, "config-reference": _reference_parser}
+             "plan": _plan_parser, "extract-file": _extract_file_parser, "config-reference": _reference_parser,
+             "unlock": _unlock_parser}
     for name in ORDER:
         if name in JOBS:
             sub.add_parser(name, help=SPARK_COMMANDS[name][0], add_help=False)
@@ -300,6 +316,14 @@ def _plan_parser(sub) -> None:
     p.description = (p.description + " Only the URL index and listings are fetched, no WARC data; the index "
                      "scan is kept in the lake's work area for the refresh that follows.")
     _settings(p, "plan")
+
+
+def _unlock_parser(sub) -> None:
+    p = _command(sub, "unlock", "Free the writer lease of a run that died (the line that refused a run names it).",
+                 cmd_unlock, ["webfaq unlock --lake ./lake", "webfaq unlock --lake ./lake --force"])
+    p.add_argument("--lake", required=True, metavar="PATH", help="lake directory or URI (s3://, gs://, hdfs://)")
+    p.add_argument("--force", action="store_true", help="also free a lease whose holder looks alive")
+    _settings(p, "unlock")
 
 
 def _reference_parser(sub) -> None:

@@ -134,6 +134,13 @@ class LakeConfig:
                      alias="--lake", metavar="PATH")
     format: str = _opt("parquet", "Table format: parquet or delta.", alias="--format", choices=("parquet", "delta"))
     files_per_partition: int = _opt(1, "Parquet files written per (crawl, language) partition.", bounds="[1, )")
+    replace_crawl: bool = _opt(False, "Extract: replace each crawl the run touches as a whole. Default: only the "
+                               "rows of the WARC files the run processed are replaced; other files' rows stay.",
+                               alias="--replace-crawl")
+    lease_ttl_s: float = _opt(120.0, "Writer lease: a holder on another host whose heartbeat (every ttl/4) is "
+                              "older than this is taken for dead.", bounds="(0, )", metavar="SECONDS")
+    lease_wait_s: float = _opt(0.0, "Wait up to this long for another run's writer lease instead of being "
+                               "refused at once (exit 75).", bounds="[0, )", metavar="SECONDS")
 
 
 @dataclass
@@ -592,8 +599,10 @@ class Setting:
         pattern = self.meta.get("pattern")
         if pattern and not re.fullmatch(pattern[0], value):
             raise self.problem(given, where)
-        if self.meta.get("segment") and (problem := _segment_problem(value)):
-            raise ConfigError(f"{self.key} = {_show(value)} ({where}): {problem}")
+        if self.meta.get("segment"):
+            for item in items:
+                if item is not None and (problem := _segment_problem(item)):
+                    raise ConfigError(f"{self.key} = {_show(item)} ({where}): expected {problem}")
         return value
 
     def _typed(self, value: Any, where: str) -> Any:
@@ -637,8 +646,8 @@ def _segment_problem(value: str) -> str | None:
     """Names that become one path segment in the lake (run ids, crawl ids, table names) follow
     the lake's own rule, which lives with the lake; this is the one hook that applies it."""
     try:
-        from webfaq.lake.names import name_problem  # type: ignore[attr-defined]
-    except ImportError:  # a build without the lake's name rule: types are still checked above
+        from webfaq.lake.names import name_problem
+    except ImportError:  # pragma: no cover - the lake package is part of every build
         return None
     return name_problem(value)
 

@@ -363,6 +363,29 @@ def result_table(result: FileResult):
     return pa.Table.from_pylist([dict(zip(names, row)) for row in result_rows(result)], schema=arrow_schema(fields))
 
 
+BAD_CRAWL = "bad_crawl_name"  # files.failed.<this>: the file's crawl (its isPartOf) cannot name a partition
+
+
+def lake_checked(result: FileResult) -> FileResult:
+    """``result`` as the lake job takes it: a file whose crawl (from its warcinfo ``isPartOf``)
+    is not a valid lake name fails with its own reason and keeps no records, its kept pairs
+    counted as ``drop.bad_crawl_name`` -- the crawl would become a directory name, and a name
+    from content is never used as a path (``--crawl-id`` overrides ``isPartOf``). ``webfaq
+    extract-file`` writes no lake and reports the crawl as it is."""
+    from webfaq.lake.names import valid_name
+
+    if result.status == "failed" or valid_name(result.crawl):
+        return result
+    counters = Counters(result.counters)
+    for name in [k for k in counters if k.startswith("kept.lang.")]:
+        del counters[name]
+    counters.drop(BAD_CRAWL, counters.pop("qa.kept", 0))  # extracted, then dropped with the file
+    counters.pop("files.ok" if result.status == "ok" else f"files.{result.status}.{result.reason}", None)
+    counters.add(f"files.failed.{BAD_CRAWL}")
+    result.status, result.reason, result.records, result.counters = "failed", BAD_CRAWL, [], counters.as_dict()
+    return result
+
+
 def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[Any]) -> Iterator[tuple[str, str]]:
     """Executor side of the extract job: each input file's records and summary row go to their
     own Parquet file in ``work_dir`` the moment the file is done. That file is the per-WARC
@@ -375,8 +398,9 @@ def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[Any]) -> Itera
     try:
         for unit in uris:
             uri = unit_uri(unit)
-            result = process_unit(unit, cfg, processor)
-            write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result))
+            result = lake_checked(process_unit(unit, cfg, processor))
+            write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result),
+                                 root=cfg.lake.path)
             yield uri, result.status
     finally:
         processor.close()

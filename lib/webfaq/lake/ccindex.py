@@ -192,8 +192,9 @@ def scan_to_work(cfg_dict: dict, work_dir: str, hosts: frozenset[str], discovery
     if filesystem.get_file_info(path).size is not None:
         with filesystem.open_input_file(path) as fh:
             return json.loads(pq.read_schema(fh).metadata[STATS_KEY])
-    table, stats = scan_index_file(uri, Config.from_dict(cfg_dict), hosts, discovery)
-    write_parquet_atomic(target, table.replace_schema_metadata({STATS_KEY: json.dumps(stats)}))
+    cfg = Config.from_dict(cfg_dict)
+    table, stats = scan_index_file(uri, cfg, hosts, discovery)
+    write_parquet_atomic(target, table.replace_schema_metadata({STATS_KEY: json.dumps(stats)}), root=work_dir)
     return stats
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
 
 from webfaq.errors import describe_error
+from webfaq.lake.names import check_name, confine
 from webfaq.lake.table import LakeFS, LocalFS, arrow_fs, delta_active_files, is_data_file, is_delta, join
 from webfaq.redaction import redact_tree
 
@@ -23,7 +24,9 @@ RUNS = "_runs"
 
 
 def manifest_path(lake: str, run_id: str) -> str:
-    return join(lake, RUNS, f"{run_id}.json")
+    """Where a run's manifest lives: the run id is a path segment, so it follows the lake's
+    naming rule, and the path is checked to lie under the lake root."""
+    return confine(lake, join(lake, RUNS, f"{check_name('run id', run_id)}.json"))
 
 
 def write_manifest(fs: LakeFS, lake: str, manifest: dict[str, Any]) -> str:
@@ -64,7 +67,7 @@ def save_manifest(fs: LakeFS, lake: str, manifest: dict[str, Any], scratch: list
         cause = describe_error(exc)
     manifest["manifest_error"] = cause
     try:
-        path = write_manifest(LocalFS(), fallback_dir(), manifest)
+        path = write_manifest(LocalFS(fallback_dir()), fallback_dir(), manifest)
     except Exception as exc:  # noqa: BLE001
         print(f"warning: run {manifest['run_id']}: no manifest written: {cause}; "
               f"fallback failed too: {describe_error(exc)}", file=sys.stderr)
