@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
 import hashlib
 import json
 import sys
 from typing import Any, Callable
 
 try:  # run as `spark-submit jobs/run.py` (script dir on sys.path) or as a package module
-    from webfaq_jobs.base import SparkJob, next_command
+    from webfaq_jobs.base import SparkJob, new_run_id, next_command
     from webfaq_jobs.extract import ExtractJob, checked_inputs
 except ImportError:  # pragma: no cover
-    from base import SparkJob, next_command  # type: ignore[no-redef]
+    from base import SparkJob, new_run_id, next_command  # type: ignore[no-redef]
     from extract import ExtractJob, checked_inputs  # type: ignore[no-redef]
 
 from webfaq import lake
@@ -81,8 +82,7 @@ class PipelineJob(SparkJob):
                 continue
             with self.phase(stage):
                 if stage == "evaluate":
-                    evaluation = self.evaluate()
-                    stages[stage] = self.run_id
+                    evaluation, stages[stage] = self.evaluate()
                 else:
                     manifest = self.run_stage(stage, inputs, crawl, crawls, bool(stages))
                     stages[stage] = manifest["run_id"]
@@ -152,9 +152,11 @@ class PipelineJob(SparkJob):
     def has_other_crawls(self, table: str, crawls: list[str]) -> bool:
         return any(c not in crawls for c in lake.crawl_dirs(self.fs, lake.table_path(self.cfg.lake.path, table)))
 
-    def evaluate(self) -> dict[str, Any] | None:
+    def evaluate(self) -> tuple[dict[str, Any] | None, str]:
         """BM25 on the benchmark's test split of every language (the sanity baseline the
-        report shows). Local lakes only: the evaluation reads the BEIR files in this process."""
+        report shows), recorded as an ``evaluate`` run manifest of its own so the report (and
+        anyone reading ``_runs/``) finds it like every other stage's result. Local lakes only:
+        the evaluation reads the BEIR files in this process. Returns (result, its run id)."""
         from webfaq.benchmark import beir
         from webfaq.benchmark.bm25 import BM25Params
         from webfaq.benchmark.evaluate import evaluate_benchmark
@@ -162,7 +164,7 @@ class PipelineJob(SparkJob):
         folder = lake.table_path(self.cfg.lake.path, self.cfg.benchmark.table)
         if "://" in folder or not beir.language_folders(folder):
             self.say(f"evaluate: no local benchmark at {folder}, skipped")
-            return None
+            return None, self.run_id
         bm = self.cfg.benchmark
         result = evaluate_benchmark(folder, "test", BM25Params(bm.k1, bm.b, bm.analyzer), ())
         for row in result["languages"]:
@@ -172,7 +174,11 @@ class PipelineJob(SparkJob):
         mean = result["mean"]
         self.say(f"evaluate: mean over the {len(result['mean_over'])} languages with test queries: "
                  f"nDCG@10 {mean['ndcg@10']:.3f}  MRR@10 {mean['mrr@10']:.3f}  R@100 {mean['recall@100']:.3f}")
-        return result
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        record = {"run_id": new_run_id("evaluate"), "job": "evaluate", "status": "complete", "started": now,
+                  "finished": now, "parent_run": self.run_id, "benchmark": folder, "evaluation": result}
+        lake.write_manifest(self.fs, self.cfg.lake.path, record)
+        return result, record["run_id"]
 
     def write_report(self) -> dict[str, str]:
         """The HTML report of the lake, written into it (a failure is recorded, never fatal:
