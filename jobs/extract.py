@@ -117,17 +117,17 @@ class ExtractJob(SparkJob):
         k = max(1, cfg.lake.files_per_partition)
         from pyspark.sql import functions as F
 
-        keys = [F.col(c) for c in PARTITION_COLUMNS] + ([F.abs(F.hash("id")) % k] if k > 1 else [])
-        ordered = qa.repartition(*keys).sortWithinPartitions("url", "id")
         info = {"table": table, "format": cfg.lake.format, "crawls": crawls}
         if cfg.lake.format == "delta" and self.has_delta_spark():
+            keys = [F.col(c) for c in PARTITION_COLUMNS] + ([F.abs(F.hash("id")) % k] if k > 1 else [])
+            ordered = qa.repartition(*keys).sortWithinPartitions("url", "id")
             replace = " OR ".join(f"crawl = '{c}'" for c in crawls) or "false"
             (ordered.write.format("delta").mode("overwrite").option("replaceWhere", replace)
              .partitionBy(*PARTITION_COLUMNS).save(table))
             info["delta_writer"] = "delta-spark"
             return info
         staged = self.stage(self.output)
-        ordered.write.partitionBy(*PARTITION_COLUMNS).parquet(staged)
+        self.write_partitioned(qa, self.output, PARTITION_COLUMNS, files=k, sort=["url", "id"])
         if cfg.lake.format == "delta":
             info["files_committed"] = lake.commit_delta(
                 self.fs, staged, table, {"crawl": crawls}, PARTITION_COLUMNS, arrow_schema(FAQ_FIELDS))

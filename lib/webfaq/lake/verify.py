@@ -93,11 +93,14 @@ def file_counts(fs: LakeFS, path: str) -> dict[str, int]:
 
 
 def _outputs(manifests: list[dict[str, Any]]):
-    """(output part, run id) of complete runs, oldest first (so newer runs overwrite)."""
+    """(output part, run id) of complete runs, oldest first (so newer runs overwrite): the main
+    ``output`` and any ``side_outputs`` (dedup's faq_dedup_dropped)."""
     for m in manifests:
-        out = m.get("output")
-        if m.get("status") == "complete" and isinstance(out, dict) and out.get("table"):
-            yield out, m["run_id"]
+        if m.get("status") != "complete":
+            continue
+        for out in [m.get("output"), *(m.get("side_outputs") or [])]:
+            if isinstance(out, dict) and out.get("table"):
+                yield out, m["run_id"]
 
 
 def _table(lake: str, out: dict[str, Any]) -> str:
