@@ -192,7 +192,9 @@ class AlignConfig:
     crawls: list = _opt([], "Crawls to align (default: every crawl of the source table).")
     source: str = _opt("auto", "Input table: auto (faq_dedup kept records if it exists, else faq), faq_dedup or faq.")
     drop_identical: bool = _opt(True, "Drop pairs with identical question or identical answer (untranslated copies).")
-    export_jsonl: bool = _opt(True, "Also write <lake>/bitext_jsonl/pair=<l1>-<l2>/ in the method's record layout.")
+    export_jsonl: bool = _opt(True, "Also write <lake>/bitext_jsonl/pair=<l1>-<l2>/<l1>-<l2>.jsonl in WebFAQ's row layout.")
+    allow_empty: bool = _opt(False, "Let a run that aligns nothing replace the lake's bitext that has rows; without "
+                             "it such a run fails (exit 2) and leaves the bitext as it was.")
 
 
 @dataclass
