@@ -84,6 +84,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the lake as a folder ready to upload as a Hugging Face dataset (no Spark)."""
+    from webfaq.lake.export import ExportError, export
+
+    try:
+        result = export(args.lake, args.out, overwrite=args.overwrite, s3=config_from_args(args).s3,
+                        rows_per_file=args.rows_per_file, license=args.license)
+    except ExportError as exc:
+        print(f"export REFUSED: {exc}", file=sys.stderr)
+        return 2
+    for c in result.configs:
+        print(f"{c.name:<16} {c.kind:<8} {c.rows:>10,} rows  {', '.join(c.splits)}")
+    print(f"export: {args.out} ({len(result.configs)} configs, {result.rows:,} rows; card README.md)")
+    return 0
+
+
 def _spark_job(module: str, cls: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         import importlib
@@ -125,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
                    "and a copy at <lake>/report.html)")
     add_config_arguments(r, ["s3"])
     r.set_defaults(func=cmd_report)
+    e = sub.add_parser("export", help="Write the lake as a folder ready to upload as a Hugging Face dataset (no Spark).")
+    e.add_argument("--lake", required=True, help="lake directory or URI (s3://, gs://, hdfs://)")
+    e.add_argument("--out", required=True, help="local folder to write (refused when it exists and is not empty)")
+    e.add_argument("--overwrite", action="store_true", help="replace a non-empty --out (swapped in when complete)")
+    e.add_argument("--rows-per-file", type=int, default=1_000_000, help="most rows per Parquet file (default: 1000000)")
+    e.add_argument("--license", default="other", help="the card's licence field for the compilation (default: other)")
+    add_config_arguments(e, ["s3"])
+    e.set_defaults(func=cmd_export)
     p = sub.add_parser("evaluate", help="BM25 nDCG@10/MRR@10/Recall@100 on a produced benchmark split (no Spark).")
     p.add_argument("path", help="a benchmark folder (<lake>/benchmark) or one language's BEIR folder")
     p.add_argument("--split", default="test", choices=["test", "train"], help="qrels split to evaluate (default: test)")
