@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import secrets
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Any, Sequence
 
 from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
@@ -50,6 +51,12 @@ class JobFailed(RuntimeError):
     def __init__(self, message: str, manifest: dict[str, Any] | None = None):
         super().__init__(redact_text(message))  # messages quote inputs, and inputs may be signed URLs
         self.manifest = manifest or {}
+
+
+class RunRefused(JobFailed, UsageError):
+    """The run refuses to commit what it computed (e.g. align would empty a bitext that holds
+    rows): nothing in the lake changes, the manifest says failed, and the command exits 2 with
+    one line naming the flag that allows it."""
 
 
 def new_run_id(job: str) -> str:
@@ -362,6 +369,39 @@ class SparkJob:
         path = self.stage("work", name)
         df.write.parquet(path)
         return self.spark.read.parquet(path)
+
+    def write_partitioned(self, df, table: str, partition_by: list[str], files: int | None = None,
+                          sort: Sequence[Any] = (), append: bool = False, fmt: str = "parquet") -> dict[str, int]:
+        """Stage ``table`` (``self.stage(table)``) partitioned by ``partition_by``, every file
+        carrying the partition columns too (``webfaq.lake.partitioned`` says why). Sizing as
+        Spark's writer: ``files`` files per partition directory (a shuffle by the partition
+        columns, and by a hash of ``id`` when more than one), or, without ``files``, one file per
+        task and directory (no shuffle: for index tables nobody browses). Rows are ordered by
+        ``sort`` within each file. ``fmt="jsonl"`` writes the ``value`` column as one
+        ``<value>.jsonl`` per directory (give it ``files=1``). Returns rows per directory."""
+        from pyspark.sql import functions as F
+
+        from webfaq.lake.partitioned import WRITTEN_SCHEMA, write_files
+
+        path = self.stage(table)
+        if not append and any(lake.is_data_file(f.path) or f.path.endswith(".jsonl") for f in self.fs.list_files(path)):
+            raise FileExistsError(f"{path} already holds files")
+        if files:
+            keys = [F.col(c) for c in partition_by] + ([F.abs(F.hash("id")) % files] if files > 1 else [])
+            df = df.repartition(*keys)
+        for column in partition_by:
+            check_name("partition column", column)
+        body = functools.partial(write_files, root=confine(self.cfg.lake.path, path),
+                                 partition_by=list(partition_by), token=secrets.token_hex(6), fmt=fmt,
+                                 lake_root=self.cfg.lake.path)
+        written = df.sortWithinPartitions(*partition_by, *sort).mapInArrow(body, WRITTEN_SCHEMA).collect()
+        self.fs.mkdirs(path)  # an empty result is an empty table, not a missing one
+        if fmt == "jsonl" and len({r["dir"] for r in written}) != len(written):
+            raise JobFailed(f"{path}: a JSON-lines partition was split over several tasks")
+        rows: dict[str, int] = {}
+        for r in written:
+            rows[r["dir"]] = rows.get(r["dir"], 0) + r["rows"]
+        return rows
 
     def read_table(self, path: str, crawls: list[str] | None = None):
         """Rows of the lake table at ``path`` (every crawl, or ``crawls``). A Delta table is

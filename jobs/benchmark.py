@@ -5,7 +5,7 @@
 
 Stages, all on the executors (the driver sees per-language counts only):
 
-1. source: ``faq_dedup`` records with ``dedup_status = kept`` when that table exists, else
+1. source: ``faq_dedup`` (the kept records) when that table exists, else
    ``faq`` with one record per (language, id), the first by URL;
 2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.benchmark.split``);
 3. refined filtering (``webfaq.benchmark.refine``): repeated questions by a window over (language,
@@ -135,7 +135,9 @@ class BenchmarkJob(SparkJob):
         if not self.fs.exists(path):
             raise JobFailed(f"no source table {path}")
         df = self.read_table(path, bm.crawls or None)
-        if name == "faq_dedup":
+        if name == "faq_dedup" and "dedup_status" not in df.columns:
+            drop = F.lit(None).cast("string")  # kept rows only (the dropped ones are faq_dedup_dropped)
+        elif name == "faq_dedup":  # a lake deduplicated before faq_dedup_dropped: rows carry their flag
             drop = F.when(F.col("dedup_status") != F.lit("kept"), F.lit("source.dedup_dropped"))
         else:
             first = Window.partitionBy("language", "id").orderBy("url", "crawl", "question", "answer")

@@ -193,9 +193,9 @@ class ExtractJob(SparkJob):
         k = max(1, cfg.lake.files_per_partition)
         from pyspark.sql import functions as F
 
-        keys = [F.col(c) for c in PARTITION_COLUMNS] + ([F.abs(F.hash("id")) % k] if k > 1 else [])
-        ordered = content.repartition(*keys).sortWithinPartitions("url", "id")
         if cfg.lake.format == "delta" and self.has_delta_spark():
+            keys = [F.col(c) for c in PARTITION_COLUMNS] + ([F.abs(F.hash("id")) % k] if k > 1 else [])
+            ordered = content.repartition(*keys).sortWithinPartitions("url", "id")
             self.commit_guard()
             replace = " OR ".join(f"crawl = '{c}'" for c in crawls)  # validated names: no quotes
             info["partition_rows"] = _counts(content)
@@ -204,8 +204,10 @@ class ExtractJob(SparkJob):
             info["delta_writer"] = "delta-spark"
             return info
         staged = self.stage(self.output)
-        ordered.write.partitionBy(*PARTITION_COLUMNS).parquet(staged)
-        info["partition_rows"] = _counts(self.spark.read.parquet(staged)) if lake.crawl_dirs(self.fs, staged) else {}
+        # the crawl's whole new content (kept rows of other files + this run's), files keeping
+        # their partition columns, staged and then swapped/committed as one unit
+        written = self.write_partitioned(content, self.output, PARTITION_COLUMNS, files=k, sort=["url", "id"])
+        info["partition_rows"] = _dir_counts(written)
         if cfg.lake.format == "delta":
             info["files_committed"] = self.commit_delta(staged, table, {"crawl": crawls}, PARTITION_COLUMNS,
                                                         arrow_schema(FAQ_FIELDS))
@@ -246,6 +248,17 @@ def checked_inputs(inputs: list[str], cfg) -> list[str]:
         raise UsageError("no input files: " + " ".join(inputs or [cfg.input.crawl or ""])
                          + " matched nothing (after --sample/--limit)")
     return resolved
+
+
+def _dir_counts(written: dict[str, int]) -> dict[str, dict[str, int]]:
+    """:func:`_counts` from ``write_partitioned``'s rows per directory
+    (``crawl=<c>/language=<l>``)."""
+    out: dict[str, dict[str, int]] = {}
+    for folder, rows in written.items():
+        parts = dict(seg.split("=", 1) for seg in folder.split("/"))
+        by_lang = out.setdefault(parts["crawl"], {})
+        by_lang[parts["language"]] = by_lang.get(parts["language"], 0) + rows
+    return out
 
 
 def _counts(df) -> dict[str, dict[str, int]]:

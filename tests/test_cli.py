@@ -158,6 +158,20 @@ def test_spark_jobs_refuse_a_lake_without_their_table_before_spark(command, tabl
     assert os.listdir(empty) == []  # no _runs/, no failed manifest
 
 
+def test_export_refuses_a_missing_lake_and_a_non_empty_out_in_one_line(tmp_path, capsys):
+    typo, out = tmp_path / "typo", tmp_path / "hub"
+    code, stdout, err = run(["export", "--lake", str(typo), "--out", str(out)], capsys)
+    assert code == 2 and stdout == ""
+    assert one_line(err) == f"webfaq export: error: lake {typo}: no such directory"
+    assert not typo.exists() and not out.exists()
+    small_lake(tmp_path / "lake")
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run(["export", "--lake", str(tmp_path / "lake"), "--out", str(out)], capsys)
+    assert code == 2 and "REFUSED" in one_line(err) and "--overwrite" in err
+    assert os.listdir(out) == ["keep.txt"]
+
+
 def test_evaluate_on_a_missing_folder(tmp_path, capsys):
     code, _, err = run(["evaluate", str(tmp_path / "benchmark")], capsys)
     assert code == 2

@@ -74,6 +74,32 @@ def test_demo_sample_holds_every_syntax_and_language(sample_lake):
     assert all(len(sites[lang]) >= 2 for lang in ("eng", "deu", "spa", "rus", "ita", "por"))
 
 
+def test_files_carry_crawl_and_language_for_every_reader(sample_lake, spark):
+    """Every faq file holds its partition columns: a glob of files keeps the language, and
+    Spark, pyarrow and DuckDB with hive partitioning read the table as before."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    lake, manifest = sample_lake
+    want = {("CC-TEST", lang): n for lang, n in manifest["output"]["languages"].items()}
+    files = sorted((lake / "faq").rglob("*.parquet"))
+    assert files and all(f.name.startswith("part-") for f in files)
+    for f in files:
+        t = pq.read_table(f, columns=["crawl", "language"])
+        assert set(zip(t["crawl"].to_pylist(), t["language"].to_pylist())) == \
+            {(f.parent.parent.name.split("=")[1], f.parent.name.split("=")[1])}
+    glob = f"{lake}/faq/**/*.parquet"
+    for hive in ("true", "false"):
+        got = duckdb.sql(f"SELECT crawl, language, count(*) FROM read_parquet('{glob}', hive_partitioning={hive}) "
+                         "GROUP BY ALL").fetchall()
+        assert {(a, b): n for a, b, n in got} == want
+    got = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table().group_by(
+        ["crawl", "language"]).aggregate([("id", "count")]).to_pylist()
+    assert {(r["crawl"], r["language"]): r["id_count"] for r in got} == want
+    spark_rows = spark.read.parquet(str(lake / "faq")).groupBy("crawl", "language").count().collect()
+    assert {(r["crawl"], r["language"]): r["count"] for r in spark_rows} == want
+
+
 def test_records_carry_the_issue_fields(sample_lake):
     lake, _ = sample_lake
     rows = [r for r in lake_rows(lake / "faq") if r["url"] == "https://commoncrawl.org/faq"]

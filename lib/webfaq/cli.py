@@ -28,8 +28,8 @@ from webfaq.redaction import redacted_output
 JOBS = {"run": ("webfaq_jobs.run", "RunJob"), "extract": ("webfaq_jobs.extract", "ExtractJob"), "dedup": ("webfaq_jobs.dedup", "DedupJob"),
         "align": ("webfaq_jobs.align", "AlignJob"), "benchmark": ("webfaq_jobs.benchmark", "BenchmarkJob"),
         "refresh": ("webfaq_jobs.refresh", "RefreshJob")}
-ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "plan", "refresh",
-         "unlock", "extract-file", "config-reference"]
+ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", "verify", "export", "plan",
+         "refresh", "unlock", "extract-file", "config-reference"]
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
 SECTIONS: dict[str, dict[str, list[str] | None]] = {
@@ -38,6 +38,7 @@ SECTIONS: dict[str, dict[str, list[str] | None]] = {
     "evaluate": {"benchmark": ["k1", "b", "analyzer"]},
     "report": {"s3": None},
     "verify": {"s3": None},
+    "export": {"s3": None},
     "plan": {"input": ["crawl", "base_url"], "lake": ["path", "format"], "s3": None, "retry": None,
              "targeted": ["index_url", "discovery_sample", "discovery_seed", "max_gap", "faq_path_pattern",
                           "path_templates", "mime_types", "engine"],
@@ -179,6 +180,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the lake as a folder ready to upload as a Hugging Face dataset (no Spark). A refusal
+    (non-empty --out without --overwrite, nothing to export) is one line and exit 2."""
+    from webfaq.lake.export import ExportError, export
+
+    s3 = _existing_lake(args)
+    try:
+        result = export(args.lake, args.out, overwrite=args.overwrite, s3=s3,
+                        rows_per_file=args.rows_per_file, license=args.license)
+    except ExportError as exc:
+        print(f"webfaq export REFUSED: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"out": str(args.out), "rows": result.rows,
+                          "configs": [{"name": c.name, "kind": c.kind, "rows": c.rows, "splits": list(c.splits)}
+                                      for c in result.configs]}, indent=1, sort_keys=True))
+        return EXIT_OK
+    for c in result.configs:
+        print(f"{c.name:<16} {c.kind:<8} {c.rows:>10,} rows  {', '.join(c.splits)}")
+    print(f"export: {args.out} ({len(result.configs)} configs, {result.rows:,} rows; card README.md)")
+    return EXIT_OK
+
+
 def cmd_unlock(args: argparse.Namespace) -> int:
     """Free the lake's writer lease of a run that died (a live holder only with --force)."""
     from webfaq.lake import lake_fs
@@ -258,7 +282,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (in pipeline order)")
     local = {"evaluate": _evaluate_parser, "report": _report_parser, "verify": _verify_parser,
              "plan": _plan_parser, "extract-file": _extract_file_parser, "config-reference": _reference_parser,
-             "unlock": _unlock_parser}
+             "unlock": _unlock_parser, "export": _export_parser}
     for name in ORDER:
         if name in JOBS:
             sub.add_parser(name, help=SPARK_COMMANDS[name][0], add_help=False)
@@ -306,6 +330,31 @@ def _verify_parser(sub) -> None:
     loud.add_argument("-q", "--quiet", action="store_true", help="print problems only (the exit code says the rest)")
     loud.add_argument("-v", "--verbose", action="store_true", help="print every partition and file checked")
     _settings(p, "verify")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _export_parser(sub) -> None:
+    p = _command(sub, "export", "Write the lake as a folder ready to upload as a Hugging Face dataset (no Spark).",
+                 cmd_export, ["webfaq export --lake ./lake --out ./webfaq-hub",
+                              "webfaq export --lake s3://my-bucket/lake --out ./webfaq-hub --overwrite"],
+                 json_help="print the configs and their row counts as JSON")
+    p.add_argument("--lake", required=True, metavar="PATH", help="lake directory or URI (s3://, gs://, hdfs://)")
+    p.add_argument("--out", required=True, metavar="FOLDER",
+                   help="local folder to write (refused when it exists and is not empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out (swapped in when complete)")
+    p.add_argument("--rows-per-file", type=_positive_int, default=1_000_000, metavar="N",
+                   help="most rows per Parquet file [1000000]")
+    p.add_argument("--license", default="other", metavar="ID", help="the card's licence field for the compilation [other]")
+    _settings(p, "export")
 
 
 def _plan_parser(sub) -> None:

@@ -264,7 +264,10 @@ class AlignConfig:
     source: str = _opt("auto", "Input table. auto: faq_dedup's kept records if it exists, else faq.",
                        choices=("auto", "faq_dedup", "faq"))
     drop_identical: bool = _opt(True, "Drop pairs with an identical question or answer. They are untranslated copies.")
-    export_jsonl: bool = _opt(True, "Also write the method's JSON lines layout. It goes to <lake>/bitext_jsonl/pair=<l1>-<l2>/.")
+    export_jsonl: bool = _opt(True, "Also write the JSON lines export in WebFAQ's row layout. It goes to "
+                              "<lake>/bitext_jsonl/pair=<l1>-<l2>/<l1>-<l2>.jsonl.")
+    allow_empty: bool = _opt(False, "Let a run that aligns nothing replace the lake's bitext that has rows. Without "
+                             "it such a run is refused (exit 2) and leaves the bitext as it was.")
 
 
 @dataclass

@@ -207,15 +207,16 @@ def output_partitions(output: dict[str, Any]) -> list[str]:
 def record_data_files(fs: LakeFS, manifest: dict[str, Any],
                       opener: Callable[[str], BinaryIO] = open_arrow) -> None:
     """Add ``output.data_files`` (path under the table -> ``parquet_facts``) to a run's manifest
-    for the partitions it published, so ``verify`` can tell each file's fate later. Call once,
+    (and to each of its ``side_outputs``) for the partitions it published, so ``verify`` can tell each file's fate later. Call once,
     after publishing. Outputs that are not partitioned tables (the BEIR folders) record their
     files' lines and bytes themselves."""
-    out = manifest.get("output")
-    if not isinstance(out, dict) or "partition_rows" not in out or not out.get("table"):
-        return
-    table = out["table"]
-    facts = {}
-    for rel in output_files(fs, table, output_partitions(out)):
-        with opener(join(table, rel)) as fh:
-            facts[rel] = parquet_facts(fh)
-    out["data_files"] = facts
+    side = manifest.get("side_outputs")
+    for out in [manifest.get("output"), *(side if isinstance(side, list) else [])]:
+        if not isinstance(out, dict) or "partition_rows" not in out or not out.get("table"):
+            continue
+        table = out["table"]
+        facts = {}
+        for rel in output_files(fs, table, output_partitions(out)):
+            with opener(join(table, rel)) as fh:
+                facts[rel] = parquet_facts(fh)
+        out["data_files"] = facts

@@ -89,9 +89,14 @@ def complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> lis
 
 
 def _complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> Iterator[tuple[dict, str]]:
+    """The main ``output`` and any ``side_outputs`` (dedup's faq_dedup_dropped) of each run."""
     for m in manifests:
-        out = m.get("output")
-        if m.get("status") == "complete" and isinstance(out, dict) and out.get("table"):
+        if m.get("status") != "complete":
+            continue
+        side = m.get("side_outputs")
+        for out in [m.get("output"), *(side if isinstance(side, list) else [])]:
+            if not (isinstance(out, dict) and out.get("table")):
+                continue
             name = str(out["table"]).rstrip("/").rsplit("/", 1)[-1]
             if not _NAME.match(name):
                 findings.add("INVALID", f"_runs/{m['run_id']}.json", f"output table {name[:80]!r} is not a plain name")
