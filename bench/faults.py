@@ -189,6 +189,7 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     result = process_file(str(path), Config())
     rows.append(("200,000-digit integer in JSON-LD", result.status == "ok" and len(result.records) == 14,
                  14 - len(result.records), f"{len(result.records)} of the page's 14 pairs kept"))
+    return rows
 
 
 SECRETS = ("webfaquser", "S3cretPw", "AKIDSECRET", "SIGSECRET")
