@@ -259,6 +259,7 @@ def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
         findings = verify(str(copy))["findings"]
         named = [f["kind"] for f in findings if f["path"].endswith(rel)]
         rows.append((f"lake: {label}", named == [kind], 0, f"verify: {', '.join(sorted({f['kind'] for f in findings}))}"))
+    return rows
 
 
 # --------------------------------------------------------------------------- lake faults
