@@ -189,6 +189,7 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     result = process_file(str(path), Config())
     rows.append(("200,000-digit integer in JSON-LD", result.status == "ok" and len(result.records) == 14,
                  14 - len(result.records), f"{len(result.records)} of the page's 14 pairs kept"))
+    return rows
 
 
 SECRETS = ("webfaquser", "S3cretPw", "AKIDSECRET", "SIGSECRET")
@@ -258,6 +259,7 @@ def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
         findings = verify(str(copy))["findings"]
         named = [f["kind"] for f in findings if f["path"].endswith(rel)]
         rows.append((f"lake: {label}", named == [kind], 0, f"verify: {', '.join(sorted({f['kind'] for f in findings}))}"))
+    return rows
 
 
 # --------------------------------------------------------------------------- lake faults

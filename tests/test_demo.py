@@ -91,7 +91,7 @@ def test_evaluation_and_a_report_without_an_empty_panel(demo):
     assert len(scored) >= 3 and all(0 <= r["ndcg@10"] <= 1 for r in scored)
     html = (lake / "report.html").read_text(encoding="utf-8")
     assert not re.findall(r'data-chart-empty="([^"]+)"', html), "a panel of the demo's report is empty"
-    assert "What this lake holds" in html and m["run"]["run_id"] in html
+    assert "What this lake holds" in html and m["run"]["stages"]["evaluate"] in html  # the evaluation panel names its run
 
 
 def test_verify_passes_and_the_same_command_again_does_nothing(demo):
