@@ -233,8 +233,8 @@ def test_a_really_full_disk(tmp_path):
         m = json.loads(path.read_text())
         assert "No space left on device" in m["error"] and "Py4J" not in m["error"]
         assert "No space left on device" in m["manifest_error"]
-        warning, failed, where = proc.stderr.strip().splitlines()[-3:]
-        assert str(path) in warning and failed == f"webfaq extract: run failed: {m['error']}"
-        assert where == f"manifest: {path}"
+        lines = proc.stderr.strip().splitlines()  # the lease's own release may warn on a full disk too
+        assert lines[-2:] == [f"webfaq extract: run failed: {m['error']}", f"manifest: {path}"]
+        assert any(str(path) in line for line in lines[:-2])  # the fallback's warning names where it went
     finally:
         subprocess.run(["umount", str(disk)], check=False)

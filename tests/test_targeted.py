@@ -327,7 +327,7 @@ def test_refresh_targeted_killed_mid_fetch_resumes_to_the_uninterrupted_lake(spa
     done_before_kill, deadline = 0, time.time() + 400
     try:
         while time.time() < deadline and proc.poll() is None:
-            results = list(lake.glob("_work/extract/*/*.parquet"))
+            results = list(lake.glob("_work/extract/*/*/*.parquet"))  # <command digest>/<run attempt>/
             if len(results) >= 2:
                 os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Python workers, mid-fetch
                 done_before_kill = len(results)

@@ -138,17 +138,18 @@ class LocalFS(Confined):
         p = _local(self._w(path))
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
         tmp = f"{os.path.dirname(p) or '.'}/.{os.path.basename(p)}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
+        try:  # the temp file goes whatever happens: a full disk must not leave it behind
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.link(tmp, p)
             return True
         except FileExistsError:
             return False
         finally:
-            os.remove(tmp)
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def read_text(self, path: str) -> str:
         with open(_local(self._r(path)), encoding="utf-8") as fh:
