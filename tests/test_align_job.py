@@ -128,7 +128,7 @@ def quality(spark, small_partitions, tmp_path_factory):
     with contextlib.redirect_stderr(stderr):
         refused = {"rc": main(margin), "stderr": stderr.getvalue(), "rows": read_table(lake / "bitext"),
                    "jsonl": jsonl_files(lake),
-                   "manifest": read_manifests(LocalFS(), str(lake))[-1]}
+                   "manifest": read_manifests(LocalFS(str(lake)), str(lake))[-1]}
     second = run_align(lake, *margin[2:], "--align-allow-empty")
     return data, lake, first, first_rows, first_jsonl, second, refused
 
