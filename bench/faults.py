@@ -12,6 +12,16 @@ generated corpus of tests/hostile_corpus.py. "Survived" means the run finished a
 one (or, where the fault is permanent, a counted failure with its reason). "Records lost"
 compares kept QA pairs with the undisturbed run / the corpus's honest pairs. Executor and
 driver kills need Spark and are exercised by tests/test_crash_recovery.py.
+
+Lake faults (the extract job in Spark local mode, as `webfaq extract` processes; skip them with
+--no-lake): secrets in the inputs (a credentialed --input-base-url, a presigned URL that cannot
+be fetched, a presigned glob that matches nothing) survive when no manifest, report or console
+line holds them; ENOSPC on the executors' writes survives when the run fails with that cause,
+leaves no temp file and the lake's rows as they were; each damage of tests/support/tamper.py
+survives when `webfaq verify` names it, with the right kind, in one line, without crashing.
+Names from content that try to leave the lake (a WARC's isPartOf, --run-id, a long --crawl-id), two
+runs racing for one lake, two Delta commits racing, a driver killed before its Delta commit:
+survived means the lake of a serial order, or a refused run said so in one line.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,12 +41,16 @@ sys.path.insert(0, str(REPO / "tests"))
 from faultproxy import FaultProxy  # noqa: E402
 from hostile_corpus import (DAMAGE_KINDS, PLAIN_DAMAGE_KINDS, corrupt_member, damage, faq_records,  # noqa: E402
                             spread_faults, whitespace_pages, with_big_int, write_corpus, write_pages)
+from support.warcs import with_is_part_of  # noqa: E402
 from webfaq.config import Config  # noqa: E402
 from webfaq.counters import reconcile  # noqa: E402
 from webfaq.extract.pipeline import process_file  # noqa: E402
 
 SAMPLE = REPO / "sample-data" / "warc" / "sample-0001.warc.gz"
 FAQ_HTML = REPO.parent / "shared" / "data" / "faq_html"  # real FAQ pages, when the shared data is there
+SAMPLE_DIR = REPO / "sample-data" / "warc"
+SLICE = REPO / "sample-data" / "warc" / "real-pages-slice.warc.gz"
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
 
 
 def keys(result) -> set[tuple[str, str]]:
@@ -90,7 +105,7 @@ def s3_faults(reference) -> list[tuple[str, bool, int, str]]:
 
 
 def file_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
-    data = SAMPLE.read_bytes()
+    data = (SAMPLE).read_bytes()
     bad = corrupt_member(data, 20)
     cases = {
         "corrupt gzip member mid-WARC": (bytes(bad), "ok"),
@@ -177,6 +192,216 @@ def page_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
     return rows
 
 
+SECRETS = ("webfaquser", "S3cretPw", "AKIDSECRET", "SIGSECRET")
+WEBFAQ = str(Path(sys.executable).parent / "webfaq")
+
+
+def webfaq(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([WEBFAQ, *argv], capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, **(env or {})))
+
+
+def lake_keys(lake: Path) -> set[tuple[str, str]]:
+    import pyarrow.dataset as ds
+
+    if not (lake / "faq").exists():
+        return set()
+    rows = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table(columns=["url", "id"])
+    return set(zip(rows["url"].to_pylist(), rows["id"].to_pylist()))
+
+
+def leaked(texts: list[str]) -> list[str]:
+    return [s for s in SECRETS if any(s in t for t in texts)]
+
+
+def lake_texts(lake: Path) -> list[str]:
+    return [p.read_text(errors="replace") for p in lake.rglob("*") if p.suffix in (".json", ".html")]
+
+
+def lake_faults(reference, tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Secrets through a real extract run, ENOSPC on its executors, damages under verify."""
+    from support.tamper import TAMPERS
+    from webfaq.lake.verify import verify
+
+    lake, listing = tmp / "lake", tmp / "warc.paths"
+    listing.write_text("crawl-data/x.warc.gz\n")  # resolved against the credentialed base URL
+    base = "http://webfaquser:S3cretPw@127.0.0.1:9/"
+    signed = "https://127.0.0.1:9/crawl-data/y.warc.gz?X-Amz-Credential=AKIDSECRET1&X-Amz-Signature=SIGSECRET1"
+    nothing = f"{tmp}/none-*.warc.gz?X-Amz-Credential=AKIDSECRET2&X-Amz-Signature=SIGSECRET2"
+    good = webfaq("extract", str(SAMPLE_DIR), str(listing), signed, "--input-base-url", base, "--lake", str(lake),
+                  "--crawl-id", "C", "--job-failure-budget", "1", "--retry-max-attempts", "1")
+    kept = lake_keys(lake)
+    bad = webfaq("extract", nothing, "--input-base-url", base, "--lake", str(lake), "--crawl-id", "C")
+    report = webfaq("report", "--lake", str(lake))
+    texts = lake_texts(lake) + [good.stdout, good.stderr, bad.stdout, bad.stderr, report.stdout, report.stderr]
+    failed_lines = [line for line in bad.stderr.splitlines() if line.startswith("webfaq extract: ")]
+    rows = [
+        ("credentialed --input-base-url", good.returncode == 0 and not leaked(texts), len(keys(reference) - kept),
+         "manifest, report, console: no user-info"),
+        ("presigned URL, unreachable", good.returncode == 0 and not leaked(texts), 0,
+         "recorded failed, query string dropped"),
+        ("presigned glob matching nothing", bad.returncode == 2 and len(failed_lines) == 1 and not leaked(texts),
+         len(kept - lake_keys(lake)), "one error line, signature REDACTED"),
+    ]
+    full = tmp / "full"
+    shutil.copytree(lake, full)
+    crashed = webfaq("extract", str(SAMPLE), "--lake", str(full), "--crawl-id", "C",
+                     env={"WEBFAQ_FAILPOINT": "parquet.write=enospc"})
+    newest = max((full / "_runs").glob("*.json"), key=lambda p: json.loads(p.read_text())["started"])
+    error = json.loads(newest.read_text()).get("error", "")
+    temps = [p for p in full.rglob("*") if p.name.endswith(".tmp")]
+    rows.append(("ENOSPC on the executors' writes", crashed.returncode == 1 and "[Errno 28]" in error and not temps,
+                 len(kept - lake_keys(full)), "manifest error: " + error.split(" (failpoint")[0].removeprefix("OSError: ")))
+    for i, (label, (tamper, kind)) in enumerate(sorted(TAMPERS.items())):
+        copy = tmp / f"tampered{i}"
+        shutil.copytree(lake, copy)
+        rel = tamper(copy)
+        findings = verify(str(copy))["findings"]
+        named = [f["kind"] for f in findings if f["path"].endswith(rel)]
+        rows.append((f"lake: {label}", named == [kind], 0, f"verify: {', '.join(sorted({f['kind'] for f in findings}))}"))
+    return rows
+
+
+# --------------------------------------------------------------------------- lake faults
+
+def spawn(*argv: str, run_id: str | None = None, env: dict | None = None) -> subprocess.Popen:
+    extra = ["--run-id", run_id] if run_id else []
+    return subprocess.Popen([WEBFAQ, *argv, *extra, "--master", "local[1]", "--job-progress-interval-s", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **(env or {})))
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=1800)
+    return proc.returncode, err
+
+
+def faq_keys(lake: Path) -> list[tuple]:
+    import pyarrow.dataset as ds
+
+    if not (lake / "faq").exists():
+        return []
+    t = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table(columns=["crawl", "id", "url", "warc_file"])
+    return sorted(zip(*(t[c].to_pylist() for c in t.column_names)))
+
+
+def rows_lost(expected: list[tuple], found: list[tuple]) -> tuple[int, int]:
+    """(rows of ``expected`` missing from ``found``, rows of ``found`` that are extra)."""
+    from collections import Counter
+
+    want, got = Counter(expected), Counter(found)
+    return sum((want - got).values()), sum((got - want).values())
+
+
+def traversal_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """WARCs whose isPartOf leaves the lake, a --run-id '..', a 300-character --crawl-id."""
+    from webfaq.lake.verify import verify
+
+    home = tmp / "traversal"
+    lake, victim = home / "lake", home / "victim"
+    victim.mkdir(parents=True)
+    (victim / "keep.txt").write_text("keep")
+    assert finish(spawn("extract", str(SAMPLE), "--lake", str(lake), "--crawl-id", "C"))[0] == 0
+    before = faq_keys(lake)
+    hostile = {"../../../faq": "WARC isPartOf ../../../faq", "../../../../victim": "WARC isPartOf ../../../../victim",
+               "https://example.org/CC-MAIN-2024-22": "WARC isPartOf is a URL", "2024/22": "WARC isPartOf 2024/22"}
+    inputs = [str(with_is_part_of(SAMPLE, tmp / f"hostile-{i}.warc.gz", name)) for i, name in enumerate(hostile)]
+    code, err = finish(spawn("extract", *inputs, "--lake", str(lake), "--job-failure-budget", "1", run_id="hostile"))
+    manifest = json.loads((lake / "_runs" / "hostile.json").read_text()) if code == 0 else {}
+    claimed = {f["file_crawl"]: f["file_reason"] for f in manifest.get("files", [])}
+    lost, extra = rows_lost(before, faq_keys(lake))
+    intact = (victim / "keep.txt").exists() and verify(str(lake))["ok"] and sorted(p.name for p in home.iterdir()) == ["lake", "victim"]
+    rows = [(label, code == 0 and intact and claimed.get(name) == "bad_crawl_name" and not extra, lost,
+             f"file failed: {claimed.get(name)}, lake and its sibling intact: {intact}") for name, label in hostile.items()]
+    for label, flag, value in (("--run-id ..", "--run-id", ".."), ("--run-id ../../x", "--run-id", "../../x"),
+                               ("--crawl-id of 300 characters", "--crawl-id", "c" * 300)):
+        code, err = finish(spawn("extract", str(SAMPLE), "--lake", str(lake), flag, value))
+        lost, extra = rows_lost(before, faq_keys(lake))
+        one_line = err.strip().count("\n") == 0 and "Traceback" not in err
+        rows.append((label, code == 2 and one_line and not lost and (victim / "keep.txt").exists(), lost,
+                     f"exit {code}, one line: {err.strip()[:48]}..."))
+    return rows
+
+
+def race_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Two extract runs at once on one lake: refused in one line, or waiting for the lease."""
+    from webfaq.lake.verify import verify
+
+    serial = tmp / "serial"
+    assert finish(spawn("extract", str(SAMPLE), str(SLICE), "--lake", str(serial), "--crawl-id", "C"))[0] == 0
+    expected = faq_keys(serial)
+    rows = []
+    for label, argvs, wait in (
+        ("two identical extracts at once", [[str(SAMPLE), str(SLICE)]] * 2, False),
+        ("two batches of one crawl at once", [[str(SAMPLE)], [str(SLICE)]], True),
+    ):
+        lake = tmp / label.replace(" ", "-")
+        extra = ["--lake-lease-wait-s", "1800"] if wait else []
+        procs = [spawn("extract", *argv, "--lake", str(lake), "--crawl-id", "C", *extra, run_id=f"race-{i}")
+                 for i, argv in enumerate(argvs)]
+        results = [finish(p) for p in procs]
+        refused = [err.strip() for code, err in results if code == 75]
+        ok = sum(code == 0 for code, _ in results) + len(refused) == 2 and all(
+            "\n" not in r and "REFUSED" in r and "webfaq unlock" in r for r in refused)
+        if wait:
+            ok = ok and not refused
+        lost, extra_rows = rows_lost(expected, faq_keys(lake))
+        rows.append((label, ok and not lost and not extra_rows and verify(str(lake))["ok"], lost,
+                     f"completed {2 - len(refused)}, refused {len(refused)}, extra rows {extra_rows}"))
+    return rows
+
+
+def delta_faults(tmp: Path) -> list[tuple[str, bool, int, str]]:
+    """Two Delta commits of one new crawl from the same version, and a commit killed before it
+    lands: one commit wins, nothing of the other (or of the dead one) stays in the table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from webfaq import lake as lk
+    from webfaq.faults import ENV
+
+    root = tmp / "delta"
+    schema = pa.schema([("id", pa.string()), ("crawl", pa.string()), ("language", pa.string())])
+
+    def stage(run: str, crawl: str, n: int) -> None:
+        d = root / "_staging" / run / "faq" / f"crawl={crawl}" / "language=eng"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"id": [f"{run}-{i}" for i in range(n)]}), d / f"part-{run}.parquet")
+
+    def files_on_disk() -> int:
+        return len(list((root / "faq").rglob("*.parquet")))
+
+    stage("seed", "OLD", 1)
+    lk.commit_delta(lk.LocalFS(str(root)), str(root / "_staging/seed/faq"), str(root / "faq"), {"crawl": ["OLD"]},
+                    ["crawl", "language"], schema, expected_version=None)
+    code = ("import sys; from webfaq import lake; import pyarrow as pa\n"
+            "s = pa.schema([('id', pa.string()), ('crawl', pa.string()), ('language', pa.string())])\n"
+            "r, run = sys.argv[1], sys.argv[2]\n"
+            "try:\n    lake.commit_delta(lake.LocalFS(r), f'{r}/_staging/{run}/faq', f'{r}/faq', {'crawl': ['NEW']},"
+            " ['crawl', 'language'], s, expected_version=0); print('committed')\n"
+            "except lake.DeltaConflict: print('conflict')")
+    for run in ("a", "b"):
+        stage(run, "NEW", 10)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root), run], stdout=subprocess.PIPE, text=True)
+             for run in ("a", "b")]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    new_rows = [r for r in DeltaTable(str(root / "faq")).to_pyarrow_table().to_pylist() if r["crawl"] == "NEW"]
+    active = len(DeltaTable(str(root / "faq")).file_uris())
+    rows = [("two Delta commits of one crawl at once", outcomes == ["committed", "conflict"] and len(new_rows) == 10
+             and files_on_disk() == active, max(0, 10 - len(new_rows)),
+             f"{', '.join(outcomes)}; rows {len(new_rows)} (one run's 10), files not in the log {files_on_disk() - active}")]
+    stage("dying", "NEW", 5)
+    dying = subprocess.run([sys.executable, "-c", code.replace("expected_version=0", "expected_version=1"), str(root), "dying"],
+                           env=dict(os.environ, **{ENV: "delta.before_commit"}), capture_output=True, text=True)
+    left = files_on_disk() - active
+    lk.recover(lk.LocalFS(str(root)), str(root))
+    kept = len([r for r in DeltaTable(str(root / "faq")).to_pyarrow_table().to_pylist() if r["crawl"] == "NEW"])
+    rows.append(("driver killed before its Delta commit", dying.returncode == 86 and files_on_disk() == active and kept == 10,
+                 max(0, 10 - kept), f"orphan files after the crash {left}, after the next run's recovery {files_on_disk() - active}"))
+    return rows
+
+
 def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
     corpus = write_corpus(tmp / "hostile.warc.gz", n_light=light)
     out = tmp / "hostile.jsonl"
@@ -194,11 +419,15 @@ def hostile(tmp: Path, light: int) -> tuple[dict, dict, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--light", type=int, default=1000, help="light hostile pages (heavy ones are fixed)")
+    ap.add_argument("--no-lake", action="store_true", help="skip the lake faults (they run Spark jobs)")
     args = ap.parse_args()
     reference = process_file(str(SAMPLE), Config())
     with tempfile.TemporaryDirectory() as tmp:
         rows = s3_faults(reference) + file_faults(reference, Path(tmp)) + region_faults(Path(tmp)) \
             + page_faults(Path(tmp))
+        if not args.no_lake:
+            rows += lake_faults(reference, Path(tmp)) + traversal_faults(Path(tmp)) + race_faults(Path(tmp)) \
+                + delta_faults(Path(tmp))
         corpus, report, peak_kb, hostile_lost = hostile(Path(tmp), args.light)
     print(f"{'fault injected':<42} {'survived':>8} {'lost':>5}  note")
     for label, ok, lost, note in rows:

@@ -22,9 +22,15 @@ Stages (all on the executors; the driver sees counts and small aggregates only):
    language pairs under ``--align-min-pairs`` left out; counters reconcile
    (``webfaq.align.join.ALIGN_FUNNEL``);
 7. **write** ``<lake>/bitext/pair=<l1>-<l2>/`` and the JSON-lines export
-   ``<lake>/bitext_jsonl/pair=<l1>-<l2>/*.jsonl`` (the method's record layout), staged and
-   swapped in per pair. The bitext tables are a snapshot of the crawls aligned: a run replaces
-   every pair, and pairs it no longer produces are removed.
+   ``<lake>/bitext_jsonl/pair=<l1>-<l2>/<l1>-<l2>.jsonl``, both in WebFAQ's row layout
+   (``origin, <model>_similarity, question1, question2, answer1, answer2, details: {urls}``;
+   the table adds language1/2, id1/2, crawl1/2 and pair), staged and swapped in per pair. The
+   bitext tables are a snapshot of the crawls aligned: a run replaces every pair, and pairs it
+   no longer produces are removed. A run that aligned nothing while the lake's bitext has rows
+   fails instead (exit 2, the lake untouched, the reason and the flag to change in one line):
+   an empty result is almost always a threshold or ``--align-min-pairs`` that does not fit the
+   data, and a scheduled run that silently emptied the bitext would be noticed too late.
+   ``--align-allow-empty`` lets it through.
 """
 
 from __future__ import annotations
@@ -38,34 +44,42 @@ import pandas as pd  # pandas UDF type hints are resolved against this module's 
 
 try:  # run as `spark-submit jobs/align.py` (script dir on sys.path) or as a package module
     from webfaq_jobs import vectors
-    from webfaq_jobs.base import JobFailed, SparkJob
+    from webfaq_jobs.base import JobFailed, RunRefused, SparkJob
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
     import vectors  # type: ignore[no-redef]
-    from base import JobFailed, SparkJob  # type: ignore[no-redef]
+    from base import JobFailed, RunRefused, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
 from webfaq.align.embeddings import embedder_name
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
-                               knn_tile, match_lists, tile_count)
+                               knn_tile, match_lists, similarity_field, tile_count)
 from webfaq.counters import Counters, reconcile
+from webfaq.lake.names import check_name
 
 QA_COLUMNS = ["id", "crawl", "url", "origin", "language", "question", "answer"]
 KNN_SCHEMA = ("origin string, bkey string, l1 string, l2 string, a_lang string, side string, id string, "
               "nbrs array<string>, sims array<float>, tile_cells long")
 MATCH_SCHEMA = "origin string, bkey string, l1 string, l2 string, id1 string, id2 string, similarity double, score double"
-BITEXT_COLUMNS = ["origin", "language1", "language2", "score", "similarity", "question1", "question2", "answer1",
-                  "answer2", "url1", "url2", "id1", "id2", "crawl1", "crawl2", "model"]
+# The aligned pairs between filter and write (similarity: the cosine; url1/url2 become details.urls).
+ALIGNED_COLUMNS = ["pair", "origin", "language1", "language2", "similarity", "question1", "question2", "answer1",
+                   "answer2", "url1", "url2", "id1", "id2", "crawl1", "crawl2"]
 
 
 class AlignJob(SparkJob):
     name = "align"
     description = "Align QAs across languages within each website: faq_dedup -> bitext (Spark)."
+    example = "webfaq align --lake ./lake --align-crawls CC-MAIN-2024-22"
     config_sections = ["align", "embed", "lake", "job"]
+    source_section = "align"
     output, export = "bitext", "bitext_jsonl"
+
+    def __init__(self, cfg, args):
+        super().__init__(cfg, args)
+        # the model's name is a directory of the embeddings table: checked before anything runs
+        self.model = check_name("embedding model name (from --embed-model)", embedder_name(cfg.embed))
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
-        self.model = embedder_name(cfg.embed)
         try:
             self.params = AlignParams.from_config(cfg.align, self.model)
         except ValueError as exc:
@@ -84,6 +98,12 @@ class AlignJob(SparkJob):
         out["reconcile"] = reconcile(counters, ALIGN_FUNNEL)
         if out["reconcile"]:
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
+        if not counters["align.aligned"]:
+            out["empty"] = empty_reason(counters, self.params, self.small_pairs)
+            held = 0 if cfg.align.allow_empty else self.bitext_rows()
+            if held:
+                raise RunRefused(f"aligned nothing, and would replace the {held:,} rows of {self.table(self.output)} "
+                                f"with nothing: {out['empty']}; or pass --align-allow-empty to empty it", out)
         with self.phase("swap"):
             rows = self.output_rows()
             out["tables"] = self.swap()
@@ -123,7 +143,7 @@ class AlignJob(SparkJob):
         with self.phase("filter"):
             bitext = self.staged(self.filter(matches, qas, counters), "bitext")
         with self.phase("write"):
-            self.write(bitext)
+            self.written = self.write(bitext)
         with self.phase("counters"):
             self.count_inputs(rows, unique, knn, counters)
         return {"embeddings": embedded, "aligned_per_pair": {
@@ -282,6 +302,7 @@ class AlignJob(SparkJob):
         rows = rows.withColumn("bucket", F.when((F.col("bucket") == "passed") & (F.col("passed_in_pair") < p.min_pairs),
                                                 F.lit("small_language_pair")).otherwise(F.col("bucket")))
         staged = self.staged(rows.drop("passed_in_pair"), "scored")
+        self.small_pairs: dict[str, int] = {}
         for r in staged.groupBy("pair", "bucket").count().collect():
             n = r["count"]
             counters.add("align.mutual_best", n)
@@ -294,35 +315,43 @@ class AlignJob(SparkJob):
                 counters.add(f"align.aligned.pair.{r['pair']}", n)
             else:
                 counters.add(f"align.{r['bucket']}", n)
+            if r["bucket"] == "small_language_pair":
+                self.small_pairs[r["pair"]] = n
         out = staged.where(F.col("bucket") == "passed").withColumnRenamed("l1", "language1") \
-            .withColumnRenamed("l2", "language2").withColumn("model", F.lit(self.model))
-        return out.select("pair", *BITEXT_COLUMNS)
+            .withColumnRenamed("l2", "language2")
+        return out.select(*ALIGNED_COLUMNS)
 
-    def write(self, bitext) -> None:
-        """The bitext table and its JSON-lines export, one file per language pair, staged."""
+    def write(self, bitext) -> dict[str, int]:
+        """The bitext table and its JSON-lines export, one file per language pair, staged, in
+        WebFAQ's row layout (``webfaq.align.join.bitext_record``). Returns rows per pair dir."""
         from pyspark.sql import functions as F
 
-        # the partition column leads the sort, or the writer re-sorts by it and loses the order
-        bitext.repartition("pair").sortWithinPartitions("pair", "origin", "url1", "id1") \
-            .write.partitionBy("pair").parquet(self.stage(self.output))
-        if not self.cfg.align.export_jsonl:
-            return
-        model, scoring = self.model, self.params.scoring
-        cols = ["origin", "score", "question1", "question2", "answer1", "answer2", "url1", "url2", "id1", "id2",
-                "language1", "language2"]
+        field = similarity_field(self.model)
+        urls = F.struct(F.array("url1", "url2").alias("urls")).alias("details")
+        table = bitext.select("origin", F.col("similarity").alias(field), "question1", "question2", "answer1",
+                              "answer2", urls, "language1", "language2", "id1", "id2", "crawl1", "crawl2", "pair")
+        written = self.write_partitioned(table, self.output, ["pair"], files=1,
+                                         sort=["origin", F.col("details.urls").getItem(0), "id1"])
+        if self.cfg.align.export_jsonl:
+            cols = ["origin", "similarity", "question1", "question2", "answer1", "answer2", "url1", "url2"]
 
-        def json_of(df: pd.DataFrame) -> pd.Series:
-            return pd.Series([json.dumps(bitext_record(r, model, scoring), ensure_ascii=False)
-                              for r in df.to_dict("records")], dtype=object)
+            def json_of(df: pd.DataFrame) -> pd.Series:
+                return pd.Series([json.dumps(bitext_record(r, field), ensure_ascii=False)
+                                  for r in df.to_dict("records")], dtype=object)
 
-        to_json = F.pandas_udf(json_of, "string")
-        lines = bitext.select("pair", "url1", "id1", to_json(F.struct(*cols)).alias("value"))
-        lines.repartition("pair").sortWithinPartitions("pair", "url1", "id1").select("pair", "value") \
-            .write.partitionBy("pair").text(self.stage(self.export))
-        for f in self.fs.list_files(self.stage(self.export)):
-            if f.path.rsplit("/", 1)[-1].startswith("part-") and f.path.endswith(".txt"):
-                src = lake.join(self.stage(self.export), f.path)
-                self.fs.rename(src, src[:-len(".txt")] + ".jsonl")
+            lines = bitext.select("pair", "url1", "id1", F.pandas_udf(json_of, "string")(F.struct(*cols)).alias("value"))
+            self.write_partitioned(lines, self.export, ["pair"], files=1, sort=["url1", "id1"], fmt="jsonl")
+        return written
+
+    def bitext_rows(self) -> int:
+        """Rows the lake's bitext table holds now (0 when there is none)."""
+        path = self.table(self.output)
+        if lake.is_delta(self.fs, path):
+            files = [lake.join(path, rel) for rel, _ in lake.delta_active_files(path)]
+        else:
+            files = [lake.join(path, f.path) for f in self.fs.list_files(path)
+                     if f.path.startswith("pair=") and lake.is_data_file(f.path)]
+        return self.spark.read.parquet(*files).count() if files else 0
 
     def count_inputs(self, rows, unique, knn, counters: Counters) -> None:
         """Input-side counters and the work a global cross product would have needed."""
@@ -348,18 +377,14 @@ class AlignJob(SparkJob):
             if table == self.output:  # a table (Delta with --format delta); the export is files
                 done[table] = self.publish(self.stage(table), self.table(table), {"pair": [p[5:] for p in parts]}, ["pair"])
             else:
-                done[table] = lake.swap_partitions(self.fs, self.stage(table), self.table(table), self.run_id, parts)
+                done[table] = self.swap_staged(self.stage(table), self.table(table), parts)
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": vectors.store_path(self, vectors.VIEWS["qa"]), "pairs": sorted(p[5:] for p in done[self.output])}
 
     def output_rows(self) -> dict[str, dict[str, int]]:
-        """Aligned pairs staged per language pair (the table has no second partition level),
-        for `webfaq verify` to compare with the lake."""
-        staged = self.stage(self.output)
-        if not self.fs.list_dirs(staged):
-            return {}
-        counts = self.spark.read.parquet(staged).groupBy("pair").count().collect()
-        return {r["pair"]: {"": r["count"]} for r in counts}
+        """Aligned pairs staged per language pair (the table has no second partition level), as
+        the writing tasks counted them, for `webfaq verify` to compare with the lake."""
+        return {d.split("=", 1)[1]: {"": n} for d, n in self.written.items() if n}
 
 
 # --------------------------------------------------------------------------- executor bodies
@@ -409,10 +434,27 @@ def _match_group(pdf, k: int, scoring: str):
     return out[cols]
 
 
+def empty_reason(c: Counters, p: AlignParams, small_pairs: dict[str, int]) -> str:
+    """Why a run aligned nothing, naming the threshold and the flag that decided it."""
+    if small_pairs:
+        top, n = max(small_pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        return (f"{c['align.small_language_pair']:,} pairs passed the thresholds, in {len(small_pairs)} language "
+                f"pairs each under --align-min-pairs {p.min_pairs} (largest: {top} with {n}); lower --align-min-pairs")
+    if c["align.candidates"]:
+        flag = "--align-margin-threshold" if p.scoring == "margin" else "--align-final-threshold"
+        return (f"none of {c['align.candidates']:,} candidates reached the final threshold {p.final_score} "
+                f"({flag}) or survived the identical-text drop")
+    if c["align.mutual_best"]:
+        return (f"none of {c['align.mutual_best']:,} mutual best matches reached the candidate threshold "
+                f"{p.candidate} (--align-candidate-threshold)")
+    return "no website holds QAs in two languages"
+
+
 def summary(manifest: dict[str, Any]) -> str:
     c = manifest.get("counters", {})
     pairs = manifest.get("aligned_per_pair", {})
-    return "\n".join([
+    warning = [f"WARNING: aligned nothing: {manifest['empty']}"] if manifest.get("empty") else []
+    return "\n".join(warning + [
         f"run {manifest['run_id']}: {manifest['status']}, model {manifest.get('model')}, crawls {', '.join(manifest.get('crawls', []))}",
         f"input {c.get('align.input', 0)} QAs, {c.get('align.origins', 0)} multi-language origins, "
         f"{c.get('align.compared', 0)} QAs compared in {c.get('align.block_pairs', 0)} block pairs / {c.get('align.tiles', 0)} tiles",

@@ -11,17 +11,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
+import json
 import os
 import secrets
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Any, Sequence
 
-from webfaq import lake
+from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
-from webfaq.lake import FileInfo, recover, write_manifest
-from webfaq.lake.storage import redact
+from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, example_epilog,
+                            guarded)
+from webfaq.errors import UsageError, describe_error
+from webfaq.faults import failpoint
+from webfaq.lake import FileInfo, recover
+from webfaq.lake.manifest import record_data_files, save_manifest
+from webfaq.lake.storage import FetchError
+from webfaq.redaction import redact, redact_text, redacted_output
+from webfaq.lake.lease import LakeBusy, Lease, LeaseLost, acquire, is_s3, lease_store, refuse_if_held
+from webfaq.lake.names import check_name, confine, validate_config_names
 
 try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package module
     from webfaq_jobs.progress import PhaseProgress
@@ -29,28 +39,60 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from progress import PhaseProgress  # type: ignore[no-redef]
 
 
+EXIT_REFUSED = 75  # EX_TEMPFAIL: another run holds the lake; a scheduler may retry later
+
+
 class JobFailed(RuntimeError):
     """The job ran but its result must not be used (e.g. failure budget exceeded). ``manifest``
     is what the job had found out by then; it goes into the failed run's manifest."""
 
+    plain_message = True  # the message is the sentence a person reads
+
     def __init__(self, message: str, manifest: dict[str, Any] | None = None):
-        super().__init__(message)
+        super().__init__(redact_text(message))  # messages quote inputs, and inputs may be signed URLs
         self.manifest = manifest or {}
+
+
+class RunRefused(JobFailed, UsageError):
+    """The run refuses to commit what it computed (e.g. align would empty a bitext that holds
+    rows): nothing in the lake changes, the manifest says failed, and the command exits 2 with
+    one line naming the flag that allows it."""
 
 
 def new_run_id(job: str) -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{job}-{secrets.token_hex(3)}"
 
 
+NEXT = {
+    "extract": "webfaq dedup --lake {lake}",
+    "dedup": "webfaq align --lake {lake}",
+    "align": "webfaq benchmark --lake {lake}",
+    "benchmark": "webfaq evaluate {lake}/benchmark",
+    "run": "webfaq verify --lake {lake}  (then open the report)",
+    "refresh": "webfaq verify --lake {lake}  (then open the report)",
+}
+
+
+def next_command(manifest: dict[str, Any]) -> str:
+    """The command worth running after this job's run, as one line ('' when there is none):
+    every summary ends with it, so a newcomer always knows what comes next."""
+    lake_path = (manifest.get("config") or {}).get("lake", {}).get("path")
+    template = NEXT.get(manifest.get("job", ""))
+    return f"next: {template.format(lake=lake_path)}" if template and lake_path else ""
+
+
 class HadoopFS:
     """webfaq.lake.LakeFS on Hadoop's FileSystem API: the same code path for file:, hdfs:,
-    s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials."""
+    s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials. Made for one lake ``root``:
+    nothing outside it is read, created, renamed or deleted (``webfaq.lake.names.confine``)."""
 
-    def __init__(self, spark):
+    def __init__(self, spark, root: str):
         self._jvm = spark._jvm
         self._conf = spark._jsc.hadoopConfiguration()
+        self.root = root
 
-    def _p(self, path: str):
+    def _p(self, path: str, write: bool = False):
+        confine(self.root, path, allow_root=not write)
         p = self._jvm.org.apache.hadoop.fs.Path(path)
         fs = p.getFileSystem(self._conf)
         fs.setWriteChecksum(False)  # no .crc side files next to manifests on local lakes
@@ -65,14 +107,14 @@ class HadoopFS:
         fs.mkdirs(p)
 
     def rename(self, src: str, dst: str) -> None:
-        s, fs = self._p(src)
-        d, _ = self._p(dst)
+        s, fs = self._p(src, write=True)
+        d, _ = self._p(dst, write=True)
         fs.mkdirs(d.getParent())
         if not fs.rename(s, d):
             raise OSError(f"rename failed: {src} -> {dst}")
 
     def delete(self, path: str) -> None:
-        p, fs = self._p(path)
+        p, fs = self._p(path, write=True)
         if fs.exists(p):
             fs.delete(p, True)
 
@@ -81,6 +123,12 @@ class HadoopFS:
         if not fs.exists(p):
             return []
         return sorted(s.getPath().getName() for s in fs.listStatus(p) if s.isDirectory())
+
+    def list_names(self, path: str) -> list[str]:
+        p, fs = self._p(path)
+        if not fs.exists(p):
+            return []
+        return sorted(s.getPath().getName() for s in fs.listStatus(p) if not s.isDirectory())
 
     def list_files(self, path: str) -> list[FileInfo]:
         p, fs = self._p(path)
@@ -94,18 +142,35 @@ class HadoopFS:
             out.append(FileInfo(full[len(base):], st.getLen(), st.getModificationTime()))
         return sorted(out, key=lambda f: f.path)
 
-    def write_text(self, path: str, text: str) -> None:
-        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
-        p, fs = self._p(tmp)
-        out = fs.create(p, True)
+    def _write(self, fs, p, text: str, overwrite: bool) -> None:
+        out = fs.create(p, overwrite)
         try:
             out.write(bytearray(text.encode("utf-8")))
+            failpoint("hadoop.write_text")
         finally:
-            out.close()
-        d, _ = self._p(path)
-        if fs.exists(d):
-            fs.delete(d, False)
-        fs.rename(p, d)
+            out.close()  # a full disk often fails only here, when the buffer is flushed
+
+    def write_text(self, path: str, text: str) -> None:
+        tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+        p, fs = self._p(tmp, write=True)
+        with lake.removed_on_failure(lambda: fs.delete(p, False)):
+            self._write(fs, p, text, True)
+            d, _ = self._p(path, write=True)
+            if fs.exists(d):
+                fs.delete(d, False)
+            fs.rename(p, d)
+
+    def create_exclusive(self, path: str, text: str) -> bool:
+        """``create(overwrite=false)``: atomic on HDFS (the NameNode refuses an existing name);
+        used for the writer lease of lakes that are neither local nor on S3."""
+        p, fs = self._p(path, write=True)
+        try:
+            self._write(fs, p, text, False)
+            return True
+        except Exception as exc:  # noqa: BLE001 - py4j wraps the Java exception
+            if "FileAlreadyExists" in str(exc):
+                return False
+            raise
 
     def read_text(self, path: str) -> str:
         p, fs = self._p(path)
@@ -123,11 +188,16 @@ class HadoopFS:
 
 
 class SparkJob:
-    """Subclasses set ``name`` and ``config_sections``, and implement ``add_arguments`` and ``run``."""
+    """Subclasses set ``name``, ``description``, ``example`` and ``config_sections``, and
+    implement ``add_arguments`` and ``run`` (and ``source_tables`` when they read the lake)."""
 
     name = "job"
     description = ""
+    example = ""
+    usage_args = ""  # positional arguments in the usage line
     config_sections: list[str] | None = None
+    hidden_sections: list[str] = []  # accepted but documented elsewhere (refresh: every stage's)
+    source_section: str | None = None  # config section whose ``source`` picks the table read
     # phases that report their own progress (extract's files), or "*" for all (refresh, whose
     # phases are whole jobs that report theirs)
     own_progress: frozenset[str] = frozenset()
@@ -139,7 +209,10 @@ class SparkJob:
             cfg.lake.path = os.path.abspath(cfg.lake.path)
         self.cfg = cfg
         self.args = args
-        self.run_id = cfg.job.run_id or new_run_id(self.name)
+        validate_config_names(cfg)  # before any work: every name that becomes a path segment
+        self.run_id = check_name("--run-id", cfg.job.run_id or new_run_id(self.name))
+        self.lease: Lease | None = None  # the lake's writer lease, taken by execute() (or a parent's)
+        self.delta_versions: dict[str, int | None] = {}  # Delta table -> the version this run read
         self.phases: dict[str, float] = {}
         self._spark = None
         self._run_started = time.monotonic()
@@ -150,10 +223,22 @@ class SparkJob:
         """Job-specific positional arguments and flags."""
 
     @classmethod
+    def prog(cls) -> str:
+        return f"webfaq {cls.name}"
+
+    @classmethod
     def build_parser(cls, parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-        parser = parser or argparse.ArgumentParser(prog=cls.name, description=cls.description)
+        epilog = example_epilog(*cls.example.splitlines()) if cls.example else None
+        if cls.hidden_sections:
+            epilog = (f"Every {', '.join(cls.hidden_sections)} setting is accepted too and passed to its stage "
+                      f"(see 'webfaq <stage> --help').\n\n" + (epilog or ""))
+        parser = parser or Parser(prog=cls.prog(), description=cls.description, epilog=epilog,
+                                  usage=f"%(prog)s {cls.usage_args + ' ' if cls.usage_args else ''}[options]")
         cls.add_arguments(parser)
+        add_general_arguments(parser, json_help="print the run's manifest as JSON instead of the summary")
         add_config_arguments(parser, cls.config_sections)
+        if cls.hidden_sections:
+            add_config_arguments(parser, cls.hidden_sections, hidden=True)
         return parser
 
     @classmethod
@@ -163,28 +248,84 @@ class SparkJob:
 
     @classmethod
     def main(cls, argv: list[str] | None = None, summary=None) -> int:
-        """Run from the command line: 0 on success (printing ``summary(manifest)``), 2 when the
-        job failed on purpose (budget, reconciliation), with the reason on stderr."""
+        """Run from the command line: 0 on success (printing ``summary(manifest)``), 1 when the
+        run failed (the cause in one line, and where its manifest is), 2 for a usage error found
+        before the run started (nothing was started or written), 75 when another run holds the
+        lake (one line naming the holder and how to break a dead one's lease)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        with redacted_output():  # whatever the job prints, no credential reaches the console
+            return guarded(cls.prog(), argv, lambda: cls._main(argv, summary), expected=(JobFailed, FetchError))
+
+    @classmethod
+    def _main(cls, argv: list[str], summary) -> int:
         job = cls.from_argv(argv)
         try:
+            job.refuse_if_busy()
+            job.preflight()  # usage errors (exit 2) go up to guarded()
             manifest = job.execute()
-        except JobFailed as exc:
-            print(f"{cls.name} FAILED: {exc}", file=sys.stderr)
-            return 2
-        print(summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
-              f"manifest: {manifest.get('manifest_path')}")
-        return 0
+        except LakeBusy as exc:  # refused at start: no manifest, nothing touched
+            print(f"{cls.name} REFUSED: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        except (UsageError, FetchError):  # said before the run started: guarded() tells them
+            raise
+        except Exception as exc:  # noqa: BLE001 - the run's failure, told in one line (+ its manifest)
+            if debug_enabled(argv):
+                traceback.print_exc()
+            recorded = getattr(job, "manifest", {})
+            print(f"{cls.prog()}: run failed: {recorded.get('error') or describe_error(exc)}", file=sys.stderr)
+            if recorded.get("manifest_path"):
+                print(f"manifest: {recorded['manifest_path']}", file=sys.stderr)
+            return EXIT_FAILED
+        if getattr(job.args, "json", False):
+            print(json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        else:
+            text = (summary(manifest) if summary else f"run {manifest['run_id']}: {manifest['status']}\n"
+                    f"manifest: {manifest.get('manifest_path')}")
+            follow = next_command(manifest)
+            print(text if not follow or follow in text else f"{text}\n{follow}")
+        return EXIT_OK
+
+    # ----------------------------------------------------------------- checks before the run
+    def source_tables(self) -> list[str]:
+        """Lake tables the job reads, any one of them will do (in order of preference): for
+        ``source = auto``, faq_dedup's kept records when there, else faq."""
+        if self.source_section is None:
+            return []
+        source = getattr(self.cfg, self.source_section).source
+        return ["faq_dedup", "faq"] if source == "auto" else [source]
+
+    def refuse_if_busy(self) -> None:
+        """Another live run holds the lake: say so first, before the checks of tables that run
+        may be writing (local and S3 lakes, looked at without Spark; with --lake-lease-wait-s the
+        run waits in execute() instead)."""
+        cfg = self.cfg
+        if cfg.lake.lease_wait_s or not (preflight.is_local(cfg.lake.path) or is_s3(cfg.lake.path)):
+            return
+        if preflight.is_local(cfg.lake.path) and not os.path.isdir(cfg.lake.path):
+            return  # no lake yet, so no holder (and nothing is created by looking)
+        refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+
+    def preflight(self) -> None:
+        """What can be known before the run starts: the lake can be written and holds the table
+        the job reads. Local lakes are checked without Spark; remote ones through the cluster's
+        file system (Spark starts, nothing is written). Raises UsageError."""
+        path = self.cfg.lake.path
+        preflight.check_writable_lake(path)
+        tables = self.source_tables()
+        if tables:
+            exists = lake.LocalFS(path).exists if preflight.is_local(path) else self.fs.exists
+            preflight.check_source_table(path, tables, self.name, exists)
 
     # ----------------------------------------------------------------- Spark
     @property
     def spark(self):
         if self._spark is None:
-            self._spark = build_session(f"webfaq-{self.name}", self.cfg.job.master)
+            self._spark = build_session(f"webfaq-{self.name}", self.cfg.job.master, self.cfg.job.spark_log_level)
         return self._spark
 
     @property
     def fs(self) -> HadoopFS:
-        return HadoopFS(self.spark)
+        return HadoopFS(self.spark, self.cfg.lake.path)
 
     @contextlib.contextmanager
     def phase(self, name: str):
@@ -229,13 +370,48 @@ class SparkJob:
         df.write.parquet(path)
         return self.spark.read.parquet(path)
 
+    def write_partitioned(self, df, table: str, partition_by: list[str], files: int | None = None,
+                          sort: Sequence[Any] = (), append: bool = False, fmt: str = "parquet") -> dict[str, int]:
+        """Stage ``table`` (``self.stage(table)``) partitioned by ``partition_by``, every file
+        carrying the partition columns too (``webfaq.lake.partitioned`` says why). Sizing as
+        Spark's writer: ``files`` files per partition directory (a shuffle by the partition
+        columns, and by a hash of ``id`` when more than one), or, without ``files``, one file per
+        task and directory (no shuffle: for index tables nobody browses). Rows are ordered by
+        ``sort`` within each file. ``fmt="jsonl"`` writes the ``value`` column as one
+        ``<value>.jsonl`` per directory (give it ``files=1``). Returns rows per directory."""
+        from pyspark.sql import functions as F
+
+        from webfaq.lake.partitioned import WRITTEN_SCHEMA, write_files
+
+        path = self.stage(table)
+        if not append and any(lake.is_data_file(f.path) or f.path.endswith(".jsonl") for f in self.fs.list_files(path)):
+            raise FileExistsError(f"{path} already holds files")
+        if files:
+            keys = [F.col(c) for c in partition_by] + ([F.abs(F.hash("id")) % files] if files > 1 else [])
+            df = df.repartition(*keys)
+        for column in partition_by:
+            check_name("partition column", column)
+        body = functools.partial(write_files, root=confine(self.cfg.lake.path, path),
+                                 partition_by=list(partition_by), token=secrets.token_hex(6), fmt=fmt,
+                                 lake_root=self.cfg.lake.path)
+        written = df.sortWithinPartitions(*partition_by, *sort).mapInArrow(body, WRITTEN_SCHEMA).collect()
+        self.fs.mkdirs(path)  # an empty result is an empty table, not a missing one
+        if fmt == "jsonl" and len({r["dir"] for r in written}) != len(written):
+            raise JobFailed(f"{path}: a JSON-lines partition was split over several tasks")
+        rows: dict[str, int] = {}
+        for r in written:
+            rows[r["dir"]] = rows.get(r["dir"], 0) + r["rows"]
+        return rows
+
     def read_table(self, path: str, crawls: list[str] | None = None):
         """Rows of the lake table at ``path`` (every crawl, or ``crawls``). A Delta table is
-        read through the files its log holds active (replaced files stay on disk until
-        vacuum); a Parquet table through its crawl directories."""
+        read through the files its log holds active at the version this run first saw (replaced
+        files stay on disk until vacuum; :meth:`publish` commits on top of that version); a
+        Parquet table through its crawl directories."""
         reader = self.spark.read.option("basePath", path)
         if lake.is_delta(self.fs, path):
-            files = lake.delta_active_files(path, {"crawl": crawls} if crawls is not None else None)
+            where = {"crawl": crawls} if crawls is not None else None
+            files = lake.delta_active_files(path, where, version=self.table_version(path))
             if not files:
                 raise JobFailed(f"{path}: no active files for crawls {crawls}")
             return reader.parquet(*[lake.join(path, rel) for rel, _ in files])
@@ -243,18 +419,54 @@ class SparkJob:
             return reader.parquet(path)
         return reader.parquet(*[lake.join(path, f"crawl={c}") for c in crawls])
 
+    def table_version(self, path: str) -> int | None:
+        """The version of the Delta table at ``path`` this run works from: the one it saw
+        first (None: no table). The lease keeps other writers out; the version check in
+        ``lake.commit_delta`` is what makes a commit over someone else's refuse, lease or not."""
+        if path not in self.delta_versions:
+            self.delta_versions[path] = lake.delta_version(path) if lake.is_delta(self.fs, path) else None
+        return self.delta_versions[path]
+
+    def commit_guard(self) -> None:
+        """Right before a commit: this run must still hold the lake's writer lease."""
+        if self.lease is None:
+            raise JobFailed(f"run {self.run_id} holds no lease on {self.cfg.lake.path}; it must not commit")
+        try:
+            self.lease.check()
+        except LeaseLost as exc:
+            raise JobFailed(str(exc)) from exc
+
+    def swap_staged(self, staged: str, path: str, parts: list[str]) -> list[str]:
+        """``lake.swap_partitions`` of this run, after the lease check."""
+        self.commit_guard()
+        return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+
+    def commit_delta(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str], schema) -> int:
+        """``lake.commit_delta`` of this run on top of the version it read, after the lease
+        check; a conflict is a failed run (nothing of it stays in the table)."""
+        self.commit_guard()
+        expected = self.table_version(path)
+        try:
+            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected)
+        except lake.DeltaConflict as exc:
+            raise JobFailed(str(exc)) from exc
+        self.delta_versions[path] = 0 if expected is None else expected + 1
+        return n
+
     def publish(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str]) -> list[str]:
         """Make the staged table the lake's for the partitions in ``replace`` (one column ->
         its values), as a whole: a directory swap for Parquet lakes, one Delta transaction
         (overwrite of those partitions) for ``--format delta``. Returns the partitions."""
         (column, values), = replace.items()
         parts = [f"{column}={v}" for v in values]
+        if not parts:
+            return []  # nothing replaced (an overwrite without partitions would replace the whole table)
         if self.cfg.lake.format != "delta":
-            return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+            return self.swap_staged(staged, path, parts)
         files = [f for f in self.fs.list_files(staged) if lake.is_data_file(f.path)]
         if not files and not lake.is_delta(self.fs, path):
             return parts  # nothing to replace, nothing to write
-        lake.commit_delta(self.fs, staged, path, replace, partition_by, self.staged_schema(staged, files, path, partition_by))
+        self.commit_delta(staged, path, replace, partition_by, self.staged_schema(staged, files, path, partition_by))
         return parts
 
     def staged_schema(self, staged: str, files: list, path: str, partition_by: list[str]):
@@ -277,25 +489,62 @@ class SparkJob:
         """Do the work; return the job-specific part of the manifest."""
         raise NotImplementedError
 
+    def join_lease(self, lease: Lease) -> None:
+        """Run under a parent's lease (the refresh runs its stage jobs in its own process)."""
+        self.lease = lease
+        lease.runs.add(self.run_id)
+
+    def take_lease(self) -> Lease:
+        """The lake's writer lease for this run, or LakeBusy naming the holder. Local and S3
+        lakes take it before Spark starts, so a refused run costs nothing."""
+        cfg = self.cfg
+        store = lease_store(cfg.lake.path, cfg.s3, hadoop=lambda: self.fs)
+        return acquire(store, cfg.lake.path, self.run_id, self.name, ttl_s=cfg.lake.lease_ttl_s,
+                       wait_s=cfg.lake.lease_wait_s)
+
     def execute(self) -> dict[str, Any]:
+        own_lease = self.lease is None
+        if own_lease:
+            self.lease = self.take_lease()  # refused: no manifest, nothing touched
+        try:
+            return self._execute()
+        finally:
+            if own_lease:
+                self.release_lease()
+
+    def release_lease(self) -> None:
+        """Let go of the lake (a failure to say so only delays the next writer until the
+        lease expires, or not at all on this machine: it must not hide the run's own result)."""
+        lease, self.lease = self.lease, None
+        try:
+            lease.release()
+        except Exception as exc:  # noqa: BLE001
+            print(f"{self.name}: could not release the lake lease ({type(exc).__name__}: {exc}); "
+                  "it expires by itself", file=sys.stderr)
+
+    def _execute(self) -> dict[str, Any]:
         started = dt.datetime.now(dt.timezone.utc)
         manifest: dict[str, Any] = {
             "run_id": self.run_id, "job": self.name, "status": "running",
             "started": started.isoformat(), "config": self.cfg.to_dict(),
             "argv": [redact(a) for a in sys.argv[1:]],  # signed URLs carry credentials
+            "lease": {"generation": self.lease.holder.generation, "holder_run_id": self.lease.holder.run_id},
         }
+        if self.lease.broke:
+            manifest["lease"]["broke"] = self.lease.broke  # a dead run's lease this run took over
         try:
-            recovered = recover(self.fs, self.cfg.lake.path, keep=[self.run_id])
+            recovered = recover(self.fs, self.cfg.lake.path, keep=self.lease.runs)
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
+            record_data_files(self.fs, manifest)  # after publishing: what verify checks file by file
             manifest["status"] = "complete"
         except JobFailed as exc:
             manifest.update(exc.manifest)
             manifest.update(status="failed", error=str(exc))
             raise
         except Exception as exc:
-            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+            manifest.update(status="failed", error=describe_error(exc),  # the cause, in one sentence
                             traceback=traceback.format_exc(limit=20))
             raise
         finally:
@@ -306,13 +555,19 @@ class SparkJob:
                 manifest["spark"] = {"version": self._spark.version,
                                      "master": self._spark.sparkContext.master,
                                      "default_parallelism": self._spark.sparkContext.defaultParallelism}
-                manifest["manifest_path"] = write_manifest(self.fs, self.cfg.lake.path, manifest)
+                manifest["manifest_path"] = save_manifest(
+                    self.fs, self.cfg.lake.path, manifest, scratch=[self.stage()])
             self.manifest = manifest
+        if manifest.get("manifest_error"):
+            raise JobFailed(f"the lake holds no manifest of this run: {manifest['manifest_error']} "
+                            f"(written to {manifest.get('manifest_path')})", manifest)
         return manifest
 
 
-def build_session(app_name: str, master: str | None = None):
-    """A SparkSession configured for the lake; reuses spark-submit's master when there is one."""
+def build_session(app_name: str, master: str | None = None, log_level: str = "off"):
+    """A SparkSession configured for the lake; reuses spark-submit's master when there is one.
+    Started here (not by spark-submit), Spark's console logging goes through the package's
+    log4j2 file at ``log_level``: no startup WARN lines or port messages on every command."""
     from pyspark.sql import SparkSession
 
     # Local and standalone workers on this machine must run this interpreter (it has the deps);
@@ -330,13 +585,25 @@ def build_session(app_name: str, master: str | None = None):
     builder = (
         builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.session.timeZone", "UTC")
+        # partition values are names, never numbers: crawl=2024 must come back as "2024"
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    # Sizing defaults for local and test runs only: under spark-submit the cluster's --conf wins.
+    # Sizing defaults and console logging for local and test runs only: under spark-submit the
+    # cluster's --conf and log4j2 settings win.
     if "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = (builder.config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
-                   .config("spark.task.maxFailures", "4"))
+                   .config("spark.task.maxFailures", "4")
+                   .config("spark.driver.extraJavaOptions", driver_log_options(log_level)))
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(log_level.upper())
     return spark
+
+
+def driver_log_options(log_level: str) -> str:
+    """JVM options pointing the driver's log4j2 at the package's console configuration."""
+    from importlib import resources
+
+    config = resources.files("webfaq") / "resources" / "log4j2-console.properties"
+    return f"-Dlog4j2.configurationFile=file:{config} -Dwebfaq.spark.log.level={log_level.upper()}"

@@ -5,14 +5,16 @@
 
 Stages, all on the executors (the driver sees per-language counts only):
 
-1. source: ``faq_dedup`` records with ``dedup_status = kept`` when that table exists, else
+1. source: ``faq_dedup`` (the kept records) when that table exists, else
    ``faq`` with one record per (language, id), the first by URL;
 2. languages: the ``top_languages`` largest with at least ``min_qas`` QAs (``webfaq.benchmark.split``);
 3. refined filtering (``webfaq.benchmark.refine``): repeated questions by a window over (language,
-   question); question/answer embeddings per Arrow batch; near-duplicate questions and
-   question-answer disagreement per (language, origin) group;
-4. leak-free split (``webfaq.benchmark.split``): websites ordered per language, sides assigned per
-   language group, test queries picked among the test websites' QAs;
+   question); question/answer embeddings per Arrow batch; near-duplicate questions (by their
+   words, ``webfaq.benchmark.near_duplicates``) and question-answer disagreement per (language,
+   origin) group;
+4. leak-free split (``webfaq.benchmark.split``): a language with fewer than two websites left is
+   left out (``left_out`` in the manifest says why); websites ordered per language, sides assigned
+   per language group, test queries picked among the test websites' QAs;
 5. BEIR files (``webfaq.benchmark.beir``): one text file per language and kind, written by one task each;
 6. hard negatives (``webfaq.benchmark.negatives``): per (language, query shard) a task indexes the
    language's candidate answers with BM25 and mines its shard of training queries.
@@ -42,7 +44,7 @@ from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, Negat
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                                      refine_origin)
 from webfaq.benchmark.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
-                                    SplitParams, assign_origins, pick_test_queries, select_languages)
+                                    SplitParams, assign_origins, pick_test_queries, plan_languages, select_languages)
 from webfaq.counters import Counters, reconcile
 
 FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
@@ -50,8 +52,10 @@ FUNNEL = REFINE_FUNNEL + SPLIT_FUNNEL + NEGATIVES_FUNNEL
 
 class BenchmarkJob(SparkJob):
     name = "benchmark"
-    description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake."
+    description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark)."
+    example = "webfaq benchmark --lake ./lake --benchmark-languages eng,deu"
     config_sections = ["benchmark", "embed", "lake", "job"]
+    source_section = "benchmark"
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
@@ -68,22 +72,31 @@ class BenchmarkJob(SparkJob):
         counters.add("source.other_language", sum(sizes.values()) - counters["refine.input"])
         params = self.refine_params()
         thresholds = {"alpha": params.alpha, "beta": params.beta, "duplicate": params.duplicate} if params else None
-        out.update(languages=languages, model=params.model if params else None, thresholds=thresholds)
+        out.update(model=params.model if params else None, thresholds=thresholds)
         selected = rows.where(rows["language"].isin(languages))
         with self.phase("refine"):
-            refined = self.refine(selected, params, counters)
+            refined, kept = self.refine(selected, params, counters)
         if bm.embed_only:  # the GPU stage: the vector store is filled, no benchmark is written
             out["counters"], out["embeddings"] = counters.as_dict(), getattr(self, "embedded_views", {})
             self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
             return out
+        # A language that cannot be split leaves the benchmark here, its reason in the manifest.
+        languages, out["left_out"] = plan_languages(languages, kept)
+        out["languages"] = languages
+        counters.add("split.left_out", sum(counters[f"refine.kept.lang.{l}"] for l in out["left_out"]))
+        if not languages:
+            raise JobFailed("no language can be split: " + "; ".join(f"{l}: {r}" for l, r in out["left_out"].items()), out)
         with self.phase("split"):
-            split, origin_sides = self.split(refined, counters)
+            split, origin_sides = self.split(refined, languages, counters)
         files = self.beir_files(split, languages)
         if bm.negatives:
             with self.phase("negatives"):
                 files[beir.NEGATIVES] = self.negatives(split, params, languages, counters)
         with self.phase("write"):
             lines = self.write_files(files, languages)
+        header_only = sorted(f for f, n in lines.items() if f.split("/", 1)[1].startswith(beir.QRELS_DIR) and n < 2)
+        if header_only:
+            raise JobFailed(f"qrels files with no query: {header_only}", out)
         out["counters"] = counters.as_dict()
         out["sizes"] = self.sizes(languages, sizes, counters, origin_sides)
         out["reconcile"] = reconcile(counters, FUNNEL)
@@ -93,7 +106,7 @@ class BenchmarkJob(SparkJob):
             self.write_language_records(out)
             table = self.table(bm.table)
             staged = self.staged_files(lines)
-            out["partitions_replaced"] = lake.swap_partitions(self.fs, self.stage(bm.table), table, self.run_id, languages)
+            out["partitions_replaced"] = self.swap_staged(self.stage(bm.table), table, languages)
             out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
         self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
         return out
@@ -128,7 +141,9 @@ class BenchmarkJob(SparkJob):
         if not self.fs.exists(path):
             raise JobFailed(f"no source table {path}")
         df = self.read_table(path, bm.crawls or None)
-        if name == "faq_dedup":
+        if name == "faq_dedup" and "dedup_status" not in df.columns:
+            drop = F.lit(None).cast("string")  # kept rows only (the dropped ones are faq_dedup_dropped)
+        elif name == "faq_dedup":  # a lake deduplicated before faq_dedup_dropped: rows carry their flag
             drop = F.when(F.col("dedup_status") != F.lit("kept"), F.lit("source.dedup_dropped"))
         else:
             first = Window.partitionBy("language", "id").orderBy("url", "crawl", "question", "answer")
@@ -146,7 +161,7 @@ class BenchmarkJob(SparkJob):
 
     def refine(self, rows, params: RefineParams | None, counters: Counters):
         """Rules 1-3 of ``webfaq.benchmark.refine``; the staged refined table (every selected record with
-        its status, similarities and embeddings)."""
+        its status, similarities and embeddings) and kept (QAs, websites) per language."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -169,15 +184,17 @@ class BenchmarkJob(SparkJob):
                 refined = embedded.select("*", *_null_columns(REFINED_SCHEMA, EMBEDDED_SCHEMA_COLUMNS, F)).withColumn(
                     "status", F.lit(STATUS_KEPT))
         refined = self.staged(refined, "refined")
-        survived = 0
-        for r in refined.groupBy("language", "status").count().collect():
+        survived, kept = 0, {}
+        for r in refined.groupBy("language", "status").agg(F.count(F.lit(1)).alias("count"),
+                                                           F.countDistinct("origin").alias("sites")).collect():
             key = f"refine.kept.lang.{r['language']}" if r["status"] == STATUS_KEPT else f"refine.drop.{r['status']}"
             counters.add(key, r["count"])
             survived += r["count"]
             if r["status"] == STATUS_KEPT:
                 counters.add("refine.kept", r["count"])
+                kept[r["language"]] = (r["count"], r["sites"])
         counters.add("refine.drop.repeated_question", counters["refine.input"] - survived)
-        return refined
+        return refined, kept
 
     def embed(self, survivors, counters: Counters):
         """``survivors`` with ``q_emb`` (question as query) and ``a_emb`` (answer as passage) from
@@ -194,13 +211,14 @@ class BenchmarkJob(SparkJob):
                                        ["language", "id"])
         return survivors.select(*EMBEDDED_SCHEMA_COLUMNS)
 
-    def split(self, refined, counters: Counters):
+    def split(self, refined, languages: list[str], counters: Counters):
         """``webfaq.benchmark.split``'s rule, distributed: per language its websites' sides, then per
-        language its test websites' QAs. The staged split table (kept QAs with a role)."""
+        language its test websites' QAs. The staged split table (kept QAs of ``languages`` with a
+        role)."""
         from pyspark.sql import functions as F
 
         sp = SplitParams.from_config(self.cfg.benchmark)
-        kept = refined.where(F.col("status") == STATUS_KEPT).drop("status")
+        kept = refined.where((F.col("status") == STATUS_KEPT) & F.col("language").isin(languages)).drop("status")
         origins = kept.groupBy("language", "origin").agg(F.count(F.lit(1)).alias("n"))
         sides = self.staged(origins.groupBy("language").applyInPandas(
             functools.partial(assign_origins, params=sp), ORIGIN_SCHEMA), "sides")
@@ -294,7 +312,7 @@ class BenchmarkJob(SparkJob):
         (reduce(lambda a, b: a.unionByName(b), frames).repartition("language", "_file")
          .sortWithinPartitions("language", "_file", "_key").select("language", "_file", "value")
          .write.partitionBy("language", "_file").text(tmp))
-        written = {(r["language"], r["_file"]): r["count"]
+        written = {(r["language"], int(r["_file"])): r["count"]  # partition values read back as strings
                    for r in self.spark.read.text(tmp).groupBy("language", "_file").count().collect()}
         lines = {}
         for lang in languages:
@@ -328,7 +346,9 @@ class BenchmarkJob(SparkJob):
             record = {"language": lang, "run_id": self.run_id, "sizes": out["sizes"][lang], "model": out["model"],
                       "thresholds": out["thresholds"], "source": out["source"],
                       "bm25": {"k1": bm.k1, "b": bm.b, "analyzer": bm.analyzer},
+                      "near_duplicates": {"words": bm.near_duplicate_words, "keep": bm.near_duplicate_keep},
                       "split": {"seed": bm.seed, "test_size": bm.test_size, "test_fraction": bm.test_fraction,
+                                "test_min_queries": bm.test_min_queries,
                                 "test_max_per_origin": bm.test_max_per_origin, "rule": "webfaq.benchmark.split"}}
             path = lake.join(self.stage(bm.table), lang, "benchmark.json")
             self.fs.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -374,7 +394,11 @@ def summary(manifest: dict[str, Any]) -> str:
     for lang, s in manifest.get("sizes", {}).items():
         lines.append(f"{lang:<9}{s['corpus']:>8}{s['train']:>8}{s['test']:>7}"
                      f"{str(s['origins_train']) + '/' + str(s['origins_test']):>13}{s['negatives']:>11}")
-    lines += [f"output: {manifest.get('output')}", f"manifest: {manifest.get('manifest_path')}"]
+    lines += [f"left out {lang}: {reason}" for lang, reason in sorted(manifest.get("left_out", {}).items())]
+    out = manifest.get("output") or {}
+    files = out.get("files") or {}
+    lines += [f"output: {out.get('table')} ({len(out.get('languages') or [])} languages, {len(files)} files)",
+              f"manifest: {manifest.get('manifest_path')}"]
     return "\n".join(lines)
 
 

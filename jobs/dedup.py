@@ -17,14 +17,19 @@ Every stage runs on the executors; the driver only sees counts and a convergence
    holding the losers are rewritten (their ids renamed, their kept record now a near duplicate),
    so an incremental lake equals a from-scratch one.
 
-Tables (each crawl partition is staged, then swapped in whole, as the extract job does)::
+Tables (each crawl partition is staged, then swapped in whole, as the extract job does; every
+file carries its partition columns, see ``webfaq.lake.partitioned``)::
 
-    <lake>/faq_dedup/crawl=/language=/            FAQ rows + dedup_status, dedup_component
+    <lake>/faq_dedup/crawl=/language=/            the kept FAQ rows (the faq table's columns)
+    <lake>/faq_dedup_dropped/crawl=/language=/    every other row: FAQ columns + reason (exact |
+                                                  near) and the kept record it lost to (kept_id,
+                                                  kept_crawl, kept_language, kept_url)
     <lake>/faq_dedup_components/crawl=/language=/ one row per duplicate cluster and partition
     <lake>/faq_dedup_vertices/crawl=/             representatives (id, order key, component)
     <lake>/faq_dedup_bands/crawl=/                their band hashes + _params.json
 
-The last two are what ``--dedup-incremental`` reads instead of recomputing old signatures.
+faq_dedup + faq_dedup_dropped hold every input row once (the funnel checks it). The last two
+are what ``--dedup-incremental`` reads instead of recomputing old signatures.
 """
 
 from __future__ import annotations
@@ -48,14 +53,20 @@ from webfaq.dedup.rules import (BAND_SCHEMA, DEDUP_FUNNEL, JACCARD_SCHEMA, KEY_S
 from webfaq.extract.records import FAQ_COLUMNS, PARTITION_COLUMNS
 
 OLD_VID_OFFSET = -(1 << 62)  # vertices already in the lake sort before every new one
+INDEX_SORT = ["scope", "okey"]  # vertices by order key, as a later increment reads them
 
 
 class DedupJob(SparkJob):
     name = "dedup"
-    description = "Flag exact and MinHash-LSH near-duplicate FAQ records (faq -> faq_dedup)."
+    description = "Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark)."
+    example = ("webfaq dedup --lake ./lake\n"
+               "webfaq dedup --lake ./lake --dedup-crawls CC-MAIN-2024-26 --dedup-incremental")
     config_sections = ["dedup", "lake", "job"]
-    source, output = "faq", "faq_dedup"
+    source, output, dropped_table = "faq", "faq_dedup", "faq_dedup_dropped"
     components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
+
+    def source_tables(self) -> list[str]:
+        return [self.source]
 
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
@@ -84,7 +95,8 @@ class DedupJob(SparkJob):
             raise JobFailed(f"counters do not reconcile: {out['reconcile']}", out)
         relabelled = out.pop("relabelled_crawls")
         with self.phase("swap"):
-            out["output"] = self.output_rows(sorted(crawls + relabelled))
+            out["output"] = self.output_rows(self.output, sorted(crawls + relabelled))
+            out["side_outputs"] = [self.output_rows(self.dropped_table, sorted(crawls + relabelled))]
             out["tables"] = self.swap(crawls, relabelled)
         self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
@@ -100,6 +112,10 @@ class DedupJob(SparkJob):
         if not self.cfg.dedup.incremental:
             return crawls, []
         old = sorted(set(lake.crawl_dirs(self.fs, self.table(self.bands_table))) - set(crawls))
+        present = sorted(set(old) & set(lake.crawl_dirs(self.fs, self.table(self.output))))
+        if present and "dedup_status" in self.read_crawls(self.output, present).columns:
+            raise JobFailed(f"{self.table(self.output)} holds flagged rows (the layout before "
+                            f"{self.dropped_table}); run dedup once without --dedup-incremental")
         if old and max(old) >= min(crawls):
             raise JobFailed(f"incremental crawls {crawls} must be newer than the deduplicated {old}; "
                             "run without --dedup-incremental to recompute")
@@ -138,15 +154,17 @@ class DedupJob(SparkJob):
             merges = None
             if anchors is not None:
                 merges = self.staged(self.merged_components(labels, anchors), "merges")
-                lake_exact = self.staged(self.relabelled(lake_exact, merges, "lake_component"), "lake_exact_merged")
+                lake_exact = self.staged(self.relabelled(lake_exact, merges, "lake_component", "lake_kept_key"),
+                                         "lake_exact_merged")
         with self.phase("write"):
-            final = self.final_rows(rows, resolved, lake_exact)
-            self.write_partitioned(final, self.output, PARTITION_COLUMNS, self.cfg.lake.files_per_partition)
-            written = self.spark.read.parquet(self.stage(self.output))
-            comp_stats = self.write_components(written)
+            flags = self.staged(self.final_rows(rows, resolved, lake_exact), "flags")
+            kept_rows, dropped_rows = self.write_outputs(flags)
+            comp_stats = self.write_components(flags)
             self.write_index(resolved, bands)
+        counters.add(f"dedup.rows.{self.output}", sum(kept_rows.values()))
+        counters.add(f"dedup.rows.{self.dropped_table}", sum(dropped_rows.values()))
         with self.phase("counters"):
-            self.count(written, resolved, lake_exact, comp_stats, counters)
+            self.count(flags, resolved, lake_exact, comp_stats, counters)
         counters.add("dedup.cc_rounds", rounds)
         relabelled: list[str] = []
         if merges is not None:
@@ -174,9 +192,10 @@ class DedupJob(SparkJob):
         reps = rows.groupBy("scope", "id").agg(first).select("scope", "id", "r.*")
         lake_exact = None
         if old_vertices is not None:
-            old_keys = old_vertices.select("scope", "id", F.col("component").alias("lake_component"))
-            lake_exact = self.staged(reps.join(old_keys, ["scope", "id"]).select("scope", "id", "lake_component"),
-                                     "lake_exact")
+            old_keys = old_vertices.select("scope", "id", F.col("component").alias("lake_component"),
+                                           F.col("kept_key").alias("lake_kept_key"))
+            lake_exact = self.staged(reps.join(old_keys, ["scope", "id"])
+                                     .select("scope", "id", "lake_component", "lake_kept_key"), "lake_exact")
             reps = reps.join(old_keys, ["scope", "id"], "left_anti")
         numbered = reps.orderBy("okey").withColumn("vid", F.monotonically_increasing_id())
         return self.staged(numbered, "vertices"), lake_exact
@@ -304,23 +323,53 @@ class DedupJob(SparkJob):
             return []
         scope = F.lit("*") if self.params.cross_language else F.col("language")
         losers = F.broadcast(merges.select("scope", F.col("old_component").alias("dedup_component")))
-        flags = self.read_crawls(self.output, old).withColumn("scope", scope)
+        flags = self.read_flags(old).withColumn("scope", scope)
         hit = flags.select("crawl", "scope", "dedup_component").join(losers, ["scope", "dedup_component"])
         crawls = sorted(r.crawl for r in hit.select("crawl").distinct().collect())
         counters.add("dedup.lake.rows_relabelled", hit.count())
 
-        flags = self.read_crawls(self.output, crawls).withColumn("scope", scope)
+        flags = self.read_flags(crawls).withColumn("scope", scope)
         loser = flags.join(losers.withColumn("_lost", F.lit(True)), ["scope", "dedup_component"], "left")
         status = F.when(F.col("_lost") & (F.col("dedup_status") == STATUS_KEPT), F.lit(STATUS_NEAR)).otherwise(F.col("dedup_status"))
-        fixed = self.relabelled(loser.withColumn("dedup_status", status), merges, "dedup_component")
-        self.write_partitioned(fixed.select(*FAQ_COLUMNS, "dedup_status", "dedup_component"), self.output,
-                               PARTITION_COLUMNS, self.cfg.lake.files_per_partition, append=True)
+        fixed = self.relabelled(loser.withColumn("dedup_status", status), merges, "dedup_component", "kept_key")
+        fixed = self.staged(fixed.drop("_lost"), "relabelled_flags")
+        self.write_outputs(fixed, append=True)
 
         vertices = self.relabelled(self.read_crawls(self.vertices_table, crawls), merges, "component", "kept_key")
-        self.write_partitioned(vertices, self.vertices_table, ["crawl"], append=True)
+        self.write_partitioned(vertices, self.vertices_table, ["crawl"], sort=INDEX_SORT, append=True)
         self.write_partitioned(self.relabelled_components(crawls, merges, fixed), self.components_table,
-                               PARTITION_COLUMNS, 1, append=True)
+                               PARTITION_COLUMNS, 1, sort=["component"], append=True)
         return crawls
+
+    def read_flags(self, crawls: list[str]):
+        """The lake's rows of ``crawls`` as the run's flags (FAQ columns, dedup_status,
+        dedup_component, kept_key): kept rows from faq_dedup (their own component and key),
+        dropped rows from faq_dedup_dropped (the record they lost to)."""
+        from pyspark.sql import functions as F
+
+        def key(*cols) -> Any:
+            crawl, url, language, id_ = cols
+            return F.concat_ws(KEY_SEP, crawl, F.coalesce(url, F.lit("")), language, id_)
+
+        kept = self.read_present(self.output, crawls).select(
+            *FAQ_COLUMNS, F.lit(STATUS_KEPT).alias("dedup_status"), F.col("id").alias("dedup_component"),
+            key(F.col("crawl"), F.col("url"), F.col("language"), F.col("id")).alias("kept_key"))
+        dropped = self.read_present(self.dropped_table, crawls)
+        if dropped is None:
+            return kept
+        return kept.unionByName(dropped.select(
+            *FAQ_COLUMNS, F.col("reason").alias("dedup_status"), F.col("kept_id").alias("dedup_component"),
+            key(*[F.col(f"kept_{c}") for c in ("crawl", "url", "language", "id")]).alias("kept_key")))
+
+    def read_present(self, table: str, crawls: list[str]):
+        """Rows of the crawls of ``crawls`` that ``table`` has (a crawl without duplicates has
+        no faq_dedup_dropped partition), or None when it has none of them."""
+        present = sorted(set(crawls) & set(lake.crawl_dirs(self.fs, self.table(table))))
+        if not present:
+            if table == self.output:
+                raise JobFailed(f"{self.table(table)} has none of the crawls {crawls}")
+            return None
+        return self.read_crawls(table, present)
 
     def relabelled_components(self, crawls: list[str], merges, fixed):
         """The component table of relabelled crawls: rows of untouched components as they were;
@@ -342,24 +391,44 @@ class DedupJob(SparkJob):
 
     @staticmethod
     def final_rows(rows, resolved, lake_exact):
-        """Every input row with dedup_status and dedup_component."""
+        """Every input row with dedup_status, dedup_component and the order key of the record
+        kept for it (``kept_key``; its own for a kept row)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         order = Window.partitionBy("scope", "id").orderBy("okey", "question", "answer", "warc_file", "fetch_time", "syntax")
         ranked = rows.withColumn("rn", F.row_number().over(order))
         ranked = ranked.join(resolved.select("scope", "id", F.col("status").alias("v_status"),
-                                             F.col("component").alias("v_component")), ["scope", "id"], "left")
+                                             F.col("component").alias("v_component"),
+                                             F.col("kept_key").alias("v_kept_key")), ["scope", "id"], "left")
         if lake_exact is not None:
             ranked = ranked.join(lake_exact, ["scope", "id"], "left")
         else:
-            ranked = ranked.withColumn("lake_component", F.lit(None).cast("string"))
+            ranked = (ranked.withColumn("lake_component", F.lit(None).cast("string"))
+                      .withColumn("lake_kept_key", F.lit(None).cast("string")))
         status = (F.when(F.col("lake_component").isNotNull() | (F.col("rn") > 1), F.lit(STATUS_EXACT))
                   .otherwise(F.col("v_status")))
         return ranked.select(*FAQ_COLUMNS, status.alias("dedup_status"),
-                             F.coalesce("lake_component", "v_component").alias("dedup_component"))
+                             F.coalesce("lake_component", "v_component").alias("dedup_component"),
+                             F.coalesce("lake_kept_key", "v_kept_key").alias("kept_key"))
 
     # ----------------------------------------------------------------- outputs
+    def write_outputs(self, flags, append: bool = False) -> tuple[dict[str, int], dict[str, int]]:
+        """Stage faq_dedup (the kept rows, the faq table's columns) and faq_dedup_dropped (the
+        other rows, with why and in favour of which record). Returns rows per directory of each."""
+        from pyspark.sql import functions as F
+
+        files = self.cfg.lake.files_per_partition
+        kept = flags.where(F.col("dedup_status") == STATUS_KEPT).select(*FAQ_COLUMNS)
+        parts = F.split(F.col("kept_key"), KEY_SEP)  # crawl, url, language, id (see read_rows)
+        dropped = flags.where(F.col("dedup_status") != STATUS_KEPT).select(
+            *FAQ_COLUMNS, F.col("dedup_status").alias("reason"), F.col("dedup_component").alias("kept_id"),
+            parts.getItem(0).alias("kept_crawl"), parts.getItem(2).alias("kept_language"),
+            F.when(parts.getItem(1) != "", parts.getItem(1)).alias("kept_url"))
+        sort = ["url", "id"]
+        return (self.write_partitioned(kept, self.output, PARTITION_COLUMNS, files, sort=sort, append=append),
+                self.write_partitioned(dropped, self.dropped_table, PARTITION_COLUMNS, files, sort=sort, append=append))
+
     def write_components(self, written):
         """One row per duplicate cluster (component with 2+ records of this run, or joined to
         the lake) and (crawl, language): its record counts by status and its size in the run."""
@@ -374,13 +443,14 @@ class DedupJob(SparkJob):
         table = (flagged.join(sizes, ["scope", "dedup_component"])
                  .groupBy("crawl", "language", "scope", F.col("dedup_component").alias("component"))
                  .agg(*status_counts(), F.first("size").alias("size")))
-        self.write_partitioned(table, self.components_table, PARTITION_COLUMNS, 1)
+        self.write_partitioned(table, self.components_table, PARTITION_COLUMNS, 1, sort=["component"])
         return sizes
 
     def write_index(self, resolved, bands) -> None:
         """What a later incremental run needs: representatives and their band hashes."""
-        self.write_partitioned(resolved.drop("vid", "status"), self.vertices_table, ["crawl"])
-        self.write_partitioned(bands.select("crawl", "scope", "band", "hash", "id"), self.bands_table, ["crawl"])
+        self.write_partitioned(resolved.drop("vid", "status"), self.vertices_table, ["crawl"], sort=INDEX_SORT)
+        self.write_partitioned(bands.select("crawl", "scope", "band", "hash", "id"), self.bands_table, ["crawl"],
+                               sort=["band", "hash", "id"])
         params = json.dumps(self.params.fingerprint(), sort_keys=True)
         for crawl in self.crawls_in(self.bands_table):
             self.fs.write_text(lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json"), params)
@@ -405,33 +475,20 @@ class DedupJob(SparkJob):
         counters.add("dedup.components", stats["n"] or 0)
         counters.add("dedup.largest_component", stats["largest"] or 0)
 
-    def write_partitioned(self, df, table: str, partitions: list[str], files: int | None = None,
-                          append: bool = False) -> None:
-        """Stage ``table`` partitioned by ``partitions``: ``files`` files per partition (a shuffle,
-        as the extract job writes the faq table), or, for the index tables nobody browses, one
-        file per task and partition (no shuffle, no single task per crawl)."""
-        from pyspark.sql import functions as F
-
-        if files:
-            keys = [F.col(c) for c in partitions] + ([F.abs(F.hash("id")) % files] if files > 1 else [])
-            df = df.repartition(*keys)
-        sort = [c for c in ("url", "id", "band", "hash", "component") if c in df.columns]
-        writer = df.sortWithinPartitions(*sort).write.partitionBy(*partitions)
-        writer.mode("append" if append else "errorifexists").parquet(self.stage(table))
-
     def swap(self, crawls: list[str], relabelled: list[str] = ()) -> dict[str, Any]:
         """Replace each table's crawl partitions as a whole (directory swap, or one Delta
         transaction per table); outputs last, index first, so an interrupted swap never leaves
         flags without the index a later increment needs. Old crawls that were only relabelled
         keep their band hashes (they did not change)."""
-        layout = {self.vertices_table: ["crawl"], self.bands_table: ["crawl"],
-                  self.components_table: PARTITION_COLUMNS, self.output: PARTITION_COLUMNS}
+        layout = {self.vertices_table: ["crawl"], self.bands_table: ["crawl"], self.components_table: PARTITION_COLUMNS,
+                  self.dropped_table: PARTITION_COLUMNS, self.output: PARTITION_COLUMNS}
         for table, partition_by in layout.items():
             again = list(relabelled) if table != self.bands_table else []
             if table == self.bands_table and self.cfg.lake.format == "delta":
                 self.place_params(crawls)  # not a data file: a Delta commit would leave it behind
             self.publish(self.stage(table), self.table(table), {"crawl": crawls + again}, partition_by)
-        return {"output": self.table(self.output), "components": self.table(self.components_table),
+        return {"output": self.table(self.output), "dropped": self.table(self.dropped_table),
+                "components": self.table(self.components_table),
                 "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),
                 "partitions_replaced": [f"crawl={c}" for c in crawls],
                 "partitions_relabelled": [f"crawl={c}" for c in relabelled]}
@@ -444,13 +501,14 @@ class DedupJob(SparkJob):
                 self.fs.write_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json"),
                                    self.fs.read_text(src))
 
-    def output_rows(self, crawls: list[str]) -> dict[str, Any]:
-        """Rows written per crawl and language, for `webfaq verify` to compare with the lake."""
-        staged, rows = self.stage(self.output), {}
+    def output_rows(self, table: str, crawls: list[str]) -> dict[str, Any]:
+        """Rows of ``table`` staged per crawl and language, for `webfaq verify` to compare with
+        the lake."""
+        staged, rows = self.stage(table), {}
         if lake.crawl_dirs(self.fs, staged):
             for r in self.spark.read.parquet(staged).groupBy("crawl", "language").count().collect():
                 rows.setdefault(r["crawl"], {})[r["language"]] = r["count"]
-        return {"table": self.table(self.output), "format": self.cfg.lake.format, "crawls": crawls,
+        return {"table": self.table(table), "format": self.cfg.lake.format, "crawls": crawls,
                 "partition_rows": rows}
 
     # ----------------------------------------------------------------- helpers
@@ -489,7 +547,8 @@ def summary(manifest: dict[str, Any]) -> str:
         f"(of the lake {c.get('dedup.exact.lake', 0)}), near duplicates {c.get('dedup.near', 0)}",
         f"components {c.get('dedup.components', 0)}, largest {c.get('dedup.largest_component', 0)}, "
         f"candidate edges {c.get('dedup.candidate_edges', 0)}, rounds {c.get('dedup.cc_rounds', 0)}",
-        f"output: {manifest.get('tables', {}).get('output')}",
+        f"output: {manifest.get('tables', {}).get('output')} (kept rows), "
+        f"{manifest.get('tables', {}).get('dropped')} (the others, with the record each lost to)",
         f"manifest: {manifest.get('manifest_path')}",
     ])
 

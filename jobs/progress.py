@@ -248,6 +248,7 @@ def _eta(remaining: int, per_s: float) -> str:
 def _writes_to(logger: logging.Logger, stream) -> bool:
     """Whether a handler of ``logger`` or its ancestors already prints INFO records to ``stream``."""
     current: logging.Logger | None = logger
+    stream = getattr(stream, "target", stream)  # seen through a RedactingStream around it
     while current is not None:
         for h in current.handlers:
             if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is stream and h.level <= logging.INFO:

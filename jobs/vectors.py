@@ -32,6 +32,7 @@ import pandas as pd  # pandas UDF type hints are resolved against this module's 
 from webfaq import lake
 from webfaq.align.embeddings import embedder_name, encode_frames, executor_config, qa_text
 from webfaq.counters import Counters
+from webfaq.lake.names import check_name
 
 VECTOR_SCHEMA = "language string, id string, vector array<float>"
 KEYS = ["crawl", "language", "id"]
@@ -65,8 +66,13 @@ def _qa_text_udf():
     return F.pandas_udf(text_of, "string")
 
 
+def model_name(job: Any) -> str:
+    """The embedder's name, which names a folder: checked like every name that becomes a path."""
+    return check_name("embedding model name (from --embed-model)", embedder_name(job.cfg.embed))
+
+
 def store_path(job: Any, view: View) -> str:
-    return lake.join(job.table(job.cfg.embed.table + view.table_suffix), f"model={embedder_name(job.cfg.embed)}")
+    return lake.join(job.table(job.cfg.embed.table + view.table_suffix), f"model={model_name(job)}")
 
 
 def _read_store(job: Any, view: View):
@@ -99,24 +105,27 @@ def ensure(job: Any, rows, view: View, crawls: list[str], counters: Counters) ->
     else:
         gaps = needed.join(stored.select(*KEYS), KEYS, "left_anti").select("crawl").distinct()
         stale = sorted(r.crawl for r in gaps.collect())
-    result = {"table": store_path(job, view), "model": embedder_name(job.cfg.embed),
+    result = {"table": store_path(job, view), "model": model_name(job),
               "crawls_reused": sorted(set(crawls) - set(stale)), "crawls_written": stale}
-    counters.add(f"{view.counter}.records", needed.count())
-    if not stale:
-        return result
-    todo = needed.where(F.col("crawl").isin(stale))
-    known = None if stored is None else stored.dropDuplicates(["language", "id"]).select("language", "id", "vector")
-    missing = todo if known is None else todo.join(known, ["language", "id"], "left_anti")
-    missing = missing.dropDuplicates(["language", "id"]).select("language", "id", view.text(F).alias("text"))
-    task_cpus = int(job.spark.sparkContext.getConf().get("spark.task.cpus", "1"))
-    body = functools.partial(encode_frames, cfg=executor_config(job.cfg.embed, task_cpus), kind=view.kind)
-    parts = max(job.spark.sparkContext.defaultParallelism * 2, 1)
-    computed = job.staged(missing.repartition(parts).mapInPandas(body, VECTOR_SCHEMA), f"embedded_{view.name}")
-    counters.add(f"{view.counter}.computed", computed.count())
-    pool = computed if known is None else computed.unionByName(known)
-    staged = job.stage(f"embeddings_{view.name}")
-    todo.select(*KEYS).join(pool, ["language", "id"]).repartition("crawl", "language") \
-        .sortWithinPartitions("id").write.partitionBy("crawl", "language").parquet(staged)
-    lake.swap_partitions(job.fs, staged, store_path(job, view), job.run_id, [f"crawl={c}" for c in stale])
-    counters.add(f"{view.counter}.reused", counters[f"{view.counter}.records"] - counters[f"{view.counter}.computed"])
+    records, computed_n = f"{view.counter}.records", f"{view.counter}.computed"
+    counters.add(records, needed.count())
+    counters.add(computed_n, 0)  # present when nothing was computed: the summary says "0 computed, N reused"
+    if stale:
+        todo = needed.where(F.col("crawl").isin(stale))
+        known = None if stored is None else stored.dropDuplicates(["language", "id"]).select("language", "id", "vector")
+        missing = todo if known is None else todo.join(known, ["language", "id"], "left_anti")
+        missing = missing.dropDuplicates(["language", "id"]).select("language", "id", view.text(F).alias("text"))
+        task_cpus = int(job.spark.sparkContext.getConf().get("spark.task.cpus", "1"))
+        body = functools.partial(encode_frames, cfg=executor_config(job.cfg.embed, task_cpus), kind=view.kind)
+        parts = max(job.spark.sparkContext.defaultParallelism * 2, 1)
+        computed = job.staged(missing.repartition(parts).mapInPandas(body, VECTOR_SCHEMA), f"embedded_{view.name}")
+        counters.add(computed_n, computed.count())
+        pool = computed if known is None else computed.unionByName(known)
+        part = todo.select(*KEYS).join(pool, ["language", "id"]).withColumn("model", F.lit(model_name(job)))
+        table = f"embeddings_{view.name}"
+        job.write_partitioned(part, table, ["crawl", "language"], files=1, sort=["id"])
+        job.swap_staged(job.stage(table), store_path(job, view), [f"crawl={c}" for c in stale])
+    # every record whose vector this run did not encode: whole crawls already stored, and texts
+    # of stale crawls known from any crawl
+    counters.add(f"{view.counter}.reused", counters[records] - counters[computed_n])
     return result

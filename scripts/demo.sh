@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The main job end to end on the bundled sample WARC files, in Spark local mode.
+# The whole product on the bundled sample, in Spark local mode: one `webfaq run` does extract ->
+# dedup -> align -> benchmark -> evaluate -> report. The sample's own config file changes only
+# the size thresholds a full crawl would not need (printed below, so nothing is hidden).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 LAKE="${LAKE:-$PWD/lake}"
-.venv/bin/webfaq extract sample-data/warc/ --lake "$LAKE" --crawl-id CC-MAIN-SAMPLE "$@"
+CONFIG=sample-data/demo.toml
+echo "demo: settings that differ from a full crawl ($CONFIG):"
+grep -E '^\[|^[a-z_]+ *=' "$CONFIG" | sed 's/^/  /'
 echo
-echo "The lake is at $LAKE:"
-find "$LAKE/faq" -name '*.parquet' | sed "s|^$LAKE/||" | sort
+.venv/bin/webfaq run sample-data/warc/ --lake "$LAKE" --crawl-id CC-MAIN-SAMPLE --config "$CONFIG" --run-force "$@"
 echo
-# The run report: one self-contained HTML file (funnel, languages, websites, ...), no network needed.
-.venv/bin/webfaq report --lake "$LAKE"
-echo "open it in a browser (the newest report is also at $LAKE/report.html)"
+echo "The products, in $LAKE:"
+for table in faq faq_dedup bitext benchmark; do
+  [ -d "$LAKE/$table" ] && printf '  %-10s %s\n' "$table" "$LAKE/$table"
+done
+echo "  report     $LAKE/report.html (open it in a browser)"

@@ -151,3 +151,19 @@ def _wait_workers(log: Path, n: int, timeout: float = 90.0) -> None:
             return
         time.sleep(0.5)
     raise TimeoutError(f"{n} workers did not register; see {log}")
+
+
+@pytest.fixture(scope="session")
+def hf_datasets(tmp_path_factory):
+    """The `datasets` package as a user loads an export or a lake with it: offline (tests never
+    reach the Hub), with its cache in a temp dir rather than the user's. The variables are
+    read when the package is imported, so they are set first."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    mp.setenv("HF_DATASETS_OFFLINE", "1")
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    import datasets
+
+    yield datasets
+    mp.undo()

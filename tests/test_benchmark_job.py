@@ -2,7 +2,8 @@
 multilingual lake built from real sentences and real FAQ pairs, with the real embedding model.
 
 The lake has a raw ``faq`` table and a ``faq_dedup`` table whose flagged records must never
-reach a benchmark, plus planted cases for each refined-filtering rule."""
+reach a benchmark, plus planted cases for each refined-filtering rule and a language whose QAs
+are all on one website (left out: no website-disjoint split)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ ARGS = ["--benchmark-min-qas", "12", "--benchmark-test-fraction", "0.3", "--benc
         "--benchmark-queries-per-task", "8"]
 SHOP = "https://shop.example/faq"
 PLANTED = {  # url -> (language, question, answer, expected fate)
-    f"{SHOP}/a": ("eng", "Do you ship outside of the US?", "No, we currently only offer shipping to the US.", "near"),
+    f"{SHOP}/a": ("eng", "Do you ship outside of the US?", "No, we currently only offer shipping to the US.", "kept"),
     f"{SHOP}/b": ("eng", "do you ship outside of the us", "We only ship within the United States at the moment.", "near"),
     f"{SHOP}/c": ("eng", "Do you offer wholesale pricing?", "At this time we do not offer wholesale pricing.", "kept"),
     f"{SHOP}/d": ("eng", "How long does shipping take?",
@@ -50,8 +51,8 @@ def build_lake(root: Path) -> dict:
     shared_path("langid", "sentences")
     sents = langid_sentences(SHARED)
     rows = []
-    for lang, n in (("eng", 20), ("deu", 18), ("zho", 18), ("ita", 6)):
-        rows += list(language_rows(lang, sents[lang], n, CRAWL, sites=6, seed=5))
+    for lang, n, sites in (("eng", 20, 6), ("deu", 18, 6), ("zho", 18, 6), ("ita", 6, 6), ("fra", 14, 1)):
+        rows += list(language_rows(lang, sents[lang], n, CRAWL, sites=sites, seed=5))
     planted = {}
     for url, (lang, q, a, fate) in PLANTED.items():
         rows.append(faq_row(CRAWL, url, lang, q, a))
@@ -91,6 +92,9 @@ def test_languages_sizes_and_counters(built):
     assert manifest["languages"] == ["deu", "eng", "zho"] == sorted(folders(root))  # ita: 6 < 12 QAs
     assert manifest["reconcile"] == [] and reconcile(manifest["counters"], FUNNEL) == []
     c = manifest["counters"]
+    kept_fra = c["refine.kept.lang.fra"]
+    assert manifest["left_out"] == {"fra": f"1 website ({kept_fra} QAs): a split with no website on both sides needs 2"}
+    assert c["split.left_out"] == kept_fra > 0
     assert c["source.dedup_dropped"] == sum(f == "flagged" for f in planted.values()) == 10
     assert c["source.other_language"] == 6
     assert c["refine.drop.repeated_question"] == 1
@@ -144,6 +148,19 @@ def test_beir_layout_and_qrels_point_at_existing_ids(built):
             for qid, rel in split.items():
                 assert list(rel.values()) == [1] and qid == beir.query_id(next(iter(rel)))
                 assert set(rel) <= set(corpus)
+
+
+def test_beirs_own_loader_reads_every_split(built):
+    """BEIR's GenericDataLoader (installed without its torch dependencies: the loader needs
+    only tqdm) loads every split of every language: no split file is missing or header-only."""
+    from beir.datasets.data_loader import GenericDataLoader
+
+    root, manifest, _, _, _ = built
+    for lang, folder in folders(root).items():
+        for split in beir.SPLITS:
+            corpus, queries, qrels = GenericDataLoader(data_folder=str(folder)).load(split=split)
+            assert len(qrels) == len(queries) == manifest["sizes"][lang][split] >= 1
+            assert qrels == beir.read_qrels(folder, split) and len(corpus) == manifest["sizes"][lang]["corpus"]
 
 
 def test_no_website_on_both_sides(built):

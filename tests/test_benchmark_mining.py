@@ -56,11 +56,13 @@ def test_refine_one_website(embedder, params):
     embedded = _embedded(rows, embedder)
     out = refine_origin(embedded, params).set_index("url")
     status = out["status"].to_dict()
-    assert status == {f"{SHOP}/0": "near_duplicate", f"{SHOP}/1": "kept", f"{SHOP}/2": "kept",
+    assert status == {f"{SHOP}/0": "kept", f"{SHOP}/1": "kept", f"{SHOP}/2": "kept",
                       f"{SHOP}/3": "near_duplicate", f"{SHOP}/4": "qa_mismatch"}
+    assert out.loc[f"{SHOP}/3", "near_duplicate_of"] == out.loc[f"{SHOP}/0", "id"]
+    assert out["near_duplicate_of"].isna().sum() == 4
     assert out.loc[f"{SHOP}/4", "qa_similarity"] < params.beta <= out.loc[f"{SHOP}/1", "qa_similarity"]
-    first = refine_origin(embedded, replace(params, keep="first")).set_index("url")["status"]
-    assert first[f"{SHOP}/0"] == "kept" and first[f"{SHOP}/3"] == "near_duplicate"
+    every = refine_origin(embedded, replace(params, keep="none")).set_index("url")["status"]
+    assert every[f"{SHOP}/0"] == every[f"{SHOP}/3"] == "near_duplicate"
     off = refine_origin(embedded, replace(params, near_duplicates=False, qa_consistency=False))
     assert set(off["status"]) == {"kept"}
 
@@ -71,10 +73,12 @@ def test_max_similarity_blocks_and_earlier_only():
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
-    assert np.allclose(max_similarity(x), sims.max(axis=1))
-    earlier = np.where(np.tril(np.ones((50, 50), bool), -1), sims, -np.inf).max(axis=1)
-    assert np.allclose(max_similarity(x, earlier_only=True), earlier)
-    assert max_similarity(x[:1]).tolist() == [-np.inf]
+    best, arg = max_similarity(x)
+    assert np.allclose(best, sims.max(axis=1)) and (arg == sims.argmax(axis=1)).all()
+    earlier = np.where(np.tril(np.ones((50, 50), bool), -1), sims, -np.inf)
+    best, arg = max_similarity(x, earlier_only=True)
+    assert np.allclose(best, earlier.max(axis=1)) and arg[0] == -1 and (arg[1:] == earlier[1:].argmax(axis=1)).all()
+    assert [v.tolist() for v in max_similarity(x[:1])] == [[-np.inf], [-1]]
 
 
 @pytest.fixture(scope="module")

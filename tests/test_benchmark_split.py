@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED, shared_path
-from webfaq.benchmark.split import (ROLE_HELDOUT, ROLE_TEST, ROLE_TRAIN, SplitParams, assign_origins, select_languages,
-                                    split_language)
+from webfaq.benchmark.split import (ROLE_HELDOUT, ROLE_TEST, ROLE_TRAIN, SplitParams, assign_origins, left_out_reason,
+                                    plan_languages, select_languages, split_language)
 from support.benchlake import language_rows
 from support.faqsynth import langid_sentences
 
@@ -68,3 +68,53 @@ def test_select_languages():
     assert select_languages(sizes, top=0, min_qas=10) == ["deu", "eng", "fra", "ita"]
     assert select_languages(sizes, top=20, min_qas=300) == ["deu", "eng", "fra"]
     assert select_languages(sizes, top=1, min_qas=10, explicit=["nld", "xxx"]) == ["nld"]
+
+
+def _language(sizes: list[int], language: str = "ita") -> pd.DataFrame:
+    """A language whose websites hold ``sizes`` QAs."""
+    return pd.DataFrame([{"language": language, "origin": f"https://s{k}.example", "id": f"{k}-{i}"}
+                         for k, n in enumerate(sizes) for i in range(n)])
+
+
+def _roles(out: pd.DataFrame) -> dict[str, int]:
+    return out["role"].value_counts().to_dict()
+
+
+@pytest.mark.parametrize("sizes", [[3, 4], [1, 9], [9, 1], [2, 2, 2], [5, 1, 30], [1] * 40, [7] * 12 + [200]])
+def test_every_language_with_two_websites_gets_test_and_train(sizes):
+    """Two, three and many websites, small and lopsided: test and train queries on disjoint
+    websites, the test target reached whenever all but the last website in split order hold it."""
+    params = SplitParams(seed=3)
+    out = split_language(_language(sizes), params)
+    roles = _roles(out)
+    assert roles.get(ROLE_TEST, 0) >= 1 and roles.get(ROLE_TRAIN, 0) >= 1
+    sides = out.groupby("origin")["role"].agg(set)
+    assert all(r == {ROLE_TRAIN} or ROLE_TRAIN not in r for r in sides)
+    target = params.target(sum(sizes))
+    assert target == min(10_000, max(sum(sizes) // 10, min(10, sum(sizes) // 2)))
+    train_sites = sides[sides.apply(lambda r: ROLE_TRAIN in r)].index
+    if len(train_sites) > 1:  # more than the last website stayed train: the test side is full
+        assert roles[ROLE_TEST] == target
+
+
+def test_the_minimum_lifts_small_languages_up_to_half_and_the_last_website_stays_train():
+    """The fraction (0.1) of 40 QAs is 4, the minimum lifts it to 10; of 12 QAs the minimum
+    stops at half (6); with a fraction of 0.8 the fraction rules. Two websites whose first is
+    too small for the target: it is the whole test side, the last stays train."""
+    params = SplitParams(seed=3)
+    assert [params.target(n) for n in (2, 3, 12, 40, 1000, 200_000)] == [1, 1, 6, 10, 100, 10_000]
+    assert SplitParams(test_fraction=0.8).target(12) == 9
+    assert _roles(split_language(_language([20, 20]), params)) == {ROLE_TEST: 10, ROLE_HELDOUT: 10, ROLE_TRAIN: 20}
+    assert _roles(split_language(_language([1, 1]), params)) == {ROLE_TEST: 1, ROLE_TRAIN: 1}
+    lopsided = split_language(_language([2, 10]), params)
+    test_site = lopsided[lopsided["role"] == ROLE_TEST]["origin"].unique()
+    assert len(test_site) == 1 and _roles(lopsided)[ROLE_TRAIN] == 12 - (lopsided["origin"] == test_site[0]).sum()
+
+
+def test_languages_that_cannot_be_split_are_left_out_with_the_reason():
+    kept = {"eng": (500, 40), "ita": (14, 1), "deu": (2, 2)}
+    built, left_out = plan_languages(["deu", "eng", "ita", "nld"], kept)
+    assert built == ["deu", "eng"]
+    assert left_out == {"ita": "1 website (14 QAs): a split with no website on both sides needs 2",
+                        "nld": "no QA left after refinement"}
+    assert left_out_reason(2, 2) is None

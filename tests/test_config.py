@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from webfaq.config import Config, add_config_arguments, config_from_args
+from webfaq.config import Bounds, Config, add_config_arguments, config_from_args, settings, validate
+from webfaq.errors import ConfigError
 
 
 def parse(argv, sections=None):
@@ -55,3 +56,60 @@ def test_invalid_values_fail_before_any_work():
         parse(["--sample", "1.5"])
     with pytest.raises(ValueError, match="--format"):
         parse(["--format", "orc"])
+
+
+# --------------------------------------------------------------------------- types, ranges, sources
+
+def test_every_value_is_checked_against_its_field_and_the_error_says_where_it_came_from(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"dedup": {"threshold": 0.8}, "job": {"failure_budget": 2}}, indent=1))
+    with pytest.raises(ConfigError) as bad:
+        parse(["--config", str(path)])
+    assert str(bad.value) == f"job.failure_budget = 2 ({path}:6): expected a number in [0, 1]"
+    with pytest.raises(ConfigError, match=r"^dedup.num_perm = 0 \(flag --dedup-num-perm\): expected an integer >= 1$"):
+        parse(["--dedup-num-perm", "0"])
+    with pytest.raises(ConfigError, match=r'^extract.syntaxes = \["json-ld", "html"\] \(flag --extract-syntaxes\): '
+                                          r"expected a list of one of json-ld, microdata, rdfa$"):
+        parse(["--extract-syntaxes", "json-ld,html"])
+    with pytest.raises(ConfigError, match=r"^filters.check_host = \"yes\" \(config\): expected true or false$"):
+        cfg = Config()
+        cfg.filters.check_host = "yes"
+        validate(cfg, {"filters.check_host": "config"})
+
+
+def test_numbers_are_widened_and_optional_settings_can_be_cleared(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[langid]\nthreshold = 1\n")
+    cfg = parse(["--config", str(path), "--dedup-candidate-threshold", "none"])
+    assert cfg.langid.threshold == 1.0 and isinstance(cfg.langid.threshold, float)
+    assert cfg.dedup.candidate_threshold is None
+
+
+def test_broken_or_missing_config_files_are_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"^config file .*nope.toml: not found$"):
+        parse(["--config", str(tmp_path / "nope.toml")])
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[filters]\nmin_answer_chars = \n")
+    with pytest.raises(ConfigError, match=r"not valid TOML: .*line 2") as bad:
+        parse(["--config", str(broken)])
+    assert "\n" not in str(bad.value)
+    section = tmp_path / "section.toml"
+    section.write_text("filters = 3\n")
+    with pytest.raises(ConfigError, match=r"^config section filters \(.*section.toml:1\) must be a table of settings, got 3$"):
+        parse(["--config", str(section)])
+
+
+def test_bounds_read_as_written():
+    assert 1 in Bounds.parse("(0, 1]") and 0 not in Bounds.parse("(0, 1]") and 5 in Bounds.parse("[1, )")
+    assert Bounds.parse("(0, 1)").describe() == "in (0, 1)" and Bounds.parse("[1, )").describe() == ">= 1"
+
+
+def test_every_setting_declares_a_readable_flag_and_a_valid_default():
+    """Defaults pass their own checks, and no help text or metavar is a Python repr."""
+    for s in settings():
+        assert s.check(s.default, "default") == s.default, s.key
+        assert s.brief and not s.brief.endswith("."), s.key
+        assert s.kind == "bool" or s.metavar, s.key
+        assert "None" not in s.default_text(), s.key
+        # a regex is typed as it is shown, "(?i)(faq|...)"; anything else starting so is a repr
+        assert s.metavar == "REGEX" or not s.default_text().startswith(("[", "(")), s.key

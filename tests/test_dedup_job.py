@@ -24,7 +24,7 @@ from support.faqsynth import faq_row, langid_sentences, load_sentences, qa_recor
 pytestmark = pytest.mark.spark
 
 C1, C2 = "CC-TEST-2024-10", "CC-TEST-2024-20"
-OUTPUT_TABLES = ("faq_dedup", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")
+OUTPUT_TABLES = ("faq_dedup", "faq_dedup_dropped", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")
 PARAMS = DedupParams.from_config(Config().dedup)
 
 
@@ -87,10 +87,22 @@ def build_rows() -> tuple[list[dict], dict[str, dict]]:
     return rows, named
 
 
-def out_rows(lake: Path, table: str = "faq_dedup") -> dict[tuple, tuple[str, str]]:
-    data = ds.dataset(str(lake / table), format="parquet", partitioning="hive").to_table().to_pylist()
-    return {(r["crawl"], r["url"], r["language"], r["id"], r["question"], r["answer"]):
-            (r["dedup_status"], r["dedup_component"]) for r in data}
+def hive_rows(table: Path) -> list[dict]:
+    if not table.exists():
+        return []
+    return ds.dataset(str(table), format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def flags_of(kept: list[dict], dropped: list[dict]) -> dict[tuple, tuple[str, str]]:
+    """(status, component) of every row, as the reference gives them, from the two tables: a
+    kept row is its own component; a dropped one names its reason and the id it lost to."""
+    out = {key(r): ("kept", r["id"]) for r in kept}
+    out.update({key(r): (r["reason"], r["kept_id"]) for r in dropped})
+    return out
+
+
+def out_rows(lake: Path) -> dict[tuple, tuple[str, str]]:
+    return flags_of(hive_rows(lake / "faq_dedup"), hive_rows(lake / "faq_dedup_dropped"))
 
 
 def key(row: dict) -> tuple:
@@ -188,6 +200,56 @@ def test_manifest_counters_and_component_table(scratch):
     assert sorted(p.name for p in (lake / "faq_dedup").iterdir()) == [f"crawl={C1}", f"crawl={C2}"]
     assert (lake / "faq_dedup_bands" / f"crawl={C1}" / "_params.json").exists()
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
+
+
+def test_kept_rows_and_dropped_rows_are_two_tables_any_reader_loads(scratch, spark, dataset, hf_datasets):
+    """faq_dedup holds the kept rows only, with the faq table's columns; faq_dedup_dropped every
+    other row with its reason and the kept record it lost to; together they are the input, once.
+    Every file carries crawl and language: Spark, pyarrow and DuckDB with hive partitioning,
+    and `datasets`/DuckDB globs without it, read the same rows with their language."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from webfaq.extract.records import FAQ_COLUMNS
+    from webfaq.lake.verify import verify
+
+    lake, manifest = scratch
+    kept, dropped = hive_rows(lake / "faq_dedup"), hive_rows(lake / "faq_dedup_dropped")
+    c, named = manifest["counters"], dataset[1]
+    assert len(kept) == c["dedup.kept"] == c["dedup.rows.faq_dedup"]
+    assert len(dropped) == c["dedup.exact"] + c["dedup.near"] == c["dedup.rows.faq_dedup_dropped"]
+    assert sorted(map(key, kept + dropped)) == sorted(map(key, dataset[0]))  # every input row, once
+    assert set(kept[0]) == set(FAQ_COLUMNS)
+    assert set(dropped[0]) == set(FAQ_COLUMNS) | {"reason", "kept_id", "kept_crawl", "kept_language", "kept_url"}
+    kept_records = {(r["crawl"], r["language"], r["url"], r["id"]) for r in kept}
+    assert all((r["kept_crawl"], r["kept_language"], r["kept_url"], r["kept_id"]) in kept_records for r in dropped)
+    by_key = {key(r): r for r in dropped}
+    for name, reason, winner in (("exact_c2", "exact", "exact_a"), ("norm_3", "near", "norm_1"), ("zh_3", "near", "zh_1")):
+        row = by_key[key(named[name])]
+        assert (row["reason"], row["kept_id"], row["kept_url"], row["kept_crawl"]) == \
+            (reason, named[winner]["id"], named[winner]["url"], named[winner]["crawl"]), name
+
+    per_part = {}
+    for r in kept:
+        per_part[(r["crawl"], r["language"])] = per_part.get((r["crawl"], r["language"]), 0) + 1
+    for f in (lake / "faq_dedup").rglob("*.parquet"):
+        crawl, language = (p.name.split("=", 1)[1] for p in (f.parent.parent, f.parent))
+        t = pq.read_table(f, columns=["crawl", "language"])
+        assert set(t["crawl"].to_pylist()) == {crawl} and set(t["language"].to_pylist()) == {language}
+    glob = f"{lake}/faq_dedup/**/*.parquet"
+    for hive in ("true", "false"):
+        got = duckdb.sql(f"SELECT crawl, language, count(*) FROM read_parquet('{glob}', hive_partitioning={hive}) "
+                         "GROUP BY ALL").fetchall()
+        assert {(a, b): n for a, b, n in got} == per_part
+    spark_rows = spark.read.parquet(str(lake / "faq_dedup")).groupBy("crawl", "language").count().collect()
+    assert {(r["crawl"], r["language"]): r["count"] for r in spark_rows} == per_part
+    loaded = hf_datasets.load_dataset("parquet", data_files=glob, split="train").to_pandas()
+    assert loaded.groupby(["crawl", "language"]).size().to_dict() == per_part
+
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]
+    checked = {(p["table"].rsplit("/", 1)[1], p["partition"]) for p in report["partitions_checked"]}
+    assert {("faq_dedup_dropped", f"crawl={C1}"), ("faq_dedup_dropped", f"crawl={C2}")} <= checked
 
 
 def test_result_does_not_depend_on_partitioning(scratch, spark, dataset, tmp_path, monkeypatch):

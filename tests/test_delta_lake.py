@@ -15,12 +15,12 @@ from deltalake import DeltaTable, write_deltalake
 from test_align import HASH_ARGS, HASH_DIM
 from test_align_job import KEY, run_align
 from test_benchmark_job import ARGS, _files, build_lake
-from test_dedup_job import C1, C2, build_rows, key, out_rows, run_dedup
+from test_dedup_job import C1, C2, build_rows, flags_of, key, out_rows, run_dedup
 from webfaq.lake.verify import verify
 from support.faqsynth import faq_row, write_lake
 
 pytestmark = pytest.mark.spark
-DEDUP_TABLES = ("faq_dedup", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")
+DEDUP_TABLES = ("faq_dedup", "faq_dedup_dropped", "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands")
 
 
 def to_delta(parquet_table: Path, delta_table: Path, partition_by: list[str]) -> None:
@@ -36,8 +36,9 @@ def delta_rows(table: Path) -> list[dict]:
     return DeltaTable(str(table)).to_pyarrow_table().to_pylist()
 
 
-def keyed_flags(rows: list[dict]) -> dict[tuple, tuple[str, str]]:
-    return {key(r): (r["dedup_status"], r["dedup_component"]) for r in rows}
+def delta_flags(lake: Path) -> dict[tuple, tuple[str, str]]:
+    """(status, component) of every row, from the Delta tables faq_dedup and faq_dedup_dropped."""
+    return flags_of(delta_rows(lake / "faq_dedup"), delta_rows(lake / "faq_dedup_dropped"))
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +60,17 @@ def test_dedup_incremental_on_a_delta_lake_equals_parquet_from_scratch(dedup_lak
     second = run_dedup(lake, "--format", "delta", "--dedup-crawls", C2, "--dedup-incremental")
     assert second["old_crawls"] == [C1] and second["counters"]["dedup.lake.components_merged"] >= 1
     assert all(DeltaTable.is_deltatable(str(lake / t)) for t in DEDUP_TABLES)
-    assert keyed_flags(delta_rows(lake / "faq_dedup")) == out_rows(parquet)
-    assert keyed_flags(delta_rows(lake / "faq_dedup"))[key(named["bridge_c"])] == ("near", named["bridge_a"]["id"])
+    assert delta_flags(lake) == out_rows(parquet)
+    assert delta_flags(lake)[key(named["bridge_c"])] == ("near", named["bridge_a"]["id"])
     report = verify(str(lake))
     assert report["ok"], report["problems"]
     assert {p["partition"] for p in report["partitions_checked"] if p["table"].endswith("/faq_dedup")} == \
         {f"crawl={C1}", f"crawl={C2}"}
     # a from-scratch re-run replaces both crawls in one transaction per table, never appends
     again = run_dedup(lake, "--format", "delta")
-    assert again["counters"]["dedup.input"] == len(delta_rows(lake / "faq_dedup")) == len(out_rows(parquet))
-    assert keyed_flags(delta_rows(lake / "faq_dedup")) == out_rows(parquet)
+    assert again["counters"]["dedup.input"] == len(delta_flags(lake)) == len(out_rows(parquet))
+    assert len(delta_rows(lake / "faq_dedup")) == again["counters"]["dedup.kept"]
+    assert delta_flags(lake) == out_rows(parquet)
 
 
 def test_benchmark_reads_a_delta_source(spark, tmp_path):
@@ -106,6 +108,13 @@ def test_align_on_a_delta_lake_writes_a_delta_bitext(spark, tmp_path):
     assert sorted(tuple(r[k] for k in KEY) for r in bitext) == sorted(tuple(r[k] for k in KEY) for r in parquet_bitext)
     report = verify(str(lake))
     assert report["ok"], report["problems"]
-    # a re-run that aligns nothing (min pairs above what there is) empties the pair in the log
-    run_align(lake, "--format", "delta", *args[:4], "--align-min-pairs", "1000", *args[6:])
+    # a re-run that aligns nothing (min pairs above what there is) refuses to empty the bitext,
+    # unless told to: then it empties the pair in the log
+    from webfaq_jobs.base import JobFailed
+
+    nothing = ["--format", "delta", *args[:4], "--align-min-pairs", "1000", *args[6:]]
+    with pytest.raises(JobFailed, match="--align-min-pairs 1000"):
+        run_align(lake, *nothing)
+    assert len(delta_rows(lake / "bitext")) == 150
+    run_align(lake, *nothing, "--align-allow-empty")
     assert delta_rows(lake / "bitext") == []

@@ -31,6 +31,7 @@ RECALL = (1 + 1 + 0 + 0.5) / 4             # 0.625
 
 
 def write_folder(folder, corpus=CORPUS, queries=QUERIES, qrels=QRELS) -> None:
+    """A BEIR folder; ``qrels`` empty writes the header-only file that older runs wrote."""
     (folder / beir.QRELS_DIR).mkdir(parents=True)
     (folder / beir.CORPUS).write_text("".join(json.dumps({"_id": d, "title": "", "text": t}) + "\n"
                                               for d, t in corpus.items()))
@@ -51,10 +52,10 @@ def test_metric_definitions_by_hand():
 def test_bm25_evaluation_on_toy_corpus_equals_hand_computed(tmp_path, capsys):
     folder = tmp_path / "toy"
     write_folder(folder)
-    assert cli_main(["evaluate", str(folder)]) == 0
+    assert cli_main(["evaluate", str(folder), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     row = result["languages"][0]
-    assert row["queries"] == 4 and row["corpus"] == 4
+    assert row["queries"] == 4 and row["docs"] == 4
     assert row["ndcg@10"] == pytest.approx(NDCG, abs=1e-6)
     assert row["mrr@10"] == pytest.approx(MRR)
     assert row["recall@100"] == pytest.approx(RECALL)
@@ -64,10 +65,36 @@ def test_bm25_evaluation_on_toy_corpus_equals_hand_computed(tmp_path, capsys):
 def test_benchmark_root_averages_languages_and_rejects_dangling_qrels(tmp_path, capsys):
     write_folder(tmp_path / "aaa")
     write_folder(tmp_path / "bbb", qrels={"q1": {"d2": 1}})  # perfect: 1, 1, 1
-    assert cli_main(["evaluate", str(tmp_path), "--benchmark-k1", "0.9", "--benchmark-b", "0.4"]) == 0
+    assert cli_main(["evaluate", str(tmp_path), "--benchmark-k1", "0.9", "--benchmark-b", "0.4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [r["language"] for r in result["languages"]] == ["aaa", "bbb"]
     assert result["mean"]["mrr@10"] == pytest.approx((MRR + 1) / 2)
     write_folder(tmp_path / "bad", qrels={"q1": {"d9": 1}})
-    with pytest.raises(ValueError, match="missing documents"):
-        cli_main(["evaluate", str(tmp_path / "bad")])
+    assert cli_main(["evaluate", str(tmp_path / "bad")]) == 1  # a broken split: one line, no traceback
+    err = capsys.readouterr().err
+    assert err.startswith("webfaq evaluate: error: ") and "missing documents" in err and len(err.splitlines()) == 1
+
+
+def test_mean_is_over_languages_with_queries_and_json_is_stable(tmp_path, capsys):
+    """A language without test queries (a header-only qrels file, or none) is listed with its
+    counts but is not a 0 in the mean; the same benchmark prints the same bytes."""
+    write_folder(tmp_path / "aaa")
+    write_folder(tmp_path / "bbb", qrels={})
+    write_folder(tmp_path / "ccc")
+    (tmp_path / "ccc" / beir.QRELS_DIR / "test.tsv").unlink()
+    assert cli_main(["evaluate", str(tmp_path), "--json"]) == 0
+    first = capsys.readouterr()
+    result = json.loads(first.out)
+    assert result["mean_over"] == ["aaa"] and result["without_queries"] == ["bbb", "ccc"]
+    assert [(r["language"], r["queries"], r["docs"]) for r in result["languages"]] == [
+        ("aaa", 4, 4), ("bbb", 0, 4), ("ccc", 0, 4)]
+    assert result["mean"]["ndcg@10"] == round(NDCG, 6) == result["languages"][0]["ndcg@10"]
+    assert cli_main(["evaluate", str(tmp_path), "--json"]) == 0
+    assert capsys.readouterr().out == first.out
+    assert first.out == json.dumps(result, indent=1, sort_keys=True) + "\n"
+    assert cli_main(["evaluate", str(tmp_path)]) == 0  # the table: every language, the mean over those with queries
+    table = capsys.readouterr().out
+    assert "no test queries: not in the mean" in table and "mean     over the 1 languages with test queries" in table
+    assert cli_main(["evaluate", str(tmp_path / "bbb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("webfaq evaluate: error: ") and "has test queries" in err

@@ -53,13 +53,51 @@ def test_lake_layout_and_manifest(sample_lake):
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     c = manifest["counters"]
     assert reconcile(c) == []
-    assert c["files.total"] == 6 and c["files.ok"] == 6
+    assert c["files.total"] == 7 and c["files.ok"] == 7
     assert c["skip.record.corrupt"] == 1  # example-trunc.warc: its short record is counted, the rest read
     assert c["qa.kept"] == sum(v for k, v in c.items() if k.startswith("kept.lang."))
     rows = lake_rows(lake / "faq")
     assert len(rows) == c["qa.kept"] == sum(manifest["output"]["languages"].values())
     recorded = json.loads((lake / "_runs" / f"{manifest['run_id']}.json").read_text())
-    assert recorded["config"]["job"]["crawl_id"] == "CC-TEST" and len(recorded["inputs"]) == 6
+    assert recorded["config"]["job"]["crawl_id"] == "CC-TEST" and len(recorded["inputs"]) == 7
+
+
+def test_demo_sample_holds_every_syntax_and_language(sample_lake):
+    """faq-sites.warc.gz: real FAQ text in 9 languages on several websites, in all three syntaxes."""
+    lake, manifest = sample_lake
+    rows = lake_rows(lake / "faq")
+    assert {r["syntax"] for r in rows} == {"json-ld", "microdata", "rdfa"}
+    assert set(manifest["output"]["languages"]) >= {"eng", "deu", "fra", "cat", "rus", "ita", "spa", "por", "fas"}
+    sites = {}
+    for r in rows:
+        sites.setdefault(r["language"], set()).add(r["origin"])
+    assert all(len(sites[lang]) >= 2 for lang in ("eng", "deu", "spa", "rus", "ita", "por"))
+
+
+def test_files_carry_crawl_and_language_for_every_reader(sample_lake, spark):
+    """Every faq file holds its partition columns: a glob of files keeps the language, and
+    Spark, pyarrow and DuckDB with hive partitioning read the table as before."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    lake, manifest = sample_lake
+    want = {("CC-TEST", lang): n for lang, n in manifest["output"]["languages"].items()}
+    files = sorted((lake / "faq").rglob("*.parquet"))
+    assert files and all(f.name.startswith("part-") for f in files)
+    for f in files:
+        t = pq.read_table(f, columns=["crawl", "language"])
+        assert set(zip(t["crawl"].to_pylist(), t["language"].to_pylist())) == \
+            {(f.parent.parent.name.split("=")[1], f.parent.name.split("=")[1])}
+    glob = f"{lake}/faq/**/*.parquet"
+    for hive in ("true", "false"):
+        got = duckdb.sql(f"SELECT crawl, language, count(*) FROM read_parquet('{glob}', hive_partitioning={hive}) "
+                         "GROUP BY ALL").fetchall()
+        assert {(a, b): n for a, b, n in got} == want
+    got = ds.dataset(str(lake / "faq"), format="parquet", partitioning="hive").to_table().group_by(
+        ["crawl", "language"]).aggregate([("id", "count")]).to_pylist()
+    assert {(r["crawl"], r["language"]): r["id_count"] for r in got} == want
+    spark_rows = spark.read.parquet(str(lake / "faq")).groupBy("crawl", "language").count().collect()
+    assert {(r["crawl"], r["language"]): r["count"] for r in spark_rows} == want
 
 
 def test_records_carry_the_issue_fields(sample_lake):
@@ -134,9 +172,10 @@ def test_delta_format_reads_back_with_deltalake_and_duckdb(spark, tmp_path):
     assert len(checked) == 1 and sum(checked[0]["found"].values()) == len(rows)
     assert len(list((lake / "faq").rglob("*.parquet"))) > len(dt.file_uris())
     import pyarrow as pa
-    (lake / "faq" / pa.table(dt.get_add_actions(flatten=True)).to_pylist()[0]["path"]).unlink()
-    problems = verify(str(lake))["problems"]
-    assert len(problems) == 1 and "<missing file>" in problems[0]
+    gone = pa.table(dt.get_add_actions(flatten=True)).to_pylist()[0]["path"]
+    (lake / "faq" / gone).unlink()
+    kinds = {f["kind"]: f["path"] for f in verify(str(lake))["findings"]}
+    assert sorted(kinds) == ["MISMATCH", "MISSING"] and kinds["MISSING"].endswith(gone)
 
 
 def test_s3_input_through_a_real_endpoint(spark, tmp_path, s3_bucket, s3_endpoint):
@@ -190,7 +229,9 @@ def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_pa
     victim.unlink()
     proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "verify", "--lake", str(copy)],
                           capture_output=True, text=True)
-    assert proc.returncode == 1 and "MISMATCH" in proc.stdout and "language=eng" not in proc.stdout
+    assert proc.returncode == 1 and "MISMATCH" in proc.stdout
+    assert [line for line in proc.stdout.splitlines() if line.startswith("MISSING")] == \
+        [f"MISSING  {victim}: run {report['partitions_checked'][0]['run_id']} wrote it"]
 
 
 def test_a_rerun_resumes_from_per_file_results(spark, sample_lake, tmp_path):

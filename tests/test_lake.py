@@ -18,7 +18,7 @@ def read_ids(table_dir):
 
 
 def test_swap_replaces_a_crawl_as_a_whole_and_leaves_others(tmp_path):
-    fs, table = lake.LocalFS(), tmp_path / "faq"
+    fs, table = lake.LocalFS(tmp_path), tmp_path / "faq"
     write_part(table, "A", "eng", "old.parquet", ["a1", "a2"])
     write_part(table, "B", "deu", "old.parquet", ["b1"])
     staged = tmp_path / "_staging" / "run1" / "faq"
@@ -29,7 +29,7 @@ def test_swap_replaces_a_crawl_as_a_whole_and_leaves_others(tmp_path):
 
 
 def test_a_rerun_with_no_rows_empties_the_crawl(tmp_path):
-    fs, table = lake.LocalFS(), tmp_path / "faq"
+    fs, table = lake.LocalFS(tmp_path), tmp_path / "faq"
     write_part(table, "A", "eng", "old.parquet", ["a1"])
     (tmp_path / "_staging" / "r" / "faq").mkdir(parents=True)
     lake.swap_partitions(fs, str(tmp_path / "_staging" / "r" / "faq"), str(table), "r", ["crawl=A"])
@@ -39,7 +39,7 @@ def test_a_rerun_with_no_rows_empties_the_crawl(tmp_path):
 def test_delta_commit_replaces_one_crawl_in_one_transaction(tmp_path):
     from deltalake import DeltaTable
 
-    fs, table = lake.LocalFS(), tmp_path / "faq"
+    fs, table = lake.LocalFS(tmp_path), tmp_path / "faq"
     schema = arrow_schema([("id", "string"), ("crawl", "string"), ("language", "string")])
     for run, crawl, ids in (("r1", "A", ["a1", "a2"]), ("r2", "B", ["b1"]), ("r3", "A", ["a3"])):
         staged = tmp_path / "_staging" / run / "faq"
@@ -52,7 +52,7 @@ def test_delta_commit_replaces_one_crawl_in_one_transaction(tmp_path):
 
 
 def test_manifests_round_trip_and_stale_staging_is_cleaned(tmp_path):
-    fs = lake.LocalFS()
+    fs = lake.LocalFS(tmp_path)
     lake.write_manifest(fs, str(tmp_path), {"run_id": "r2", "started": "2026-01-02"})
     lake.write_manifest(fs, str(tmp_path), {"run_id": "r1", "started": "2026-01-01"})
     assert [m["run_id"] for m in lake.read_manifests(fs, str(tmp_path))] == ["r1", "r2"]
@@ -61,7 +61,7 @@ def test_manifests_round_trip_and_stale_staging_is_cleaned(tmp_path):
 
 
 def test_recover_puts_back_a_partition_whose_replacement_never_arrived(tmp_path):
-    fs, table = lake.LocalFS(), tmp_path / "faq"
+    fs, table = lake.LocalFS(tmp_path), tmp_path / "faq"
     write_part(table, "A", "eng", "old.parquet", ["a1"])
     write_part(table, "B", "eng", "old.parquet", ["b1"])
     # a run died after moving A to the trash; another had already placed B's replacement

@@ -76,7 +76,7 @@ def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl
     done_before_kill = 0
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        results = list(lake.glob("_work/extract/*/*.parquet"))
+        results = list(lake.glob("_work/extract/*/*/*.parquet"))  # <command digest>/<run attempt>/
         if len(results) >= 2:
             os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Python workers, mid-extract
             done_before_kill = len(results)

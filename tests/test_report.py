@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from webfaq.report.html import CHARTS, build_report, write_report
+from webfaq.report.html import CHARTS, JobView, LakeData, benchmark_panel, build_report, write_report
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -241,11 +241,22 @@ def test_stages_that_have_not_run_get_a_panel_not_a_crash(browser, synthetic, tm
     els = elements(page.dom)
     drawn = {e["attrs"]["data-chart"] for e in els if "data-chart" in e["attrs"]}
     empty = {e["attrs"]["data-chart-empty"]: e["text"] for e in els if "data-chart-empty" in e["attrs"]}
-    assert drawn == {"crawls", "funnel", "drops", "languages", "websites", "syntax"}
-    assert set(empty) == {"dedup-status", "dedup-components", "align-heatmap", "benchmark-sizes"}
+    assert drawn == {"crawls", "funnel", "funnel-qas", "drops", "languages", "websites", "syntax"}
+    assert set(empty) == {"dedup-status", "dedup-components", "align-heatmap", "benchmark-sizes", "refine", "evaluation"}
     assert "No dedup run yet" in empty["dedup-components"] and "webfaq dedup --lake" in empty["dedup-status"]
     assert "No align run yet" in empty["align-heatmap"] and "No benchmark run yet" in empty["benchmark-sizes"]
     check_numbers(els, only)
+
+
+def test_languages_left_out_of_the_benchmark_are_named_with_their_reason():
+    """The benchmark manifest's ``left_out`` (a language with one website cannot be split)."""
+    sizes = {"deu": {"corpus": 9, "train": 5, "test": 3, "heldout": 1, "origins_train": 2, "origins_test": 1}}
+    manifest = {"run_id": "r1", "sizes": sizes, "left_out": {"fra": "1 website (14 QAs): a split with no website "
+                                                                      "on both sides needs 2"}}
+    html = benchmark_panel(LakeData("lake", [manifest], {"benchmark": JobView("benchmark", current=manifest)}))
+    assert "Left out: French <code>fra</code>: 1 website (14 QAs): a split with no website on both sides" in html
+    assert "Left out" not in benchmark_panel(LakeData("lake", [], {"benchmark": JobView("benchmark", current={
+        "run_id": "r1", "sizes": sizes})}))
 
 
 def test_an_empty_lake_and_a_lake_of_failed_runs(tmp_path):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -48,16 +51,59 @@ def test_parsers_never_open_a_connection(monkeypatch):
     assert [r["question"] for r in records] == ["Does this fetch the context?"]
 
 
-@pytest.mark.spark
-def test_signed_urls_never_reach_the_manifest(spark, tmp_path):
-    from test_extract_job import run_extract
+SECRETS = ("webfaquser", "S3cretPw", "AKIDSECRET", "SIGSECRET")
+CREDENTIALED_BASE = "http://webfaquser:S3cretPw@127.0.0.1:9/"
+SIGNED = "https://127.0.0.1:9/crawl-data/y.warc.gz?X-Amz-Credential=AKIDSECRET1&X-Amz-Signature=SIGSECRET1"
 
-    signed = "https://127.0.0.1:9/crawl-data/x.warc.gz?X-Amz-Credential=AKIDSECRET&X-Amz-Signature=SIGSECRET"
-    m = run_extract(spark, [str(SAMPLE / "sample-0001.warc.gz"), signed, "--lake", str(tmp_path / "lake"),
-                            "--crawl-id", "C", "--job-failure-budget", "1", "--retry-max-attempts", "1"])
-    text = (tmp_path / "lake" / "_runs" / f"{m['run_id']}.json").read_text()
-    assert "SECRET" not in text and "X-Amz" not in text
-    assert json.loads(text)["counters"]["files.failed.network_error"] == 1
+
+@pytest.mark.spark
+def test_secrets_never_leave_the_process(spark, tmp_path, capsys):
+    """A credentialed --input-base-url and presigned URLs (one unreachable, one a glob that
+    matches nothing): no manifest, report, console line or error message holds a credential."""
+    from webfaq.cli import main as cli_main
+    from webfaq_jobs.extract import ExtractJob
+
+    lake, listing = tmp_path / "lake", tmp_path / "warc.paths"
+    listing.write_text("crawl-data/x.warc.gz\n")  # resolved against the credentialed base URL
+    proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "extract", str(SAMPLE / "sample-0001.warc.gz"),
+                           str(listing), SIGNED, "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake),
+                           "--crawl-id", "C", "--job-failure-budget", "1", "--retry-max-attempts", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nothing = str(tmp_path / "none-*.warc.gz") + "?X-Amz-Credential=AKIDSECRET2&X-Amz-Signature=SIGSECRET2"
+    assert ExtractJob.main([nothing, "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake), "--crawl-id", "C"]) == 2
+    assert cli_main(["report", "--lake", str(lake)]) == 0
+    console = capsys.readouterr()
+
+    (complete,) = [json.loads(p.read_text()) for p in (lake / "_runs").glob("*.json")]  # usage errors write none
+    assert complete["status"] == "complete"
+    assert complete["config"]["input"]["base_url"] == "http://127.0.0.1:9/"
+    statuses = {f["file_uri"]: f["file_status"] for f in complete["files"]}
+    assert statuses["http://127.0.0.1:9/crawl-data/x.warc.gz"] == statuses["https://127.0.0.1:9/crawl-data/y.warc.gz"] == "failed"
+    assert complete["counters"]["files.ok"] == 1 and complete["counters"]["qa.kept"] > 0  # the good file's rows stay
+    (refused,) = [line for line in console.err.splitlines() if line.startswith("webfaq extract: ")]
+    assert refused.startswith("webfaq extract: error: input ") and "X-Amz-Signature=REDACTED" in refused
+    texts = {"console of the complete run": proc.stdout + proc.stderr, "console of the failed run": console.out + console.err}
+    texts.update({str(p): p.read_text() for p in lake.rglob("*") if p.suffix in (".json", ".html")})
+    manifests = [p for p in texts if p.endswith(".json") and Path(p).parent.name == "_runs"]
+    assert any(p.endswith(".html") for p in texts) and len(manifests) == 1  # lease records are checked too
+    for where, text in texts.items():
+        assert not [s for s in SECRETS if s in text], where
+
+
+def test_redaction_covers_urls_and_credential_parameters_anywhere():
+    from webfaq.redaction import redact_text, redact_tree
+
+    assert redact_text("error at https://u:p@h.example:8/a?X-Amz-Signature=s&b=1 now") == "error at https://h.example:8/a now"
+    assert redact_text("/data/x-*.warc.gz?sig=abc&se=2030") == "/data/x-*.warc.gz?sig=REDACTED&se=2030"
+    assert redact_text("Credential=AKID/x, SignedHeaders=host, Signature=ff") == \
+        "Credential=REDACTED, SignedHeaders=host, Signature=REDACTED"
+    assert redact_text("aws_secret_access_key=K access_token=T crawl=C language=eng") == \
+        "aws_secret_access_key=REDACTED access_token=REDACTED crawl=C language=eng"
+    assert redact_text("s3://commoncrawl/crawl-data/CC-MAIN-2024-22/x.warc.gz") == "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/x.warc.gz"
+    tree = {"input": {"base_url": "s3a://KEY:SECRET@bucket/"}, "argv": ["--x", "https://h/?token=t"], "n": 3}
+    assert redact_tree(tree) == {"input": {"base_url": "s3a://bucket/"}, "argv": ["--x", "https://h/"], "n": 3}
+    assert redact_text(redact_text("p?sig=1")) == redact_text("p?sig=1")  # idempotent
 
 
 def test_container_runs_as_non_root_with_pinned_base_and_constraints():
@@ -66,7 +112,8 @@ def test_container_runs_as_non_root_with_pinned_base_and_constraints():
     assert users and users[-1] not in ("root", "0")
     assert re.search(r"^FROM\s+\S+:\d+\.\d+\.\d+", dockerfile, re.M)
     setup = (REPO / "scripts" / "setup.sh").read_text()
-    assert "-c constraints.txt" in dockerfile
+    # the image installs from the pinned file (a copy, less pyspark/py4j when Spark is provided)
+    assert "-c constraints-image.txt" in dockerfile and "cp constraints.txt constraints-image.txt" in dockerfile
     # the set-up installs with the pinned file (or, for WEBFAQ_SPARK4, a copy that only swaps pyspark)
     assert "CONSTRAINTS=constraints.txt" in setup and '-c "$CONSTRAINTS"' in setup
     assert """grep -v '^pyspark==' constraints.txt""" in setup

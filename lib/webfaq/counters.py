@@ -67,3 +67,10 @@ def reconcile(counters: Mapping[str, int], funnel: list[tuple[str, list[str]]] =
         if expected != got:
             problems.append(f"{total}={expected} but {' + '.join(parts)}={got}")
     return problems
+
+
+def check_inputs(inputs: int, counters: Mapping[str, int]) -> list[str]:
+    """The funnel's first line, against the world: every input file the run resolved is counted
+    exactly once in ``files.total`` (a lost or doubled file shows here, not just a sum)."""
+    total = int(counters.get("files.total", 0))
+    return [] if total == inputs else [f"{inputs} input files but files.total={total}"]

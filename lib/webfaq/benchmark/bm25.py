@@ -49,8 +49,8 @@ ANALYZERS = ("unicode", "whitespace")
 
 # Scripts written without spaces between words: Han (+ CJK extension A, compatibility
 # ideographs), hiragana/katakana, Thai, Lao, Myanmar, Khmer.
-_NOSPACE_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
-_NOSPACE_RUN = re.compile(f"[{_NOSPACE_RANGES}]+")
+NOSPACE_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
+_NOSPACE_RUN = re.compile(f"[{NOSPACE_RANGES}]+")
 
 
 @lru_cache(maxsize=1)

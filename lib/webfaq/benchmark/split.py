@@ -2,17 +2,22 @@
 
 The split rule (quoted in the README):
 
-    Per language, websites (origins) are put in a fixed pseudo-random order by
-    sha1("<seed>:<language>:<origin>"). Walking that order, whole websites go to the test side
-    until it holds the test target, target = min(test_size, floor(test_fraction x QAs of the
-    language)) (10,000 and 0.1 by default); every later website is train. The test queries
-    are the first `target` QAs of the test side in (website order, sha1("<seed>:<id>")) order,
-    at most `test_max_per_origin` per website when that cap is set (then more websites are
-    drawn). QAs of a test website beyond the target ("held out") are neither train nor test
-    queries; their answers stay in the corpus as documents. Every answer of the language is in
-    the corpus; train qrels hold train queries only, test qrels test queries only.
+    A language needs at least two websites (origins) among its refined QAs: with one, no split
+    can keep a website out of both sides, and the language is left out of the benchmark with that
+    reason in the run's manifest. Per language, websites are put in a fixed pseudo-random order by
+    sha1("<seed>:<language>:<origin>"). The test target is
+    min(test_size, max(floor(test_fraction x n), min(test_min_queries, floor(n / 2)))) for a
+    language of n refined QAs (10,000, 0.1 and 10 by default: the minimum lifts small languages,
+    whose fraction rounds to a handful, but never past half of them). Walking that order, whole websites go to the test side until it holds
+    the target, except the last website, which always stays train; every later website is train.
+    The test queries are the first `target` QAs of the test side in (website order,
+    sha1("<seed>:<id>")) order, at most `test_max_per_origin` per website when that cap is set
+    (then more websites are drawn). QAs of a test website beyond the target ("held out") are
+    neither train nor test queries; their answers stay in the corpus as documents. Every answer
+    of the language is in the corpus; train qrels hold train queries only, test qrels test
+    queries only. So every language in the benchmark has at least one test and one train query.
 
-Consequences: no website has queries on both sides; the split of a language depends only on
+Consequences: no website has queries on both sides; no qrels file is empty; the split of a language depends only on
 (seed, language, its origins, their QA ids) -- not on partitioning, record order, other
 languages or the run -- so it is reproducible for a seed, and adding a website moves at most the
 boundary website. The functions below take and return pandas frames so the Spark job runs them
@@ -33,8 +38,9 @@ SIDE_TRAIN, SIDE_TEST = "train", "test"
 ORIGIN_SCHEMA = "language string, origin string, side string, origin_rank long, target long"
 ROLE_SCHEMA = "language string, id string, role string"
 SPLIT_FUNNEL: list[tuple[str, list[str]]] = [
-    ("refine.kept", ["split.train", "split.test", "split.heldout"]),
+    ("refine.kept", ["split.train", "split.test", "split.heldout", "split.left_out"]),
 ]
+MIN_WEBSITES = 2
 
 
 @dataclass(frozen=True)
@@ -43,14 +49,34 @@ class SplitParams:
     test_size: int = 10_000
     test_fraction: float = 0.1
     test_max_per_origin: int = 0
+    test_min_queries: int = 10
 
     @classmethod
     def from_config(cls, bm: Any) -> "SplitParams":
-        return cls(bm.seed, bm.test_size, bm.test_fraction, bm.test_max_per_origin)
+        return cls(bm.seed, bm.test_size, bm.test_fraction, bm.test_max_per_origin, bm.test_min_queries)
 
     def target(self, n: int) -> int:
-        """Test queries for a language of ``n`` refined QAs."""
-        return min(self.test_size, int(self.test_fraction * n))
+        """Test queries wanted for a language of ``n`` refined QAs (the last website, kept for
+        train, may leave the test side with fewer)."""
+        return min(self.test_size, max(int(self.test_fraction * n), min(self.test_min_queries, n // 2)))
+
+
+def left_out_reason(qas: int, websites: int) -> str | None:
+    """Why a language with ``qas`` refined QAs on ``websites`` websites gets no benchmark, or
+    None when it can be split (one line, for the manifest and the report)."""
+    if qas == 0:
+        return "no QA left after refinement"
+    if websites < MIN_WEBSITES:
+        return (f"{websites} website ({qas} QAs): a split with no website on both sides needs "
+                f"{MIN_WEBSITES}")
+    return None
+
+
+def plan_languages(languages: Sequence[str], kept: Mapping[str, tuple[int, int]]) -> tuple[list[str], dict[str, str]]:
+    """The ``languages`` that can be split and, for the others, why not. ``kept``: refined
+    (QAs, websites) per language (a language missing has none)."""
+    reasons = {lang: left_out_reason(*kept.get(lang, (0, 0))) for lang in languages}
+    return [l for l in languages if reasons[l] is None], {l: r for l, r in reasons.items() if r is not None}
 
 
 def _key(*parts: Any) -> str:
@@ -78,9 +104,10 @@ def assign_origins(origins: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
     n = ordered["n"].to_numpy(dtype=np.int64)
     takes = np.minimum(n, params.test_max_per_origin) if params.test_max_per_origin else n
     before = np.cumsum(takes) - takes
+    not_last = np.arange(len(ordered)) < len(ordered) - 1
     return pd.DataFrame({
         "language": lang, "origin": ordered["origin"],
-        "side": np.where(before < target, SIDE_TEST, SIDE_TRAIN),
+        "side": np.where((before < target) & not_last, SIDE_TEST, SIDE_TRAIN),
         "origin_rank": np.arange(len(ordered), dtype=np.int64), "target": np.int64(target)})
 
 

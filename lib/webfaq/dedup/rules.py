@@ -32,12 +32,16 @@ from webfaq.dedup.minhash import MinHasher, band_hashes, jaccard, lsh_params, sh
 KEY_SEP = "\u0000"  # separates order-key fields: sorts before any character a field can hold
 
 # Every input record ends in exactly one status; vertices (exact-group representatives) are kept
-# or near; exact duplicates are of a record of this run or of one already in the lake.
+# or near; exact duplicates are of a record of this run or of one already in the lake. Every
+# input record is written once: kept ones to faq_dedup, the others to faq_dedup_dropped (rows
+# the files hold, as the writing tasks counted them).
 DEDUP_FUNNEL: list[tuple[str, list[str]]] = [
     ("dedup.input", ["dedup.kept", "dedup.exact", "dedup.near"]),
     ("dedup.exact", ["dedup.exact.run", "dedup.exact.lake"]),
     ("dedup.vertices", ["dedup.kept", "dedup.near"]),
     ("dedup.kept", ["dedup.kept.lang."]),
+    ("dedup.input", ["dedup.rows.faq_dedup", "dedup.rows.faq_dedup_dropped"]),
+    ("dedup.kept", ["dedup.rows.faq_dedup"]),
 ]
 
 STATUS_KEPT, STATUS_EXACT, STATUS_NEAR = "kept", "exact", "near"

@@ -14,7 +14,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from webfaq.config import Config
 from webfaq.counters import Counters
@@ -25,7 +25,7 @@ from webfaq.extract.sandbox import PageSandbox, parse_page
 from webfaq.extract.schemaorg import RawQA
 from webfaq.extract.text_clean import clean_pair, lid_text
 from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
-from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, redact, with_retries
+from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, read_range, redact, with_retries
 
 
 @dataclass
@@ -157,19 +157,32 @@ def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
 _PAST_THE_END = ("s3_error: InvalidRange", "http_error: HTTP 416")
 
 
-def _opener(uri: str, cfg: Config, counters: Counters):
-    """Streams of ``uri`` from any offset that resume by themselves after a broken read, remote
-    ones read ahead of the parser by a thread (``input.read_ahead_mb``). At or past the object's
-    end the stream is empty, as a file's is: the WARC reader's end-of-file checks open there,
-    and a refused range is no failed fetch."""
+def _opener(uri: str, cfg: Config, counters: Counters, start: int = 0, end: int | None = None):
+    """Streams of ``uri`` from any offset that resume by themselves after a broken read; with
+    ``start``/``end``, of the byte range [start, end) only (a targeted read of some records),
+    offsets then counting from ``start``. Whole remote objects are read ahead of the parser by a
+    thread (``input.read_ahead_mb``). At or past the end (the object's, or the range's) the
+    stream is empty, as a file's is: the WARC reader's end-of-file checks open there, and a
+    refused range is no failed fetch. The first open of a range is never excused: a range the
+    object does not hold is a failed read."""
     def on_resume(exc: FetchError) -> None:  # called from the read-ahead thread too: one key per call
         counters.add(f"files.resumed_reads.{exc.reason}")
 
-    ahead = cfg.input.read_ahead_mb << 20 if "://" in uri and not uri.startswith("file://") else 0
+    ranged = bool(start) or end is not None
+    if end is not None and end - start <= BUFFERED_RANGE:
+        data = read_range(uri, cfg.s3, cfg.retry, start, end, on_resume)
+        return lambda offset: _at(io.BytesIO(data), offset)
+    remote = "://" in uri and not uri.startswith("file://")
+    ahead = cfg.input.read_ahead_mb << 20 if remote else 0
 
     def open_at(offset: int):
+        if offset and end is not None and start + offset >= end:
+            return io.BytesIO()
         try:
-            stream = ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
+            if ranged:
+                stream = _RangeStream(uri, cfg, start, offset, end, on_resume)
+            else:
+                stream = ResumableStream(uri, cfg.s3, cfg.retry, offset, on_resume)
         except FetchError as exc:
             if offset and str(exc) in _PAST_THE_END:
                 return io.BytesIO()
@@ -179,18 +192,46 @@ def _opener(uri: str, cfg: Config, counters: Counters):
     return open_at
 
 
-def _read_warc(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
-    """One attempt at one WARC. Raises FetchError on fetch/network failure (caller retries)."""
+# A range up to this size is fetched once into memory: the reader's checks (a cut-off last
+# record, resync after a corrupt one) re-open the range, and must not cost another request.
+BUFFERED_RANGE = 64 << 20
+
+
+def _at(stream: io.BytesIO, offset: int) -> io.BytesIO:
+    stream.seek(offset)
+    return stream
+
+
+class _RangeStream(ResumableStream):
+    """A ResumableStream over bytes [start, end) whose ``tell()`` counts from ``start``: the
+    WARC reader's offsets are relative to where its opener begins, as for a whole file."""
+
+    def __init__(self, uri: str, cfg: Config, start: int, offset: int, end: int | None, on_resume):
+        super().__init__(uri, cfg.s3, cfg.retry, start + offset, on_resume, end)
+        self._origin = start
+
+    def tell(self) -> int:
+        return super().tell() - self._origin
+
+
+def read_warc(uri: str, cfg: Config, processor: QAProcessor,
+              ranges: Iterable[tuple[int, int]] | None = None) -> FileResult:
+    """One attempt at one WARC: the whole file, or only the byte ranges ``(offset, length)``
+    (a targeted read; each range holds whole gzip members, as the URL index gives them).
+    Raises FetchError on fetch/network failure (caller retries). A corrupt range costs that
+    range only: the file is then partial, as a whole file broken mid-way."""
     counters, records, info = Counters(), [], {}
     name = redact(uri)
     status, reason = "ok", None
-    try:
-        for page in iter_html_pages(_opener(uri, cfg, counters), counters, cfg.extract.max_page_bytes, info):
-            records += processor.page_records(page, _crawl_for(cfg, info), name, counters)
-    except WarcFormatError as exc:
-        status, reason = "partial", "corrupt_warc"
-        counters.add("warc.format_errors")
-        counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
+    for offset, length in [(0, None)] if ranges is None else ranges:
+        open_at = _opener(uri, cfg, counters, offset, None if length is None else offset + length)
+        try:
+            for page in iter_html_pages(open_at, counters, cfg.extract.max_page_bytes, info):
+                records += processor.page_records(page, _crawl_for(cfg, info), name, counters)
+        except WarcFormatError as exc:
+            status, reason = "partial", "corrupt_warc"
+            counters.add("warc.format_errors")
+            counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
     if status == "partial" and counters.get("warc.records", 0) == 0:
         status, reason = "failed", "not_a_warc"
     return FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
@@ -223,13 +264,22 @@ def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:
 
 def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) -> FileResult:
     """Process one input file with retries; never raises for bad input or failed fetches."""
+    reader = _read_nquads if cfg.input.format == "nquads" else read_warc
+    return run_unit(uri, lambda proc: reader(uri, cfg, proc), cfg, processor)
+
+
+def run_unit(uri: str, read: Callable[[QAProcessor], FileResult], cfg: Config,
+             processor: QAProcessor | None = None) -> FileResult:
+    """One unit of extract work (a whole file, or the planned ranges of one WARC file read by a
+    targeted refresh): ``read`` retried with backoff, then the file counters, attempts and
+    timing, so both kinds of unit are accounted for the same way. Never raises for bad input or
+    failed fetches."""
     if processor is None:
         processor = QAProcessor(cfg)
         try:
-            return process_file(uri, cfg, processor)
+            return run_unit(uri, read, cfg, processor)
         finally:
             processor.close()
-    reader = _read_nquads if cfg.input.format == "nquads" else _read_warc
     started = time.monotonic()
     attempts = 0
     retried = Counters()
@@ -238,7 +288,7 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     def attempt() -> FileResult:
         nonlocal attempts
         attempts += 1
-        return reader(uri, cfg, processor)
+        return read(processor)
 
     def on_retry(exc: FetchError) -> None:
         retried.add(f"files.retries.{exc.reason}")
@@ -256,6 +306,17 @@ def process_file(uri: str, cfg: Config, processor: QAProcessor | None = None) ->
     result.seconds = round(time.monotonic() - started, 3)
     result.slowest_page_s = round(processor.slowest_s, 3)
     return result
+
+
+def unit_uri(unit: Any) -> str:
+    """The file a unit of extract work reads: a URI, or a targeted read's ``.uri``."""
+    return unit if isinstance(unit, str) else unit.uri
+
+
+def process_unit(unit: Any, cfg: Config, processor: QAProcessor | None = None) -> FileResult:
+    """A whole file (its URI) or a targeted read of one (an object with ``.uri`` and
+    ``.process(cfg, processor)``, see ``webfaq.extract.targeted.RangeTask``)."""
+    return process_file(unit, cfg, processor) if isinstance(unit, str) else unit.process(cfg, processor)
 
 
 # --------------------------------------------------------------------------- Spark rows
@@ -307,18 +368,44 @@ def result_table(result: FileResult):
     return pa.Table.from_pylist([dict(zip(names, row)) for row in result_rows(result)], schema=arrow_schema(fields))
 
 
-def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[str]) -> Iterator[tuple[str, str]]:
+BAD_CRAWL = "bad_crawl_name"  # files.failed.<this>: the file's crawl (its isPartOf) cannot name a partition
+
+
+def lake_checked(result: FileResult) -> FileResult:
+    """``result`` as the lake job takes it: a file whose crawl (from its warcinfo ``isPartOf``)
+    is not a valid lake name fails with its own reason and keeps no records, its kept pairs
+    counted as ``drop.bad_crawl_name`` -- the crawl would become a directory name, and a name
+    from content is never used as a path (``--crawl-id`` overrides ``isPartOf``). ``webfaq
+    extract-file`` writes no lake and reports the crawl as it is."""
+    from webfaq.lake.names import valid_name
+
+    if result.status == "failed" or valid_name(result.crawl):
+        return result
+    counters = Counters(result.counters)
+    for name in [k for k in counters if k.startswith("kept.lang.")]:
+        del counters[name]
+    counters.drop(BAD_CRAWL, counters.pop("qa.kept", 0))  # extracted, then dropped with the file
+    counters.pop("files.ok" if result.status == "ok" else f"files.{result.status}.{result.reason}", None)
+    counters.add(f"files.failed.{BAD_CRAWL}")
+    result.status, result.reason, result.records, result.counters = "failed", BAD_CRAWL, [], counters.as_dict()
+    return result
+
+
+def extract_to_work(cfg_dict: dict, work_dir: str, uris: Iterable[Any]) -> Iterator[tuple[str, str]]:
     """Executor side of the extract job: each input file's records and summary row go to their
     own Parquet file in ``work_dir`` the moment the file is done. That file is the per-WARC
-    completion marker: a job that dies is re-run and processes only the files without one."""
+    completion marker: a job that dies is re-run and processes only the files without one.
+    ``uris`` may also hold targeted reads (``process_unit``); their marker is their file's."""
     from webfaq.lake import join, write_parquet_atomic
 
     cfg = Config.from_dict(cfg_dict)
     processor = QAProcessor(cfg)
     try:
-        for uri in uris:
-            result = process_file(uri, cfg, processor)
-            write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result))
+        for unit in uris:
+            uri = unit_uri(unit)
+            result = lake_checked(process_unit(unit, cfg, processor))
+            write_parquet_atomic(join(work_dir, result_file_name(uri, result.status)), result_table(result),
+                                 root=cfg.lake.path)
             yield uri, result.status
     finally:
         processor.close()

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import BinaryIO, Callable, TypeVar
 
 from webfaq.config import RetryConfig, S3Config
+from webfaq.redaction import redact  # noqa: F401 - re-exported: input URIs are recorded redacted
 
 T = TypeVar("T")
 
@@ -32,23 +33,20 @@ _TRANSIENT_S3_CODES = {
 
 
 class FetchError(Exception):
-    """An object could not be fetched. ``transient`` says whether retrying may help."""
+    """An object could not be fetched. ``transient`` says whether retrying may help; ``uri``
+    (set where the object is known) makes the message name what could not be read (redacted)."""
+
+    plain_message = True  # "<url>: network_error: URLError: ..." reads as it is
 
     def __init__(self, reason: str, detail: str = "", transient: bool = False):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.transient = transient
+        self.uri = ""
 
-
-def redact(uri: str) -> str:
-    """Drop query strings (signed URLs carry credentials there) and user:password@ parts."""
-    parts = urllib.parse.urlsplit(uri)
-    if not parts.scheme or len(parts.scheme) == 1:  # local path (or a Windows drive letter)
-        return uri
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{redact(self.uri)}: {text}" if self.uri else text
 
 
 @lru_cache(maxsize=8)
@@ -95,23 +93,39 @@ def _classify_boto(exc: Exception) -> FetchError:
 
 
 def _classify_http(exc: Exception) -> FetchError:
+    import http.client
+
+    if isinstance(exc, (http.client.InvalidURL, ValueError)):
+        # never retried; the text is left out: urllib puts user:password parts of the URL in it
+        return FetchError("bad_url", "malformed URL")
     if isinstance(exc, urllib.error.HTTPError):
         if exc.code == 404:
             return FetchError("not_found", "HTTP 404")
         if exc.code in (401, 403):
             return FetchError("access_denied", f"HTTP {exc.code}")
         return FetchError("http_error", f"HTTP {exc.code}", transient=exc.code in (408, 429) or exc.code >= 500)
-    return FetchError("network_error", type(exc).__name__, transient=True)
+    if isinstance(exc, urllib.error.URLError):  # the reason: refused, name resolution, timeout
+        return FetchError("network_error", f"{type(exc).__name__}: {exc.reason}", transient=True)
+    return FetchError("network_error", f"{type(exc).__name__}: {exc}", transient=True)
 
 
-def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> BinaryIO:
-    """Open ``uri`` for streaming reads from byte ``offset`` (no whole-object buffering).
+def _range(offset: int, end: int | None) -> str | None:
+    """The HTTP Range value for bytes [offset, end), or None for the whole object."""
+    if end is not None:
+        return f"bytes={offset}-{end - 1}"
+    return f"bytes={offset}-" if offset else None
+
+
+def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0, end: int | None = None) -> BinaryIO:
+    """Open ``uri`` for streaming reads from byte ``offset`` (no whole-object buffering), up to
+    byte ``end`` (exclusive) when given: a targeted read asks for one record's bytes only.
     Remote objects are opened with a Range request, so a broken read can resume where it
     stopped instead of starting a 1 GB file over. Raises FetchError."""
     scheme = urllib.parse.urlsplit(uri).scheme
+    wanted = _range(offset, end)
     if scheme == "s3":
         bucket, key = split_s3(uri)
-        extra = {"Range": f"bytes={offset}-"} if offset else {}
+        extra = {"Range": wanted} if wanted else {}
         try:
             return s3_client(s3, retry).get_object(Bucket=bucket, Key=key, **extra)["Body"]
         except Exception as exc:  # noqa: BLE001 - classified, never swallowed
@@ -119,7 +133,10 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0) -> 
     if scheme in ("http", "https"):
         from urllib.request import Request, urlopen  # lazy: http.client costs import time on every worker
 
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        parts = urllib.parse.urlsplit(uri)
+        if parts.username is not None or parts.password is not None:  # urllib would resolve "user:pw@host"
+            raise FetchError("bad_url", "user:password in a URL is not supported")
+        headers = {"Range": wanted} if wanted else {}
         try:
             response = urlopen(Request(uri, headers=headers), timeout=retry.timeout_s)  # noqa: S310 - URL is the input
             if offset and response.status == 200:  # the server ignored Range: skip to the offset
@@ -160,11 +177,11 @@ class ResumableStream(io.RawIOBase):
     """
 
     def __init__(self, uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0,
-                 on_resume: Callable[[FetchError], None] | None = None):
+                 on_resume: Callable[[FetchError], None] | None = None, end: int | None = None):
         super().__init__()
         self.uri, self._s3, self._retry, self._on_resume = uri, s3, retry, on_resume
-        self._pos = offset
-        self._stream = open_stream(uri, s3, retry, offset)  # the caller retries a failed open
+        self._pos, self._end = offset, end
+        self._stream = open_stream(uri, s3, retry, offset, end)  # the caller retries a failed open
 
     def readable(self) -> bool:
         return True
@@ -173,6 +190,11 @@ class ResumableStream(io.RawIOBase):
         return self._pos
 
     def read(self, n: int = -1) -> bytes:
+        if self._end is not None:  # a server that ignored the bounded Range must not leak bytes past end
+            left = max(0, self._end - self._pos)
+            n = left if n is None or n < 0 else min(n, left)
+            if n == 0:
+                return b""
         failures = 0
         while True:
             try:
@@ -195,7 +217,8 @@ class ResumableStream(io.RawIOBase):
         except Exception:  # noqa: BLE001 - the old connection is already broken
             pass
         time.sleep(random.uniform(0, min(self._retry.max_delay_s, self._retry.base_delay_s * 2 ** (failures - 1))))
-        self._stream = with_retries(lambda: open_stream(self.uri, self._s3, self._retry, self._pos), self._retry)
+        self._stream = with_retries(lambda: open_stream(self.uri, self._s3, self._retry, self._pos, self._end),
+                                    self._retry)
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
@@ -338,8 +361,62 @@ def read_bytes(uri: str, s3: S3Config, retry: RetryConfig) -> bytes:
             stream.close()
         return data
 
-    data = with_retries(fetch, retry)
+    try:
+        data = with_retries(fetch, retry)
+    except FetchError as exc:
+        exc.uri = exc.uri or uri
+        raise
     return gzip.decompress(data) if uri.endswith(".gz") else data
+
+
+def read_range(uri: str, s3: S3Config, retry: RetryConfig, start: int, end: int,
+               on_resume: Callable[[FetchError], None] | None = None) -> bytes:
+    """Bytes [start, end) of an object in one bounded range request (resumed where a broken
+    read stopped). Fewer bytes than asked is a transient FetchError: an index entry or a
+    footer is only useful whole. The caller retries."""
+    stream = ResumableStream(uri, s3, retry, start, on_resume, end)
+    try:
+        chunks, left = [], end - start
+        while left > 0:
+            chunk = stream.read(left)
+            if not chunk:
+                raise FetchError("read_error", f"range ended {left} bytes early", transient=True)
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        stream.close()
+
+
+def object_size(uri: str, s3: S3Config, retry: RetryConfig) -> int:
+    """Size in bytes of an object, retried: a Parquet reader needs it to find the footer of a
+    remote file it reads by ranges."""
+    scheme = urllib.parse.urlsplit(uri).scheme
+
+    def head() -> int:
+        if scheme == "s3":  # a 1-byte GET: allowed wherever reads are (HEAD is its own permission on some servers)
+            bucket, key = split_s3(uri)
+            try:
+                response = s3_client(s3, retry).get_object(Bucket=bucket, Key=key, Range="bytes=0-0")
+                response["Body"].close()
+                return int(response["ContentRange"].rsplit("/", 1)[1])
+            except Exception as exc:  # noqa: BLE001 - classified, never swallowed
+                raise _classify_boto(exc) from exc
+        if scheme in ("http", "https"):
+            from urllib.request import Request, urlopen
+
+            try:
+                with urlopen(Request(uri, method="HEAD"), timeout=retry.timeout_s) as response:  # noqa: S310
+                    return int(response.headers["Content-Length"])
+            except Exception as exc:  # noqa: BLE001
+                raise _classify_http(exc) from exc
+        path = uri[len("file://"):] if uri.startswith("file://") else uri
+        try:
+            return os.path.getsize(path)
+        except FileNotFoundError as exc:
+            raise FetchError("not_found", path) from exc
+
+    return with_retries(head, retry)
 
 
 def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:

@@ -1,4 +1,4 @@
-"""Lake layout, atomic partition replacement, Delta commits and run manifests.
+"""Lake layout, atomic partition replacement and Delta commits (run manifests: ``manifest.py``).
 
 Layout::
 
@@ -13,19 +13,24 @@ are committed in one Delta transaction that also removes the crawl's old files, 
 snapshot isolation on any object store.
 
 The file-system operations are a small protocol so this module runs on a plain local FS in
-unit tests and on Hadoop's FileSystem (HDFS, S3, GCS) inside Spark jobs.
+unit tests and on Hadoop's FileSystem (HDFS, S3, GCS) inside Spark jobs. Every adapter is made
+for one lake root and refuses to create, rename, delete or write anything outside it
+(:func:`webfaq.lake.names.confine`), so a name that slipped past validation still cannot move
+or delete a sibling of the lake.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterable, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from webfaq.faults import failpoint
+from webfaq.lake.names import check_name, check_partition, confine
 
 
 @dataclass(frozen=True)
@@ -36,49 +41,78 @@ class FileInfo:
 
 
 class LakeFS(Protocol):
+    root: str
+
     def exists(self, path: str) -> bool: ...
     def mkdirs(self, path: str) -> None: ...
     def rename(self, src: str, dst: str) -> None: ...
     def delete(self, path: str) -> None: ...
     def list_dirs(self, path: str) -> list[str]: ...
     def list_files(self, path: str) -> list[FileInfo]: ...
+    def list_names(self, path: str) -> list[str]: ...
     def write_text(self, path: str, text: str) -> None: ...
     def read_text(self, path: str) -> str: ...
+    def create_exclusive(self, path: str, text: str) -> bool: ...
 
 
 def _local(path: str) -> str:
     return path[len("file://"):] if path.startswith("file://") else path
 
 
-class LocalFS:
-    """LakeFS on the local file system (tests, single-machine runs, report/verify tools)."""
+class Confined:
+    """The root check every adapter applies: :meth:`_w` for what changes the lake (strictly
+    under the root), :meth:`_r` for reads (the root itself allowed)."""
+
+    root: str
+
+    def _w(self, path: str) -> str:
+        return confine(self.root, path)
+
+    def _r(self, path: str) -> str:
+        return confine(self.root, path, allow_root=True)
+
+
+class LocalFS(Confined):
+    """LakeFS on the local file system (tests, single-machine runs, report/verify tools), for
+    the lake at ``root``."""
+
+    def __init__(self, root: str):
+        self.root = str(root)
 
     def exists(self, path: str) -> bool:
-        return os.path.exists(_local(path))
+        return os.path.exists(_local(self._r(path)))
 
     def mkdirs(self, path: str) -> None:
-        os.makedirs(_local(path), exist_ok=True)
+        os.makedirs(_local(confine(self.root, path, allow_root=True)), exist_ok=True)
 
     def rename(self, src: str, dst: str) -> None:
-        os.makedirs(os.path.dirname(_local(dst)) or ".", exist_ok=True)
-        os.rename(_local(src), _local(dst))
+        src, dst = _local(self._w(src)), _local(self._w(dst))
+        os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+        os.rename(src, dst)
 
     def delete(self, path: str) -> None:
-        p = _local(path)
-        if os.path.isdir(p):
+        p = _local(self._w(path))
+        if os.path.isdir(p) and not os.path.islink(p):
             shutil.rmtree(p)
-        elif os.path.exists(p):
+        elif os.path.lexists(p):
             os.remove(p)
 
     def list_dirs(self, path: str) -> list[str]:
-        p = _local(path)
+        p = _local(self._r(path))
         if not os.path.isdir(p):
             return []
         return sorted(n for n in os.listdir(p) if os.path.isdir(os.path.join(p, n)))
 
+    def list_names(self, path: str) -> list[str]:
+        """Names of the plain files directly in ``path``."""
+        p = _local(self._r(path))
+        if not os.path.isdir(p):
+            return []
+        return sorted(n for n in os.listdir(p) if os.path.isfile(os.path.join(p, n)))
+
     def list_files(self, path: str) -> list[FileInfo]:
         out = []
-        base = _local(path)
+        base = _local(self._r(path))
         for root, _, names in os.walk(base):
             for name in names:
                 full = os.path.join(root, name)
@@ -88,31 +122,53 @@ class LocalFS:
         return sorted(out, key=lambda f: f.path)
 
     def write_text(self, path: str, text: str) -> None:
-        p = _local(path)
+        p = _local(self._w(path))
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
         tmp = f"{p}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                failpoint("local.write_text")
+            os.replace(tmp, p)
+
+    def create_exclusive(self, path: str, text: str) -> bool:
+        """Create ``path`` holding ``text`` unless it exists; atomic: the whole file is written
+        under a temporary name and then hard-linked into place (``link()`` fails when the name
+        exists), so no reader ever sees it half-written. False when it existed."""
+        p = _local(self._w(path))
+        os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+        tmp = f"{os.path.dirname(p) or '.'}/.{os.path.basename(p)}.{uuid.uuid4().hex}.tmp"
+        try:  # the temp file goes whatever happens: a full disk must not leave it behind
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, p)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
     def read_text(self, path: str) -> str:
-        with open(_local(path), encoding="utf-8") as fh:
+        with open(_local(self._r(path)), encoding="utf-8") as fh:
             return fh.read()
 
     def open_input(self, path: str) -> BinaryIO:
-        return open(_local(path), "rb")
+        return open(_local(self._r(path)), "rb")
 
     def arrow(self, path: str):
         """(pyarrow file system, path) for pyarrow readers."""
         from pyarrow import fs as pafs
 
-        return pafs.LocalFileSystem(), os.path.abspath(_local(path))
+        return pafs.LocalFileSystem(), os.path.abspath(_local(self._r(path)))
 
 
-class ArrowFS:
+class ArrowFS(Confined):
     """LakeFS over a pyarrow file system, for the tools that run without a JVM (``webfaq
-    report``, ``webfaq verify``) on lakes in S3, GCS or HDFS. Every path is a URI under
-    ``root``, the lake's URI."""
+    report``, ``webfaq verify``, ``webfaq unlock``) on lakes in S3, GCS or HDFS. Every path is a
+    URI under ``root``, the lake's URI."""
 
     def __init__(self, root: str, s3: Any = None):
         self.root = root.rstrip("/")
@@ -120,9 +176,7 @@ class ArrowFS:
         self.base = self.base.rstrip("/")
 
     def path(self, uri: str) -> str:
-        uri = uri.rstrip("/")
-        if uri != self.root and not uri.startswith(self.root + "/"):
-            raise ValueError(f"{uri} is not under the lake {self.root}")
+        uri = self._r(uri).rstrip("/")
         return self.base + uri[len(self.root):]
 
     def _info(self, path: str):
@@ -137,12 +191,12 @@ class ArrowFS:
         self.fs.create_dir(self.path(path), recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
-        self.fs.move(self.path(src), self.path(dst))
+        self.fs.move(self.path(self._w(src)), self.path(self._w(dst)))
 
     def delete(self, path: str) -> None:
         from pyarrow import fs as pafs
 
-        kind = self._info(path).type
+        kind = self._info(self._w(path)).type
         if kind == pafs.FileType.Directory:
             self.fs.delete_dir(self.path(path))
         elif kind == pafs.FileType.File:
@@ -159,6 +213,11 @@ class ArrowFS:
 
         return sorted(i.base_name for i in self._listing(path, False) if i.type == pafs.FileType.Directory)
 
+    def list_names(self, path: str) -> list[str]:
+        from pyarrow import fs as pafs
+
+        return sorted(i.base_name for i in self._listing(path, False) if i.type == pafs.FileType.File)
+
     def list_files(self, path: str) -> list[FileInfo]:
         from pyarrow import fs as pafs
 
@@ -169,13 +228,24 @@ class ArrowFS:
 
     def write_text(self, path: str, text: str) -> None:
         """One PUT on object stores (atomic there); temp name + move elsewhere."""
-        target = self.path(path)
+        target = self.path(self._w(path))
         self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
         tmp = target if self.fs.type_name in ("s3", "gcs") else f"{target}.{uuid.uuid4().hex}.tmp"
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(text.encode("utf-8"))
-        if tmp != target:
-            self.fs.move(tmp, target)
+        with removed_on_failure(lambda: _delete_arrow_file(self.fs, tmp) if tmp != target else None):
+            with self.fs.open_output_stream(tmp) as out:
+                out.write(text.encode("utf-8"))
+                failpoint("arrow.write_text")
+            if tmp != target:
+                self.fs.move(tmp, target)
+
+    def create_exclusive(self, path: str, text: str) -> bool:
+        """Only what ``webfaq unlock`` needs (a release marker): pyarrow has no conditional
+        create, so this checks, then writes; the lease itself is taken through
+        :func:`webfaq.lake.lease.lease_store`, which uses S3's conditional PUT or Hadoop."""
+        if self.exists(path):
+            return False
+        self.write_text(path, text)
+        return True
 
     def read_text(self, path: str) -> str:
         with self.fs.open_input_stream(self.path(path)) as f:
@@ -189,10 +259,10 @@ class ArrowFS:
 
 
 def lake_fs(uri: str, s3: Any = None) -> "LocalFS | ArrowFS":
-    """The file system of a lake for code that runs without Spark: local paths and file://
-    directly, anything else (s3://, gs://, hdfs://) through pyarrow."""
+    """The file system of the lake at ``uri`` for code that runs without Spark: local paths
+    and file:// directly, anything else (s3://, gs://, hdfs://) through pyarrow."""
     if "://" not in uri or uri.startswith("file:"):
-        return LocalFS()
+        return LocalFS(uri)
     return ArrowFS(uri, s3)
 
 
@@ -201,11 +271,11 @@ def join(*parts: str) -> str:
 
 
 def table_path(lake: str, table: str) -> str:
-    return join(lake, table)
+    return confine(lake, join(lake, check_name("table name", table)))
 
 
 def staging_path(lake: str, run_id: str, *parts: str) -> str:
-    return join(lake, "_staging", run_id, *parts)
+    return confine(lake, join(lake, "_staging", check_name("run id", run_id), *parts))
 
 
 def crawl_dirs(fs: LakeFS, table: str) -> list[str]:
@@ -220,15 +290,16 @@ def is_delta(fs: LakeFS, table: str) -> bool:
     return fs.exists(join(table, "_delta_log"))
 
 
-def delta_active_files(table: str, where: dict[str, list[str]] | None = None) -> list[tuple[str, dict[str, str]]]:
+def delta_active_files(table: str, where: dict[str, list[str]] | None = None,
+                       version: int | None = None) -> list[tuple[str, dict[str, str]]]:
     """(path under ``table``, partition values) of the files a Delta table's log holds active
-    now, optionally only those whose partition values are in ``where`` (column -> values).
-    Files that later commits replaced stay on disk until vacuum, so a Delta table must never be
-    read by listing its directories."""
+    now (or at ``version``), optionally only those whose partition values are in ``where``
+    (column -> values). Files that later commits replaced stay on disk until vacuum, so a Delta
+    table must never be read by listing its directories."""
     import pyarrow as pa
     from deltalake import DeltaTable
 
-    dt = DeltaTable(_local(table))
+    dt = DeltaTable(_local(table), version=version)
     keys = dt.metadata().partition_columns
     out = []
     for action in pa.table(dt.get_add_actions(flatten=True)).to_pylist():  # arro3 -> pyarrow
@@ -238,58 +309,98 @@ def delta_active_files(table: str, where: dict[str, list[str]] | None = None) ->
     return sorted(out)
 
 
+def delta_version(table: str) -> int | None:
+    """The Delta table's current version, None when there is no table yet."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(_local(table)).version() if DeltaTable.is_deltatable(_local(table)) else None
+
+
 def is_data_file(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name.endswith(".parquet") and not name.startswith(("_", "."))
 
 
+def check_staged_tree(fs: LakeFS, staged: str, kind: str) -> list[FileInfo]:
+    """The files under ``staged``, after checking that every directory level is a valid
+    partition name: a value Spark had to escape (``crawl=a%2Fb``) or that is not a plain name
+    is refused here, before anything moves, instead of being lost by the swap."""
+    files = fs.list_files(staged)
+    for f in files:
+        for segment in f.path.split("/")[:-1]:
+            check_partition(kind, segment)
+    return files
+
+
 # --------------------------------------------------------------------------- parquet swap
 
-def _trash_root(table: str, run_id: str) -> str:
-    root, name = table.rstrip("/").rsplit("/", 1)
-    return join(root, "_trash", run_id, name)
+def _relative(root: str, path: str) -> str:
+    return confine(root, path)[len(root.rstrip("/")) + 1:].rstrip("/")
 
 
 def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, partitions: list[str]) -> list[str]:
     """Make each top-level partition in ``partitions`` (e.g. ``crawl=CC-MAIN-2024-22``) of
-    ``table`` equal to the one in ``staged_table``, as a whole: a partition the run produced no
-    rows for is emptied too (a re-run replaces, it never merges). Returns the names swapped.
+    ``table`` equal to the one in ``staged_table``, as a whole: a partition the run staged no
+    rows for is emptied too. What a run stages for a partition is its job's business (extract
+    stages the crawl's old rows it keeps plus the new ones). Returns the names swapped.
 
-    A driver that dies between the two renames leaves the old partition in ``_trash``; the next
-    run's :func:`recover` puts it back, so a crash never loses the previous data."""
-    trash = _trash_root(table, run_id)
+    The partitions moved to the trash are listed in ``_trash/<run>/_swap.json`` first, so a
+    driver that dies between the two renames is rolled back by the next run's :func:`recover`
+    (a crash never loses the previous data), for any table path (``embeddings/model=X`` too)."""
+    check_name("run id", run_id)
+    for part in partitions:
+        check_partition(table.rsplit("/", 1)[-1], part)
+    check_staged_tree(fs, staged_table, table.rsplit("/", 1)[-1])
+    rel = _relative(fs.root, table)
+    trash_run = join(fs.root, "_trash", run_id)
+    fs.write_text(join(trash_run, "_swap.json"), json.dumps({"table": rel, "parts": list(partitions)}))
     fs.mkdirs(table)
     for part in partitions:
         target = join(table, part)
         if fs.exists(target):
-            fs.rename(target, join(trash, part))
+            fs.rename(target, join(trash_run, rel, part))
             failpoint("swap.after_trash")
         if fs.exists(join(staged_table, part)):
             fs.rename(join(staged_table, part), target)
     failpoint("swap.after_place")
-    fs.delete(join(trash.rsplit("/", 1)[0]))
+    fs.delete(trash_run)
     return list(partitions)
+
+
+def _trashed(fs: LakeFS, lake: str, run: str) -> list[tuple[str, str]]:
+    """(table path relative to the lake, partition) of what a run moved to its trash: from its
+    ``_swap.json``, or for trash written before the journal existed, ``<table>/<partition>``."""
+    journal = join(lake, "_trash", run, "_swap.json")
+    if fs.exists(journal):
+        entry = json.loads(fs.read_text(journal))
+        return [(entry["table"], part) for part in entry["parts"]]
+    return [(table, part) for table in fs.list_dirs(join(lake, "_trash", run))
+            for part in fs.list_dirs(join(lake, "_trash", run, table))]
 
 
 def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
     """Undo what runs that died left behind: a partition moved to ``_trash`` whose replacement
-    never arrived goes back in place (roll back); other trash and staging dirs are deleted.
-    Call at the start of a job, before it writes (one writer per lake at a time)."""
+    never arrived goes back in place (roll back); files a Delta commit had moved into a table
+    but never committed are removed; other trash and staging dirs are deleted.
+
+    Only for the holder of the lake's writer lease (``lease.py``), at the start of a job: then
+    every run not in ``keep`` (the runs under that lease) is dead, and its leftovers are safe
+    to touch."""
     done: dict[str, list[str]] = {"restored": [], "removed": []}
     keep = set(keep)
     for run in fs.list_dirs(join(lake, "_trash")):
         if run in keep:
             continue
-        for table in fs.list_dirs(join(lake, "_trash", run)):
-            for part in fs.list_dirs(join(lake, "_trash", run, table)):
-                target = join(lake, table, part)
-                if not fs.exists(target):
-                    fs.rename(join(lake, "_trash", run, table, part), target)
-                    done["restored"].append(f"{table}/{part}")
+        for table, part in _trashed(fs, lake, run):
+            src, target = join(lake, "_trash", run, table, part), join(lake, table, part)
+            if fs.exists(src) and not fs.exists(target):
+                fs.rename(src, target)
+                done["restored"].append(f"{table}/{part}")
         fs.delete(join(lake, "_trash", run))
         done["removed"].append(f"_trash/{run}")
     for run in fs.list_dirs(join(lake, "_staging")):
         if run not in keep:
+            done["removed"] += remove_uncommitted(fs, join(lake, "_staging", run))
             fs.delete(join(lake, "_staging", run))
             done["removed"].append(f"_staging/{run}")
     return done
@@ -297,68 +408,110 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
 
 # --------------------------------------------------------------------------- delta commit
 
+class DeltaConflict(RuntimeError):
+    """Another writer committed to the Delta table since this run read it; nothing of this run
+    is left in the table."""
+
+
+CURRENT = object()  # commit_delta's expected_version: "whatever the table is at now"
+
+
 def _partition_values(rel_path: str) -> dict[str, str]:
     values = {}
     for segment in rel_path.split("/")[:-1]:
         key, sep, value = segment.partition("=")
         if sep:
-            from urllib.parse import unquote
-
-            values[key] = unquote(value)
+            values[key] = value
     return values
 
 
+def _moves_journal(staged_table: str) -> str:
+    return staged_table.rstrip("/") + ".delta-moves.json"
+
+
+def remove_uncommitted(fs: LakeFS, staging_run: str) -> list[str]:
+    """Files a dead run moved into a Delta table for a commit that never happened (listed in
+    its ``<table>.delta-moves.json``, written before the first move) and that the table's log
+    does not hold: deleted, so a crash leaves no orphans. Returns what was removed."""
+    removed = []
+    for name in fs.list_names(staging_run):
+        if not name.endswith(".delta-moves.json"):
+            continue
+        entry = json.loads(fs.read_text(join(staging_run, name)))
+        table = entry["table"]
+        active = {rel for rel, _ in delta_active_files(table)} if is_delta(fs, table) else set()
+        for rel in entry["files"]:
+            if rel not in active and fs.exists(join(table, rel)):
+                fs.delete(join(table, rel))
+                removed.append(f"{_relative(fs.root, table)}/{rel}")
+    return removed
+
+
 def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, list[str]],
-                 partition_by: list[str], schema, storage_options: dict[str, str] | None = None) -> int:
+                 partition_by: list[str], schema, storage_options: dict[str, str] | None = None,
+                 expected_version: Any = CURRENT) -> int:
     """Move Spark-written Parquet files from ``staged_table`` into the Delta table at ``table``
     and commit them in one transaction that replaces the partitions in ``replace``
     (column -> values, e.g. {"crawl": ["CC-MAIN-2024-22"]}). ``schema`` is the table's pyarrow
     schema including partition columns. Returns the number of files committed.
 
+    The commit is made on top of ``expected_version`` (the version the run read; None: the
+    table must not exist yet) and is never retried on top of a newer one: an overwrite through
+    ``deltalake`` records no read predicate, so a rebased commit would pass conflict checking
+    and two overwrites of one crawl would both land. A refused commit raises
+    :class:`DeltaConflict` after deleting the files it had moved in.
+
     Spark part-file names carry a per-job UUID, so moving them next to the files they replace
     never collides; the replaced files stay on disk (for time travel) until ``vacuum``."""
-    from deltalake import DeltaTable, Schema
+    from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
 
-    schema = Schema.from_arrow(schema)
-    adds = []
-    for f in fs.list_files(staged_table):
-        if not is_data_file(f.path):
-            continue
-        fs.rename(join(staged_table, f.path), join(table, f.path))
-        adds.append(AddAction(f.path, f.size, _partition_values(f.path), f.mtime_ms, True, "{}"))
+    name = table.rsplit("/", 1)[-1]
+    if not any(replace.values()):
+        raise ValueError(f"{table}: a commit must name the partitions it replaces")
+    for column, values in replace.items():
+        check_name(f"{name} partition column", column)
+        for value in values:
+            check_name(f"{name} partition value", value)
     uri = _local(table)
-    if DeltaTable.is_deltatable(uri, storage_options=storage_options):
-        filters = [(col, "in", vals) for col, vals in replace.items()]
-        DeltaTable(uri, storage_options=storage_options).create_write_transaction(
-            adds, mode="overwrite", schema=schema, partition_by=partition_by, partition_filters=filters)
-    else:
-        create_table_with_add_actions(uri, schema, adds, mode="error", partition_by=partition_by,
-                                      storage_options=storage_options)
-    return len(adds)
-
-
-# --------------------------------------------------------------------------- manifests
-
-def manifest_path(lake: str, run_id: str) -> str:
-    return join(lake, "_runs", f"{run_id}.json")
-
-
-def write_manifest(fs: LakeFS, lake: str, manifest: dict[str, Any]) -> str:
-    path = manifest_path(lake, manifest["run_id"])
-    fs.write_text(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-    return path
-
-
-def read_manifests(fs: LakeFS, lake: str) -> list[dict[str, Any]]:
-    runs_dir = join(lake, "_runs")
-    if not fs.exists(runs_dir):
-        return []
-    manifests = []
-    for f in fs.list_files(runs_dir):
-        if f.path.endswith(".json") and "/" not in f.path:
-            manifests.append(json.loads(fs.read_text(join(runs_dir, f.path))))
-    return sorted(manifests, key=lambda m: m.get("started", ""))
+    exists = DeltaTable.is_deltatable(uri, storage_options=storage_options)
+    if expected_version is CURRENT:
+        expected_version = DeltaTable(uri, storage_options=storage_options).version() if exists else None
+    files = [f for f in check_staged_tree(fs, staged_table, name) if is_data_file(f.path)]
+    fs.write_text(_moves_journal(staged_table), json.dumps({"table": table, "files": [f.path for f in files]}))
+    moved = []
+    try:
+        if (expected_version is None) == exists:
+            raise DeltaConflict(f"{table}: expected {'no table' if expected_version is None else f'version {expected_version}'}"
+                                f", found {'a table' if exists else 'none'}")
+        adds = []
+        for f in files:
+            fs.rename(join(staged_table, f.path), join(table, f.path))
+            moved.append(f.path)
+            adds.append(AddAction(f.path, f.size, _partition_values(f.path), f.mtime_ms, True, "{}"))
+        failpoint("delta.before_commit")
+        no_retry = CommitProperties(max_commit_retries=0)
+        if expected_version is None:
+            create_table_with_add_actions(uri, Schema.from_arrow(schema), adds, mode="error", partition_by=partition_by,
+                                          storage_options=storage_options, commit_properties=no_retry)
+        else:
+            filters = [(col, "in", vals) for col, vals in replace.items()]
+            DeltaTable(uri, version=expected_version, storage_options=storage_options).create_write_transaction(
+                adds, mode="overwrite", schema=Schema.from_arrow(schema), partition_by=partition_by,
+                partition_filters=filters, commit_properties=no_retry)
+    except Exception as exc:
+        for rel in moved:
+            fs.delete(join(table, rel))
+        fs.delete(_moves_journal(staged_table))
+        if isinstance(exc, DeltaConflict):
+            raise
+        now = delta_version(table)
+        if now != expected_version:
+            raise DeltaConflict(f"{table}: another writer committed (version {now}, this run read {expected_version}); "
+                                f"nothing of this run was kept") from exc
+        raise
+    fs.delete(_moves_journal(staged_table))
+    return len(files)
 
 
 # --------------------------------------------------------------------------- executor-side files
@@ -381,16 +534,41 @@ def arrow_fs(uri: str, s3: Any = None):
     return pafs.FileSystem.from_uri(uri)
 
 
-def write_parquet_atomic(uri: str, table) -> None:
+def write_parquet_atomic(uri: str, table, root: str) -> None:
     """Write one Parquet file so that readers see all of it or nothing: temp name + rename on
-    file systems with rename, a single PUT on object stores (atomic there by definition)."""
+    file systems with rename, a single PUT on object stores (atomic there by definition).
+    ``uri`` must lie under the lake ``root`` (executors write into the lake too)."""
     import pyarrow.parquet as pq
 
-    filesystem, path = arrow_fs(uri)
+    filesystem, path = arrow_fs(confine(root, uri))
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
     if filesystem.type_name in ("s3", "gcs"):
         pq.write_table(table, path, filesystem=filesystem)
         return
     tmp = f"{path.rsplit('/', 1)[0]}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
-    pq.write_table(table, tmp, filesystem=filesystem)
-    filesystem.move(tmp, path)
+    with removed_on_failure(lambda: _delete_arrow_file(filesystem, tmp)):
+        pq.write_table(table, tmp, filesystem=filesystem)
+        failpoint("parquet.write")
+        filesystem.move(tmp, path)
+
+
+@contextlib.contextmanager
+def removed_on_failure(remove: Callable[[], Any]):
+    """Run ``remove`` (delete a temp file) when the block fails, then let the error go on: a
+    full disk must not leave half-written ``*.tmp`` files behind. A failing clean-up never
+    hides the error that caused it."""
+    try:
+        yield
+    except BaseException:
+        try:
+            remove()
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+        raise
+
+
+def _delete_arrow_file(filesystem, path: str) -> None:
+    from pyarrow import fs as pafs
+
+    if filesystem.get_file_info(path).type == pafs.FileType.File:
+        filesystem.delete_file(path)

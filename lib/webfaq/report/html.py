@@ -29,18 +29,19 @@ import datetime as dt
 import html
 import math
 import os
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
-from webfaq.lake import LakeFS, join, lake_fs, read_manifests
+from webfaq.lake import LakeFS, join, lake_fs, read_manifests, removed_on_failure
 
 JOBS = ("extract", "dedup", "align", "benchmark")
 # Every chart the page can hold (data-chart="…" when drawn, data-chart-empty="…" when a stage
 # has nothing to show yet).
-CHARTS = ("crawls", "funnel", "drops", "languages", "websites", "syntax", "dedup-status",
-          "dedup-components", "align-heatmap", "benchmark-sizes")
+CHARTS = ("crawls", "funnel", "funnel-qas", "drops", "languages", "websites", "syntax", "dedup-status",
+          "dedup-components", "align-heatmap", "benchmark-sizes", "refine", "evaluation")
 TOP_LANGUAGES = 20
 TOP_WEBSITES = 15
 
@@ -52,15 +53,24 @@ SYNTAX_COLOR = {"json-ld": "#2563eb", "microdata": "#0d9488", "rdfa": "#d97706",
 STATUS_COLOR = {"kept": "#0d9488", "exact": "#f59e0b", "near": "#e11d48"}
 SPLIT_COLOR = {"train": "#d97706", "test": "#2563eb", "heldout": "#94a3b8"}
 
-FUNNEL_STAGES = [  # (label, job, counter, unit)
-    ("WARC records", "extract", "warc.records", "records"),
-    ("HTML responses", "extract", "responses.html", "pages"),
-    ("Prefilter hits", "extract", "prefilter.hit", "pages"),
-    ("QAs extracted", "extract", "qa.extracted", "QAs"),
-    ("QAs kept", "extract", "qa.kept", "QAs"),
-    ("After dedup", "dedup", "dedup.kept", "QAs"),
-    ("Aligned", "align", "align.aligned", "pairs"),
+# Two funnels, one unit each (a bar of pairs beside a bar of QAs would compare nothing):
+RECORD_FUNNEL = [  # (label, job, counter) - WARC records, as the extraction reads them
+    ("WARC records", "extract", "warc.records"),
+    ("HTML responses", "extract", "responses.html"),
+    ("Prefilter hits", "extract", "prefilter.hit"),
+    ("Pages parsed", "extract", "pages.parsed"),
 ]
+QA_FUNNEL = [  # (label, job, counter) - question/answer pairs, from extraction to the benchmark corpus
+    ("QAs extracted", "extract", "qa.extracted"),
+    ("Kept by filters F1-F7", "extract", "qa.kept"),
+    ("After dedup", "dedup", "dedup.kept"),
+    ("Benchmark corpus", "benchmark", "refine.kept"),
+]
+REFINE_LABELS = {
+    "repeated_question": "the same question again in its language",
+    "near_duplicate": "a near-duplicate question on the same website",
+    "qa_mismatch": "question and answer do not match (Q-A similarity)",
+}
 DROP_LABELS = {
     "empty": "F1 empty question or answer",
     "answer_has_question_mark": "F2 '?' in the answer",
@@ -108,7 +118,10 @@ class LakeData:
     websites_per_language: dict[str, int] = field(default_factory=dict)
     component_sizes: list[int] | None = None  # None: table not readable
     crawl_history: list[tuple[str, dict]] = field(default_factory=list)  # (crawl, manifest)
+    evaluation: dict | None = None  # the newest evaluation a run recorded (webfaq run's evaluate stage)
+    evaluation_run: str = ""
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unreadable manifests, one warning each
 
 
 def metric_value(manifest: dict, metric: str) -> int:
@@ -232,8 +245,14 @@ def read_component_sizes(table: str, crawls: Iterable[str], fs: LakeFS) -> list[
 def collect(lake: str, s3: Any = None) -> LakeData:
     lake = _local_path(lake).rstrip("/") or "/"
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
-    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS})
+    skipped: list[str] = []  # unreadable manifests: a warning line each, and a note in the page
+
+    def warn(line: str) -> None:
+        print(line, file=sys.stderr)
+        skipped.append(line)
+
+    manifests = read_manifests(fs, lake, warn=warn)
+    data = LakeData(lake, manifests, {job: job_view(manifests, job) for job in JOBS}, skipped=skipped)
     ex = data.jobs["extract"]
     if ex.current:
         table = _table(lake, ex.current, "faq")
@@ -250,6 +269,10 @@ def collect(lake: str, s3: Any = None) -> LakeData:
                 for crawl in (m.get("output") or {}).get("partition_rows") or {}:
                     latest_per_crawl[crawl] = m
         data.crawl_history = sorted(latest_per_crawl.items())
+    for m in reversed(manifests):
+        if m.get("status") == "complete" and isinstance(m.get("evaluation"), dict):
+            data.evaluation, data.evaluation_run = m["evaluation"], m["run_id"]
+            break
     dd = data.jobs["dedup"]
     if dd.current:
         table = join(lake, "faq_dedup_components")
@@ -706,28 +729,124 @@ def funnel_panel(data: LakeData) -> str:
     ex = data.jobs["extract"]
     if not ex.current:
         title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("Funnel", empty("funnel", title, hint), anchor="funnel")
-    bars, prev_value, prev_unit = [], None, None
-    missing = []
-    for label, job, metric, unit in FUNNEL_STAGES:
-        view = data.jobs[job]
-        if not view.current:
-            missing.append(f"{label.lower()} (no {job} run yet)")
-            continue
-        value = view.counter(metric)
-        note = pct(value, prev_value) if prev_value is not None and unit == prev_unit else ""
-        prev_unit = unit
-        bars.append(Bar(label, value, src_attrs(value, metric, view.run), COLOR[job], sub=f"{unit} · {job}",
-                        note=note, delta=(value, view.counter(metric, prev=True), metric, view.run, view.prev_run, None)))
-        prev_value = value
-    svg = hbar_chart(bars, log=True, label="Funnel per stage")
-    caption = ("Log scale. The right column is the share kept from the stage above (same unit). "
-               "Deltas compare with the previous crawl's run of the same job.")
+        return card("Funnel", empty("funnel", title, hint) + empty("funnel-qas", "No QAs yet"), anchor="funnel")
+    charts, missing = [], []
+    for chart_id, stages, unit in (("funnel", RECORD_FUNNEL, "WARC records"), ("funnel-qas", QA_FUNNEL, "QAs")):
+        bars, prev_value = [], None
+        for label, job, metric in stages:
+            view = data.jobs[job]
+            if not view.current:
+                missing.append(f"{label.lower()} (no {job} run yet)")
+                continue
+            value = view.counter(metric)
+            note = pct(value, prev_value) if prev_value is not None else ""
+            bars.append(Bar(label, value, src_attrs(value, metric, view.run), COLOR[job], sub=job, note=note,
+                            delta=(value, view.counter(metric, prev=True), metric, view.run, view.prev_run, None)))
+            prev_value = value
+        charts.append(chart(chart_id, hbar_chart(bars, log=True, label=f"Funnel of {unit}"),
+                            esc(f"{unit}, log scale; right column: the share kept from the bar above.")))
+    caption = "Deltas compare with the previous crawl's run of the same job."
     if missing:
         caption += " Not shown yet: " + "; ".join(missing) + "."
     notes = stale_note(data, data.jobs["dedup"]) + stale_note(data, data.jobs["align"])
-    return card("Funnel per stage", chart("funnel", svg, esc(caption)) + notes, sub=run_ref(ex), anchor="funnel",
+    body = "".join(charts) + f'<p class="caption">{esc(caption)}</p>' + notes
+    return card("Funnel per stage: records read, then QAs kept", body, sub=run_ref(ex), anchor="funnel",
                 color=COLOR["extract"])
+
+
+def intro_panel(data: LakeData) -> str:
+    """The first screen: what the lake holds and where each product is, in plain words, so a
+    newcomer understands the page without the README."""
+    ex, dd, al, bm = (data.jobs[j] for j in JOBS)
+    if not ex.current:
+        return ""
+    langs = (ex.current.get("output") or {}).get("languages") or {}
+    pairs = {k: v for k, v in ((al.current or {}).get("aligned_per_pair") or {}).items() if v}
+    sizes = (bm.current or {}).get("sizes") or {}
+    bench = sorted(l for l, s in sizes.items() if int(s.get("test", 0)) and int(s.get("train", 0)))
+    evaluation = data.evaluation
+    items = [
+        ("FAQ table", "faq/", f"{fmt(ex.counter('qa.kept'))} question/answer pairs from {fmt(len(data.origins))} "
+         f"websites in {len(langs)} languages, taken from the schema.org FAQPage markup of "
+         f"{fmt(ex.counter('warc.records'))} WARC records (crawl {', '.join(ex.crawls)})."),
+        ("Deduplicated table", "faq_dedup/", f"{fmt(dd.counter('dedup.kept'))} pairs kept after removing "
+         f"{fmt(dd.counter('dedup.exact'))} exact and {fmt(dd.counter('dedup.near'))} near duplicates."
+         if dd.current else "not built yet (webfaq dedup)."),
+        ("Bitext", "bitext/", f"{fmt(sum(pairs.values()))} QA pairs aligned across {len(pairs)} language pairs on "
+         f"the same websites (model {al.current.get('model', '')})." if al.current else "not built yet (webfaq align)."),
+        ("Retrieval benchmarks", "benchmark/<language>/", f"BEIR folders with train and test queries and mined hard "
+         f"negatives for {len(bench)} languages ({', '.join(bench)})." if bm.current else
+         "not built yet (webfaq benchmark)."),
+    ]
+    if evaluation:
+        mean = evaluation.get("mean") or {}
+        scored = [r for r in evaluation.get("languages") or [] if int(r.get("queries", 0))]
+        items.append(("Evaluation", "report", f"BM25 on the test queries: mean nDCG@10 {mean.get('ndcg@10', 0):.3f} over "
+                      f"the {len(scored)} languages with test queries (below)."))
+    rows = "".join(f"<tr><th>{esc(name)}</th><td><code>{esc(where)}</code></td><td>{esc(text)}</td></tr>"
+                   for name, where, text in items)
+    return card("What this lake holds", f"<table class='data intro'><tbody>{rows}</tbody></table>"
+                f"<p class='caption'>Everything below is counted from the run manifests in <code>_runs/</code>; "
+                f"<code>webfaq verify --lake {esc(data.lake)}</code> checks the tables against them.</p>",
+                anchor="intro", color=COLOR["extract"])
+
+
+def refine_panel(data: LakeData) -> str:
+    """Why the benchmark's refinement dropped QAs, and which languages were left out and why."""
+    bm = data.jobs["benchmark"]
+    if not bm.current:
+        title, hint = not_run(bm, "webfaq benchmark", data.lake)
+        return card("Benchmark refinement", empty("refine", title, hint), wide=False, anchor="refine")
+    c = bm.current.get("counters") or {}
+    refined = int(c.get("refine.input", 0))
+    drops = sorted(((k[len("refine.drop."):], int(v)) for k, v in c.items() if k.startswith("refine.drop.") and v),
+                   key=lambda x: -x[1])
+    left_out = bm.current.get("left_out") or {}
+    out_rows = "".join(f"<tr><td><code>{esc(l)}</code></td><td>{esc(r)}</td></tr>" for l, r in sorted(left_out.items()))
+    out_html = (f"<table class='mini'><thead><tr><th>Left out</th><th>why</th></tr></thead><tbody>{out_rows}</tbody>"
+                "</table>") if left_out else ""
+    if not drops:
+        body = empty("refine", "Refinement dropped nothing", f"All {fmt(refined)} QAs of the benchmark languages "
+                     "passed the refined filtering.")
+        return card("Benchmark refinement", body + out_html, sub=run_ref(bm), wide=False, anchor="refine")
+    bars = [Bar(REFINE_LABELS.get(r, r), v, src_attrs(v, f"refine.drop.{r}", bm.run), COLOR["benchmark"],
+                note=pct(v, refined), title=f"refine.drop.{r}") for r, v in drops]
+    kept = int(c.get("refine.kept", 0))
+    caption = (f"Of {num(refined, 'refine.input', bm.run)} QAs in the benchmark languages, "
+               f"{num(kept, 'refine.kept', bm.run)} were kept ({pct(kept, refined)}); right column: share of them.")
+    return card("Benchmark refinement: why QAs were dropped", chart("refine", hbar_compact(bars, width=500,
+                label="Refinement drops"), caption) + out_html, sub=run_ref(bm), wide=False, anchor="refine",
+                color=COLOR["benchmark"])
+
+
+def evaluation_panel(data: LakeData) -> str:
+    """BM25 on each language's test queries (the run's evaluate stage): the baseline a dense
+    retriever trained on the benchmark should beat."""
+    result = data.evaluation
+    if not result or not result.get("languages"):
+        hint = (f"<code>webfaq run … --lake {esc(data.lake)}</code> evaluates every benchmark language; "
+                f"<code>webfaq evaluate {esc(data.lake)}/benchmark</code> prints the same table.")
+        return card("Evaluation: BM25 on the test queries", empty("evaluation", "No evaluation yet", hint),
+                    anchor="evaluation")
+    rows = [r for r in result["languages"] if int(r.get("queries", 0))]
+    bars = [Bar(f"{display_name(r['language'])}", round(float(r["ndcg@10"]) * 1000), "", COLOR["benchmark"],
+                note=f"{int(r['queries'])} q", title=f"nDCG@10 x 1000, {r['language']}") for r in rows]
+    table_rows = "".join(
+        f"<tr><td>{esc(display_name(r['language']))} <code>{esc(r['language'])}</code></td>"
+        f"<td class='r'>{fmt(int(r['queries']))}</td><td class='r'>{fmt(int(r['docs']))}</td>"
+        f"<td class='r'>{float(r['ndcg@10']):.3f}</td><td class='r'>{float(r['mrr@10']):.3f}</td>"
+        f"<td class='r'>{float(r['recall@100']):.3f}</td></tr>" for r in rows)
+    mean = result.get("mean") or {}
+    table = ("<table class='data nowrap'><thead><tr><th>Language</th><th class='r'>Test queries</th>"
+             "<th class='r'>Documents</th><th class='r'>nDCG@10</th><th class='r'>MRR@10</th><th class='r'>R@100</th></tr>"
+             f"</thead><tbody>{table_rows}<tr><th>mean of {len(rows)}</th><td></td><td></td>"
+             f"<th class='r'>{float(mean.get('ndcg@10', 0)):.3f}</th><th class='r'>{float(mean.get('mrr@10', 0)):.3f}</th>"
+             f"<th class='r'>{float(mean.get('recall@100', 0)):.3f}</th></tr></tbody></table>")
+    svg = hbar_chart(bars, width=520, label="BM25 nDCG@10 per language (x 1000)") if bars else ""
+    body = (f'<div class="split"><div>{chart("evaluation", svg, "nDCG@10 x 1000 per language; right: test queries.")}'
+            f'</div><div class="tablewrap">{table}</div></div>')
+    return card("Evaluation: BM25 on the test queries", body, sub=f"run <code>{esc(data.evaluation_run)}</code>",
+                anchor="evaluation", color=COLOR["benchmark"])
 
 
 def drops_panel(data: LakeData) -> str:
@@ -991,7 +1110,9 @@ def benchmark_panel(data: LakeData) -> str:
                          f"<td class='r'>{delta(int(sizes[l].get('corpus', 0)), prev, f'sizes/{l}/corpus', bm.run, bm.prev_run, compact=True)}</td></tr>")
     table = f"<table class='data nowrap'><thead>{head}</thead><tbody>{''.join(body_rows)}</tbody></table>"
     items = [(k, c, "") for k, c in SPLIT_COLOR.items()]
-    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>'
+    left_out = "".join(f'<p class="warn">Left out: {esc(display_name(l))} <code>{esc(l)}</code>: {esc(reason)}</p>'
+                       for l, reason in sorted((bm.current.get("left_out") or {}).items()))
+    body = f'{chart("benchmark-sizes", svg)}{legend(items)}<div class="tablewrap gap">{table}</div>{left_out}'
     return card("Benchmark sizes per language", body, sub=run_ref(bm) + f" · source <code>{esc(bm.current.get('source', ''))}"
                 f"</code> · model <code>{esc(bm.current.get('model') or '')}</code>", anchor="benchmark",
                 color=COLOR["benchmark"])
@@ -1146,18 +1267,22 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
     if ex.previous:
         meta += f" · changes are vs crawl {esc(', '.join(ex.previous_crawls))}"
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in [
-        ("funnel", "Funnel"), ("drops", "Drops"), ("languages", "Languages"), ("websites", "Websites"),
+        ("intro", "Overview"), ("funnel", "Funnel"), ("drops", "Drops"), ("languages", "Languages"), ("websites", "Websites"),
         ("syntax", "Syntax"), ("dedup", "Duplicates"), ("align", "Alignment"), ("benchmark", "Benchmark"),
+        ("refine", "Refinement"), ("evaluation", "Evaluation"),
         ("crawls", "Crawls"), ("runs", "Runs")])
     if not data.manifests:
         intro = empty("runs", "This lake has no runs yet",
                       f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(data.lake)}</code> first.")
     else:
         intro = ""
-    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.notes)
-    panels = [funnel_panel(data), languages_panel(data, top_languages), websites_panel(data, top_websites),
+    notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.skipped + data.notes)
+    panels = [intro_panel(data), funnel_panel(data), languages_panel(data, top_languages),
+              websites_panel(data, top_websites),
               f'<div class="stack">{drops_panel(data)}{syntax_panel(data)}</div>', dedup_panels(data),
-              align_panel(data), benchmark_panel(data), crawls_panel(data), runs_table(data)]
+              align_panel(data), benchmark_panel(data),
+              f'<div class="stack">{refine_panel(data)}</div>', evaluation_panel(data), crawls_panel(data),
+              runs_table(data)]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -1182,12 +1307,13 @@ def write_report(lake: str, out: str | None = None, s3: Any = None) -> str:
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
+        with removed_on_failure(lambda: os.remove(tmp) if os.path.exists(tmp) else None):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, out)
         return out
     fs = lake_fs(lake, s3)
-    manifests = read_manifests(fs, lake)
+    manifests = read_manifests(fs, lake, warn=lambda _: None)  # build_report warned already
     name = f"report-{manifests[-1]['run_id']}.html" if manifests else "report-empty.html"
     targets = [join(lake, "_reports", name), join(lake, "report.html")]
     for path in targets:

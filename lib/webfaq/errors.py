@@ -1,0 +1,105 @@
+"""The two kinds of mistakes the command line tells apart, and one sentence for a failure.
+
+A :class:`UsageError` is something the user typed or pointed at (a flag, a config value, an input
+that does not exist, a lake that is a file): it is reported in one line and the command exits with
+2, before any work starts. Everything else that stops a command is a failed run (exit 1).
+Both subclass ``ValueError`` so library callers that caught ValueError keep working.
+
+A failed run is told in one sentence (:func:`describe_error`): what its manifest, its console
+line and the report say. A failure inside Spark reaches the driver wrapped: a ``Py4JJavaError``
+("An error occurred while calling o104.close") around a ``SparkException`` ("Job aborted due to
+stage failure ...") around the executor's ``PythonException``, whose message is the Python
+traceback that ends in the real cause (``OSError: [Errno 28] No space left on device``).
+Reporting the outer layer hides that a disk was full; so the chain is unwrapped to its deepest
+cause, and a Python traceback to its last line. The sentence is redacted: an error message
+quotes URLs, and URLs carry credentials.
+"""
+
+from __future__ import annotations
+
+import re
+
+from webfaq.redaction import redact_text
+
+MAX_ERROR_CHARS = 240  # what the HTML report shows of a failed run's error
+IN_TASK = " (in a Spark task)"
+# the last line of a Python traceback, or a Java "pkg.Class: message" line
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::.*)?$")
+
+
+class UsageError(ValueError):
+    """What the user asked for cannot work; the message is one line and says why."""
+
+
+class ConfigError(UsageError):
+    """A setting (from a config file or a flag) has the wrong type, range or name."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` of the real cause of ``exc``, on one line, redacted. Messages written
+    for people (usage errors, ``plain_message`` exceptions) are kept as they are."""
+    if type(exc) is ValueError or isinstance(exc, UsageError) or getattr(exc, "plain_message", False):
+        text = str(exc)
+    else:
+        # py4j's Py4JJavaError, or pyspark's captured exceptions (AnalysisException, ...), without importing either
+        java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+        text = _java_cause(java, exc) if java is not None else _text_cause(exc)
+    return redact_text(_shorten(text))
+
+
+def _java_cause(java, exc: BaseException) -> str:
+    """The deepest cause of a Java throwable; for an executor's Python failure, the last line
+    of its traceback. Falls back to the error's text when the JVM cannot be asked (it died)."""
+    try:
+        chain, seen = [], set()
+        while java is not None and id(java) not in seen and len(chain) < 32:
+            seen.add(id(java))
+            chain.append(java)
+            java = java.getCause()
+        for throwable in reversed(chain):
+            python = _python_cause(throwable.getMessage() or "")
+            if python:
+                return python + IN_TASK
+        root = chain[-1]
+        return f"{root.getClass().getName()}: {root.getMessage() or ''}".rstrip(": ")
+    except Exception:  # noqa: BLE001 - the gateway may be gone: the text must do
+        return _text_cause(exc)
+
+
+def _text_cause(exc: BaseException) -> str:
+    """The cause from an error's text alone: a quoted Python traceback's last exception line,
+    else the innermost Java ``Caused by:``, else the error's own first line."""
+    text = str(exc)
+    python = _python_cause(text)
+    if python:
+        return python + IN_TASK
+    caused = re.findall(r"^Caused by: (.+)$", text, flags=re.M)
+    if caused:
+        return caused[-1].strip()
+    if "\tat " in text or type(exc).__name__ == "Py4JJavaError":
+        found = re.search(r"^:?\s*([\w.$]+(?:Exception|Error)[\w$]*:.*)$", text, flags=re.M)
+        if found:
+            return found.group(1).strip()
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _python_cause(message: str) -> str | None:
+    """The last exception line of the (last) Python traceback quoted in ``message``."""
+    if "Traceback (most recent call last)" not in message:
+        return None
+    tail = message.rsplit("Traceback (most recent call last)", 1)[1]
+    found = None
+    for line in tail.splitlines()[1:]:
+        if line.startswith("\tat "):  # the Java stack after the Python traceback
+            break
+        if line.startswith((" ", "\t")):  # a traceback frame
+            continue
+        if _EXCEPTION_LINE.match(line.strip()):
+            found = line.strip()
+    return found
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

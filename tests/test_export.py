@@ -1,0 +1,171 @@
+"""`webfaq export` on a lake the real jobs built (dedup, align, benchmark in Spark local mode,
+on FAQ rows made from real sentences), loaded back the way people load a Hugging Face dataset:
+`datasets`, pandas, DuckDB and BEIR's GenericDataLoader."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+import yaml
+
+from conftest import SHARED, shared_path
+from test_align import HASH_ARGS, HASH_DIM
+from test_benchmark_job import ARGS as BENCH_ARGS
+from support.benchlake import language_rows
+from support.faqsynth import faq_row, langid_sentences, write_lake
+from webfaq.cli import main as cli
+from webfaq.lake.export import ExportError, export
+
+pytestmark = pytest.mark.spark
+
+CRAWL = "CC-TEST-2024-10"
+FIELD = f"hashing_{HASH_DIM}_similarity"
+
+
+def lake_rows(table: Path) -> list[dict]:
+    return ds.dataset(str(table), format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def build_rows() -> list[dict]:
+    """Three languages from real sentences, a site in English and German whose QAs translate
+    each other (shared tokens, so the hashing embedder aligns them), and exact copies of some
+    English QAs on another site (dedup drops them)."""
+    shared_path("langid", "sentences")
+    sents = langid_sentences(SHARED)
+    rows = []
+    for lang in ("eng", "deu", "zho"):
+        rows += list(language_rows(lang, sents[lang], 20, CRAWL, sites=5, seed=3))
+    for i in range(120):
+        for lang, path, word in (("eng", "en", "how"), ("deu", "de", "wie")):
+            rows.append(faq_row(CRAWL, f"https://site.example/{path}/faq/{i // 10}/", lang,
+                                f"q{i} a{i} d{i} f{i} g{i} h{i} {word}{i}", f"b{i} c{i} e{i} j{i} k{i} m{i} {word}{i}a"))
+    rows += [faq_row(CRAWL, r["url"].replace("https://", "https://zz-copy."), r["language"], r["question"], r["answer"])
+             for r in rows[:10]]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def exported(spark, tmp_path_factory, hf_datasets):
+    from webfaq_jobs.align import AlignJob
+    from webfaq_jobs.benchmark import BenchmarkJob
+    from webfaq_jobs.dedup import DedupJob
+
+    root = tmp_path_factory.mktemp("export")
+    lake = root / "lake"
+    write_lake(build_rows(), lake)
+    runs = {"dedup": DedupJob.from_argv(["--lake", str(lake)]).execute()}
+    runs["align"] = AlignJob.from_argv([
+        "--lake", str(lake), "--embed-backend", "hashing", "--embed-model", HASH_DIM, "--align-min-pairs", "1",
+        "--align-candidate-threshold", str(HASH_ARGS["candidate_threshold"]),
+        "--align-final-threshold", str(HASH_ARGS["final_threshold"])]).execute()
+    runs["benchmark"] = BenchmarkJob.from_argv([
+        "--lake", str(lake), *BENCH_ARGS, "--no-benchmark-near-duplicates", "--no-benchmark-qa-consistency",
+        "--no-benchmark-dense-rescore"]).execute()
+    out = root / "out"
+    result = export(str(lake), out)
+    return lake, out, result, runs
+
+
+def read_card(out: Path) -> tuple[dict, str]:
+    text = (out / "README.md").read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def test_qa_configs_load_with_datasets_pandas_and_duckdb(exported, hf_datasets):
+    lake, out, result, runs = exported
+    assert runs["benchmark"]["source"] == "faq_dedup" and "source.dedup_dropped" not in runs["benchmark"]["counters"]
+    kept = lake_rows(lake / "faq_dedup")
+    assert len(kept) == runs["dedup"]["counters"]["dedup.kept"] == len(build_rows()) - 10  # the copies dropped
+    per_lang = Counter(r["language"] for r in kept)
+    assert result.qa_source == "faq_dedup" and {c.name for c in result.configs if c.kind == "qa"} == set(per_lang)
+    for lang, n in per_lang.items():
+        got = hf_datasets.load_dataset(str(out), lang, split="default")
+        assert got.column_names[:5] == ["id", "origin", "url", "question", "answer"]
+        assert {"language", "crawl", "language_confidence", "syntax", "warc_file", "fetch_time"} <= set(got.column_names)
+        assert len(got) == n and set(got["language"]) == {lang}
+        assert sorted(got["id"]) == sorted(r["id"] for r in kept if r["language"] == lang)
+    frame = pd.read_parquet(out / "data" / "deu")
+    assert len(frame) == per_lang["deu"] and frame["crawl"].eq(CRAWL).all()
+    got = duckdb.sql(f"SELECT language, count(*) FROM read_parquet('{out}/data/*/*.parquet') GROUP BY ALL").fetchall()
+    assert dict(got) == dict(per_lang)
+
+
+def test_bitext_config_in_webfaqs_row_layout(exported, hf_datasets):
+    lake, out, result, runs = exported
+    table = lake_rows(lake / "bitext")
+    assert runs["align"]["aligned_per_pair"] == {"deu-eng": 120} == dict(Counter(r["pair"] for r in table))
+    got = hf_datasets.load_dataset(str(out), "deu-eng", split="default")
+    assert got.column_names == ["origin", FIELD, "question1", "question2", "answer1", "answer2", "details"]
+    assert len(got) == 120 and result.bitext_field == FIELD
+    assert sorted(r["details"]["urls"] for r in got) == sorted(r["details"]["urls"] for r in table)
+    assert {(r["question1"], r["question2"]) for r in got} == {(r["question1"], r["question2"]) for r in table}
+
+
+def test_beir_folders_and_retrieval_configs(exported, hf_datasets):
+    from beir.datasets.data_loader import GenericDataLoader
+
+    lake, out, result, runs = exported
+    languages = runs["benchmark"]["languages"]
+    assert sorted(result.benchmarks) == languages
+    for lang in languages:
+        sizes = runs["benchmark"]["sizes"][lang]
+        corpus, queries, qrels = GenericDataLoader(str(out / "benchmark" / lang)).load(split="test")
+        assert len(corpus) == sizes["corpus"] and len(qrels) == sizes["test"]
+        assert (out / "benchmark" / lang / "corpus.jsonl").read_bytes() == \
+            (lake / "benchmark" / lang / "corpus.jsonl").read_bytes()
+        hf_corpus = hf_datasets.load_dataset(str(out), f"{lang}-corpus", split="corpus")
+        assert len(hf_corpus) == len(corpus) and set(hf_corpus["_id"]) == set(corpus)
+        hf_qrels = hf_datasets.load_dataset(str(out), f"{lang}-qrels")
+        # a split without rows is left out of the config (the Hub cannot load an empty one)
+        assert {s: len(hf_qrels[s]) for s in hf_qrels} == {s: sizes[s] for s in ("train", "test") if sizes[s]}
+        assert {(r["query-id"], r["corpus-id"]) for r in hf_qrels["test"]} == \
+            {(q, d) for q, docs in qrels.items() for d in docs}
+        hf_queries = hf_datasets.load_dataset(str(out), f"{lang}-queries", split="queries")
+        assert set(queries) <= set(hf_queries["_id"])
+
+
+def test_card_lists_every_config_with_counts_runs_model_and_licence(exported):
+    lake, out, result, runs = exported
+    front, body = read_card(out)
+    names = [c["config_name"] for c in front["configs"]]
+    assert names == [c.name for c in result.configs] and len(set(names)) == len(names)
+    for config, c in zip(front["configs"], result.configs):
+        assert {d["split"]: d["path"] for d in config["data_files"]} == c.splits
+        assert f"| `{c.name}` |" in body and f"| {c.rows:,} |" in body
+        for path in c.splits.values():
+            assert list(out.glob(path)), path
+    assert front["license"] == "other" and "## Licence" in body and "Common Crawl" in body
+    assert f"`{FIELD}`" in body and f"`{runs['align']['model']}`" in body
+    assert result.runs == {"bitext": [runs["align"]["run_id"]], "benchmark": [runs["benchmark"]["run_id"]],
+                           "faq_dedup": [runs["dedup"]["run_id"]]}
+    assert all(f"`{r}`" in body for ids in result.runs.values() for r in ids)
+    assert str(lake.parent) not in (out / "README.md").read_text(encoding="utf-8")  # no local paths
+
+
+def test_out_is_refused_when_not_empty_and_replaced_whole_with_overwrite(exported, tmp_path):
+    lake, out, result, _ = exported
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with pytest.raises(ExportError, match="--overwrite"):
+        export(str(lake), out)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli(["export", "--lake", str(lake), "--out", str(out)]) == 2
+    assert "REFUSED" in err.getvalue() and sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    (out / "stale.txt").write_text("from an older export")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert cli(["export", "--lake", str(lake), "--out", str(out), "--overwrite", "--rows-per-file", "7"]) == 0
+    assert not (out / "stale.txt").exists() and f"{result.rows:,} rows" in stdout.getvalue()
+    assert len(list((out / "data" / "eng").glob("*.parquet"))) > 1  # sharded at 7 rows
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []  # no temp or old folder left
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert export(str(lake), empty).rows == result.rows  # an empty folder is fine
