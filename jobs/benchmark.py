@@ -176,7 +176,7 @@ class BenchmarkJob(SparkJob):
         else:
             embedded = self.embed(survivors, counters)
             if bm.embed_only:
-                return None
+                return None, {}
             if params.near_duplicates or params.qa_consistency:
                 body = functools.partial(refine_origin, params=params)
                 refined = embedded.groupBy("language", "origin").applyInPandas(body, REFINED_SCHEMA)

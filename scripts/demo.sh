@@ -10,10 +10,15 @@ CONFIG=sample-data/demo.toml
 echo "demo: settings that differ from a full crawl ($CONFIG):"
 grep -E '^\[|^[a-z_]+ *=' "$CONFIG" | sed 's/^/  /'
 echo
+EXPORT="${EXPORT:-$LAKE-export}"
 .venv/bin/webfaq run sample-data/warc/ --lake "$LAKE" --crawl-id CC-MAIN-SAMPLE --config "$CONFIG" --run-force "$@"
+# The lake as a dataset folder in the layouts its users load (Hugging Face configs, BEIR folders).
+.venv/bin/webfaq export --lake "$LAKE" --out "$EXPORT" --overwrite
 echo
 echo "The products, in $LAKE:"
-for table in faq faq_dedup bitext benchmark; do
-  [ -d "$LAKE/$table" ] && printf '  %-10s %s\n' "$table" "$LAKE/$table"
+for table in faq faq_dedup faq_dedup_dropped bitext bitext_jsonl benchmark; do
+  if [ -d "$LAKE/$table" ]; then printf '  %-18s %s\n' "$table" "$LAKE/$table"; fi
 done
-echo "  report     $LAKE/report.html (open it in a browser)"
+printf '  %-18s %s\n' evaluation "$(ls -t "$LAKE"/_runs/*evaluate*.json 2>/dev/null | head -1) (the evaluate stage's manifest)"
+printf '  %-18s %s\n' report "$LAKE/report.html (open it in a browser)"
+printf '  %-18s %s\n' export "$EXPORT (README.md is the dataset card)"

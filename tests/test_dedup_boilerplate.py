@@ -35,13 +35,15 @@ def test_100k_record_boilerplate_cluster_stays_linear(spark, tmp_path, monkeypat
     assert c["dedup.candidate_edges"] <= N * manifest["lsh"]["bands"]
     assert c["dedup.largest_component"] >= 0.99 * N and c["dedup.kept"] <= 0.01 * N
     assert c["dedup.cc_rounds"] <= 6
-    out = ds.dataset(str(tmp_path / "faq_dedup"), format="parquet", partitioning="hive").to_table(
-        columns=["url", "id", "dedup_status", "dedup_component"])
-    kept = out.filter(pc.equal(out["dedup_status"], "kept"))
+    kept = ds.dataset(str(tmp_path / "faq_dedup"), format="parquet", partitioning="hive").to_table(columns=["url", "id"])
+    dropped = ds.dataset(str(tmp_path / "faq_dedup_dropped"), format="parquet", partitioning="hive").to_table(
+        columns=["url", "id", "reason", "kept_id"])
+    assert kept.num_rows + dropped.num_rows == N and kept.num_rows == c["dedup.kept"]
     # the giant component keeps its first record by URL; everyone in it points to that record
-    giant = max(pc.value_counts(out["dedup_component"]).to_pylist(), key=lambda v: v["counts"])["values"]
-    first = min(kept.filter(pc.equal(kept["dedup_component"], giant)).column("url").to_pylist())
-    members = out.filter(pc.equal(out["dedup_component"], giant))
-    assert first == min(members.column("url").to_pylist())
+    giant = max(pc.value_counts(dropped["kept_id"]).to_pylist(), key=lambda v: v["counts"])["values"]
+    (first,) = kept.filter(pc.equal(kept["id"], giant)).column("url").to_pylist()
+    members = dropped.filter(pc.equal(dropped["kept_id"], giant))
+    assert first < min(members.column("url").to_pylist())
+    assert set(members.column("reason").to_pylist()) == {"near"}
     print(f"100k boilerplate cluster: {elapsed:.1f} s, {c['dedup.candidate_edges']} edges, "
           f"{c['dedup.cc_rounds']} rounds, largest {c['dedup.largest_component']}")

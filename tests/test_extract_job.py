@@ -32,6 +32,14 @@ def lake_rows(table: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["crawl"], r["url"], r["id"], r["syntax"]))
 
 
+def dedup_outcome(lake: Path) -> tuple[list, list]:
+    """What dedup decided: the kept ids (faq_dedup) and each dropped id with its reason and the
+    record it lost to (faq_dedup_dropped)."""
+    dropped = lake / "faq_dedup_dropped"
+    return (sorted(r["id"] for r in lake_rows(lake / "faq_dedup")),
+            sorted((r["id"], r["reason"], r["kept_id"]) for r in lake_rows(dropped)) if dropped.exists() else [])
+
+
 def comparable(rows):
     keep = ("id", "crawl", "url", "origin", "language", "question", "answer", "syntax", "warc_file")
     return sorted(tuple(r[k] for k in keep) for r in rows)
