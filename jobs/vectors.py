@@ -109,7 +109,6 @@ def ensure(job: Any, rows, view: View, crawls: list[str], counters: Counters) ->
               "crawls_reused": sorted(set(crawls) - set(stale)), "crawls_written": stale}
     records, computed_n = f"{view.counter}.records", f"{view.counter}.computed"
     counters.add(records, needed.count())
-    counters.add(computed_n, 0)  # present when nothing was computed: the summary says "0 computed, N reused"
     if stale:
         todo = needed.where(F.col("crawl").isin(stale))
         known = None if stored is None else stored.dropDuplicates(["language", "id"]).select("language", "id", "vector")
