@@ -193,7 +193,7 @@ def evaluate(folder: Path) -> None:
     from webfaq.benchmark.evaluate import evaluate_benchmark
 
     result = evaluate_benchmark(folder)
-    print(f"BM25 (k1 0.9, b 0.4, unicode analyzer) on the test splits:")
+    print("BM25 (k1 0.9, b 0.4, unicode analyzer) on the test splits:")
     print(f"  {'language':<9}{'corpus':>7}{'queries':>8}{'nDCG@10':>9}{'MRR@10':>8}{'R@100':>7}")
     for r in result["languages"]:
         print(f"  {r['language']:<9}{r['corpus']:>7}{r['queries']:>8}{r['ndcg@10']:>9.3f}{r['mrr@10']:>8.3f}{r['recall@100']:>7.3f}")

@@ -439,7 +439,7 @@ def main() -> None:
     print(f"hostile inputs tried: {corpus['pages']} pages ({', '.join(f'{k} {v}' for k, v in corpus['kinds'].items())})")
     print(f"  status {report['status']}, counters reconcile: {not report['reconcile']}, honest pairs lost: "
           f"{hostile_lost} (target 0)")
-    print(f"  skipped with a reason: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())
+    print("  skipped with a reason: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())
                                                  if k.startswith(("skip.", "block_errors.", "drop."))))
     print(f"  peak worker memory: {peak_kb / 1024:.0f} MiB (parent; the page sandbox is capped at "
           f"{Config().extract.page_memory_mb} MiB more), slowest page: {report['slowest_page_s']:.2f} s "

@@ -134,7 +134,7 @@ def run(args, fractions: list[float], work: Path) -> int:
         print(f"# Targeted refresh benchmark\n\n{args.months} simulated crawls from {args.pages} real pages, "
               f"{args.files} WARC files each; captures per crawl: "
               + ", ".join(f"{crawl_id(m)} {crawls[m].captures}" for m in crawls)
-              + f".\nCommand: `.venv/bin/python bench/targeted.py " + " ".join(sys.argv[1:]) + "`\n")
+              + ".\nCommand: `.venv/bin/python bench/targeted.py " + " ".join(sys.argv[1:]) + "`\n")
         rows, misses = [], defaultdict(Counter)
         for fraction in fractions:
             for seed in range(1, (args.seeds if fraction > 0 else 1) + 1):

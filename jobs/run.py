@@ -233,7 +233,7 @@ def summary(manifest: dict[str, Any]) -> str:
     lake_path = manifest.get("config", {}).get("lake", {}).get("path")
     lines = [f"run {manifest['run_id']}: {manifest['status']}"
              + (f" ({manifest['skipped']})" if manifest.get("skipped") else ""),
-             f"stages: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("stages") or {}).items())]
+             "stages: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("stages") or {}).items())]
     if lake_path:
         lines.append(f"lake: {lake_path} (tables faq, faq_dedup, bitext, benchmark; webfaq verify --lake {lake_path})")
     report = (manifest.get("report") or {}).get("path")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import REPO, SAMPLE, shared_path
+from conftest import SAMPLE, shared_path
 from webfaq.config import Config
 from webfaq.counters import reconcile
 from webfaq.extract.pipeline import process_file
@@ -224,7 +224,6 @@ def test_nquads_input_in_spark_equals_single_process(spark, tmp_path):
 
 
 def test_verify_agrees_with_the_lake_and_catches_a_lost_file(sample_lake, tmp_path):
-    import shutil
 
     from webfaq.lake.verify import verify
 

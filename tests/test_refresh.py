@@ -7,18 +7,15 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
-import os
-import signal
-import subprocess
 import sys
 import threading
-import time
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from conftest import shared_path
+from support.kill import kill_mid_extract
 from test_extract_job import comparable, dedup_outcome, lake_rows
 
 pytestmark = pytest.mark.spark
@@ -70,18 +67,7 @@ def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl
     assert CRAWL in report.read_text() and m["stages"]["dedup"] in report.read_text()
 
     lake = tmp_path / "killed"
-    proc = subprocess.Popen([WEBFAQ, "refresh", *argv(common_crawl, lake), "--master", "local[1]"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    done_before_kill = 0
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        results = list(lake.glob("_work/extract/*/*/*.parquet"))  # <command digest>/<run attempt>/
-        if len(results) >= 2:
-            os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Python workers, mid-extract
-            done_before_kill = len(results)
-            break
-        time.sleep(0.05)
-    proc.wait(60)
+    done_before_kill = kill_mid_extract([WEBFAQ, "refresh", *argv(common_crawl, lake), "--master", "local[1]"], lake)
     assert done_before_kill >= 2, "the refresh finished before it could be killed"
     assert not (lake / "faq").exists() or not any((lake / "faq").iterdir())  # nothing half-committed
 

@@ -163,7 +163,7 @@ def test_every_chart_is_present_and_drawn(rendered):
 def test_numbers_equal_the_manifests(dom, synthetic):
     lake, manifests, _ = synthetic
     seen = check_numbers(elements(dom), lake)
-    ex, dd, al, bm = manifests["extract"], manifests["dedup"], manifests["align"], manifests["benchmark"]
+    ex, al, bm = manifests["extract"], manifests["align"], manifests["benchmark"]
     c = ex["counters"]
     # the funnel, every drop reason and syntax, the Table 1 languages (top 20), dedup, alignment
     for metric in ["warc.records", "responses.html", "prefilter.hit", "qa.extracted", "qa.kept",

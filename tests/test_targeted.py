@@ -5,13 +5,10 @@ and by moto's S3 server; WARC records fetched by range and extracted as a full p
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 from conftest import shared_path
 from support.cccrawl import CrawlFiles, evolve, first_world, plant_site, write_crawl
 from support.faqsynth import write_lake
+from support.kill import kill_mid_extract
 from support.rangeserver import RangeServer
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -322,18 +320,9 @@ def test_refresh_targeted_killed_mid_fetch_resumes_to_the_uninterrupted_lake(spa
     lake = tmp_path / "killed"
     shutil.copytree(start, lake)
     sim.server.delay_s = 0.5  # each ranged read takes a while: the kill lands between two of them
-    proc = subprocess.Popen([WEBFAQ, "refresh", *refresh_args(sim, lake), "--master", "local[1]"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    done_before_kill, deadline = 0, time.time() + 400
     try:
-        while time.time() < deadline and proc.poll() is None:
-            results = list(lake.glob("_work/extract/*/*/*.parquet"))  # <command digest>/<run attempt>/
-            if len(results) >= 2:
-                os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Python workers, mid-fetch
-                done_before_kill = len(results)
-                break
-            time.sleep(0.05)
-        proc.wait(60)
+        done_before_kill = kill_mid_extract([WEBFAQ, "refresh", *refresh_args(sim, lake), "--master", "local[1]"],
+                                            lake, timeout_s=400)
     finally:
         sim.server.delay_s = 0.0
     assert done_before_kill >= 2, "the refresh finished before it could be killed"

@@ -32,7 +32,6 @@ and 2, one-unit deletions for 3 and 4, one-character deletions for the typo test
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from typing import Iterable, Sequence
 

@@ -649,6 +649,13 @@ def run_ref(view: JobView) -> str:
     return text
 
 
+def by_prefix(counters: dict, prefix: str) -> list[tuple[str, int]]:
+    """The non-zero counters under ``prefix`` as (rest of the name, count), largest first (ties by
+    name): the breakdowns every panel draws (drop reasons, languages, refinement drops)."""
+    return sorted(((k[len(prefix):], int(v)) for k, v in counters.items() if k.startswith(prefix) and v),
+                  key=lambda x: (-x[1], x[0]))
+
+
 def not_run(view: JobView, command: str, lake: str) -> tuple[str, str]:
     """Title and hint of a stage with no complete run."""
     hint = f"Run <code>{esc(command)} --lake {esc(lake)}</code> to fill this panel."
@@ -799,8 +806,7 @@ def refine_panel(data: LakeData) -> str:
         return card("Benchmark refinement", empty("refine", title, hint), wide=False, anchor="refine")
     c = bm.current.get("counters") or {}
     refined = int(c.get("refine.input", 0))
-    drops = sorted(((k[len("refine.drop."):], int(v)) for k, v in c.items() if k.startswith("refine.drop.") and v),
-                   key=lambda x: -x[1])
+    drops = by_prefix(c, "refine.drop.")
     left_out = bm.current.get("left_out") or {}
     out_rows = "".join(f"<tr><td><code>{esc(l)}</code></td><td>{esc(r)}</td></tr>" for l, r in sorted(left_out.items()))
     out_html = (f"<table class='mini'><thead><tr><th>Left out</th><th>why</th></tr></thead><tbody>{out_rows}</tbody>"
@@ -856,7 +862,7 @@ def drops_panel(data: LakeData) -> str:
         return card("Why QAs were dropped", empty("drops", title, hint), wide=False, anchor="drops")
     c = ex.current.get("counters") or {}
     extracted = int(c.get("qa.extracted", 0))
-    drops = sorted(((k[5:], int(v)) for k, v in c.items() if k.startswith("drop.") and v), key=lambda x: -x[1])
+    drops = by_prefix(c, "drop.")
     skips = sorted(((k, int(v)) for k, v in c.items() if k.startswith(("skip.", "files.partial.", "files.failed.")) and v),
                    key=lambda x: -x[1])
     skip_rows = "".join(f"<tr><td><code>{esc(k)}</code></td><td class='r'>{num(v, k, ex.run)}</td>"
@@ -885,8 +891,7 @@ def languages_panel(data: LakeData, top_n: int = TOP_LANGUAGES) -> str:
         title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
         return card("QAs per language", empty("languages", title, hint), anchor="languages")
     c = ex.current.get("counters") or {}
-    langs = sorted(((k[len("kept.lang."):], int(v)) for k, v in c.items() if k.startswith("kept.lang.") and v),
-                   key=lambda x: (-x[1], x[0]))
+    langs = by_prefix(c, "kept.lang.")
     total = int(c.get("qa.kept", 0))
     if not langs:
         return card("QAs per language", empty("languages", "No QA was kept", "Nothing to break down by language."),
@@ -963,7 +968,7 @@ def syntax_panel(data: LakeData) -> str:
 
     def parts(m: dict) -> list[tuple[str, int, str, str]]:
         c = m.get("counters") or {}
-        found = {k[len("kept.syntax."):]: int(v) for k, v in c.items() if k.startswith("kept.syntax.") and v}
+        found = dict(by_prefix(c, "kept.syntax."))
         order = [s for s in SYNTAX_COLOR if s in found] + sorted(set(found) - set(SYNTAX_COLOR))
         return [(s, found[s], SYNTAX_COLOR.get(s, COLOR["muted"]), src_attrs(found[s], f"kept.syntax.{s}", m["run_id"]))
                 for s in order]
