@@ -7,16 +7,30 @@ run manifests; both are re-exported here so that ``from webfaq import lake;
 lake.swap_partitions(...)`` reads as what it does.
 """
 
-from webfaq.lake.manifest import (manifest_path, parquet_facts, read_manifests, record_data_files,
-                                  scan_manifests, write_manifest)
-from webfaq.lake.names import BadName, OutsideLake, check_name, confine, valid_name
-from webfaq.lake.table import (ArrowFS, DeltaConflict, FileInfo, LakeFS, LocalFS, arrow_fs, commit_delta,
-                               crawl_dirs, delta_active_files, delta_version, is_data_file, is_delta, join, lake_fs,
-                               recover, removed_on_failure, staging_path, swap_partitions, table_path,
-                               write_parquet_atomic)
+import importlib
+from typing import Any
 
-__all__ = ["ArrowFS", "BadName", "DeltaConflict", "FileInfo", "LakeFS", "LocalFS", "OutsideLake", "arrow_fs",
-           "check_name", "commit_delta", "confine", "crawl_dirs", "delta_active_files", "delta_version",
-           "is_data_file", "is_delta", "join", "lake_fs", "manifest_path", "parquet_facts", "read_manifests",
-           "record_data_files", "recover", "removed_on_failure", "scan_manifests", "staging_path",
-           "swap_partitions", "table_path", "valid_name", "write_manifest", "write_parquet_atomic"]
+# Loaded on first use (PEP 562): a process that only reads WARCs (``webfaq extract-file``, an
+# executor's extract task) imports ``webfaq.lake.storage`` and must not pay for the table and
+# manifest modules at start-up (bench/extract.py counts start-up against the floor).
+_FROM = {
+    "manifest": ["manifest_path", "parquet_facts", "read_manifests", "record_data_files", "scan_manifests",
+                 "write_manifest"],
+    "names": ["BadName", "OutsideLake", "check_name", "confine", "valid_name"],
+    "table": ["ArrowFS", "DeltaConflict", "FileInfo", "LakeFS", "LocalFS", "arrow_fs", "commit_delta", "crawl_dirs",
+              "delta_active_files", "delta_version", "is_data_file", "is_delta", "join", "lake_fs", "recover",
+              "removed_on_failure", "staging_path", "swap_partitions", "table_path", "write_parquet_atomic"],
+}
+_MODULE_OF = {name: module for module, names in _FROM.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'webfaq.lake' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"webfaq.lake.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = sorted(_MODULE_OF)
