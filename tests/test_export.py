@@ -169,3 +169,24 @@ def test_out_is_refused_when_not_empty_and_replaced_whole_with_overwrite(exporte
     empty = tmp_path / "empty"
     empty.mkdir()
     assert export(str(lake), empty).rows == result.rows  # an empty folder is fine
+
+
+def test_overwrite_never_replaces_the_lake_or_a_folder_that_is_not_an_export(exported, tmp_path):
+    """--out is a path the user types: the lake itself, a table in it, a folder holding it, a
+    symlink to it, or somebody's own folder must survive `--overwrite` untouched."""
+    lake, _, _, _ = exported
+    mine = tmp_path / "my-notes"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    link = tmp_path / "lake-link"
+    link.symlink_to(lake, target_is_directory=True)
+    for out, why in [(lake, "overlaps the lake"), (lake / "faq", "overlaps the lake"), (lake.parent, "overlaps the lake"),
+                     (link, "overlaps the lake"), (mine, "not an earlier export")]:
+        files = sorted(p.relative_to(out) for p in out.rglob("*")) if out.is_dir() else None
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert cli(["export", "--lake", str(lake), "--out", str(out), "--overwrite"]) == 2, out
+        (line,) = err.getvalue().splitlines()
+        assert why in line and str(out) in line, line
+        assert (sorted(p.relative_to(out) for p in out.rglob("*")) if out.is_dir() else None) == files
+    assert (mine / "thesis.tex").read_text() == "years of work"

@@ -350,7 +350,7 @@ def _export_parser(sub) -> None:
     p.add_argument("--lake", required=True, metavar="PATH", help="lake directory or URI (s3://, gs://, hdfs://)")
     p.add_argument("--out", required=True, metavar="FOLDER",
                    help="local folder to write (refused when it exists and is not empty)")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out (swapped in when complete)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export at --out (swapped in when complete; never anything else)")
     p.add_argument("--rows-per-file", type=_positive_int, default=1_000_000, metavar="N",
                    help="most rows per Parquet file [1000000]")
     p.add_argument("--license", default="other", metavar="ID", help="the card's licence field for the compilation [other]")

@@ -94,8 +94,8 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
     target = Path(out)
     if "://" in str(out):
         raise ExportError(f"--out must be a local folder (the Hub uploads from one), not {out}")
-    _check_target(target, overwrite)
     lake = lake.rstrip("/")
+    _check_target(target, overwrite, lake)
     fs = lake_fs(lake, s3)
     result = Export(lake=lake.rsplit("/", 1)[-1], license=license)
     tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
@@ -116,9 +116,33 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
     return result
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
-    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+CARD_TITLE = "# WebFAQ Lake export"
+
+
+def _check_target(target: Path, overwrite: bool, lake: str) -> None:
+    """Refuse an ``--out`` whose replacement would lose data: one that overlaps a local lake
+    (the lake itself, a folder in it, or a folder holding it), a non-empty one without
+    ``--overwrite``, and, even with it, anything but an earlier export (a folder whose
+    README.md is an export's card): ``--overwrite`` replaces an export, never a user's folder."""
+    if "://" not in lake or lake.startswith("file://"):
+        where, lake_dir = target.resolve(), Path(lake.removeprefix("file://")).resolve()
+        if where == lake_dir or lake_dir in where.parents or where in lake_dir.parents:
+            raise ExportError(f"--out {target} overlaps the lake {lake}; choose a folder outside it")
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        return
+    if not overwrite:
         raise ExportError(f"{target} exists and is not empty; pass --overwrite to replace it")
+    if not _is_export(target):
+        raise ExportError(f"{target} is not an earlier export (no export card README.md in it); --overwrite "
+                          "replaces only an export: choose a new or empty folder")
+
+
+def _is_export(folder: Path) -> bool:
+    card_file = folder / "README.md"
+    try:
+        return folder.is_dir() and CARD_TITLE in card_file.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
 
 
 def _publish(tmp: Path, target: Path) -> None:
@@ -130,10 +154,7 @@ def _publish(tmp: Path, target: Path) -> None:
     old = target.parent / f".{target.name}.old-{secrets.token_hex(4)}"
     os.replace(target, old)
     os.replace(tmp, target)
-    if old.is_dir():
-        shutil.rmtree(old)
-    else:
-        old.unlink()
+    shutil.rmtree(old)
 
 
 # --------------------------------------------------------------------------- reading the lake
@@ -410,7 +431,7 @@ def card(result: Export) -> str:
              "queries": "benchmark queries", "qrels": "benchmark relevance judgements"}
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = [
-        "# WebFAQ Lake export", "",
+        CARD_TITLE, "",
         f"Question/answer pairs from schema.org `FAQPage` markup in Common Crawl, exported on {when} "
         f"by `webfaq export` from the lake `{result.lake}`: {len(result.configs)} configs, {result.rows:,} rows.", "",
         "| config | holds | splits | rows | files |", "|---|---|---|---:|---:|",
