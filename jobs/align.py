@@ -50,11 +50,9 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
     from base import JobFailed, RunRefused, SparkJob  # type: ignore[no-redef]
 
 from webfaq import lake
-from webfaq.align.embeddings import embedder_name
 from webfaq.align.join import (ALIGN_FUNNEL, AlignParams, bitext_record, block_keys, global_cross_product, identical,
                                knn_tile, match_lists, similarity_field, tile_count)
 from webfaq.counters import Counters, reconcile
-from webfaq.lake.names import check_name
 
 QA_COLUMNS = ["id", "crawl", "url", "origin", "language", "question", "answer"]
 KNN_SCHEMA = ("origin string, bkey string, l1 string, l2 string, a_lang string, side string, id string, "
@@ -75,8 +73,7 @@ class AlignJob(SparkJob):
 
     def __init__(self, cfg, args):
         super().__init__(cfg, args)
-        # the model's name is a directory of the embeddings table: checked before anything runs
-        self.model = check_name("embedding model name (from --embed-model)", embedder_name(cfg.embed))
+        self.model = vectors.model_name(cfg.embed)
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -93,7 +90,6 @@ class AlignJob(SparkJob):
         finally:
             out["counters"] = counters.as_dict()
         if cfg.align.embed_only:  # the GPU stage: the vector store is filled, the bitext tables stay as they are
-            self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
             return out
         out["reconcile"] = reconcile(counters, ALIGN_FUNNEL)
         if out["reconcile"]:
@@ -109,7 +105,6 @@ class AlignJob(SparkJob):
             out["tables"] = self.swap()
             out["output"] = {"table": self.table(self.output), "format": cfg.lake.format, "partition_key": "pair",
                              "partitions": out["tables"]["pairs"], "partition_rows": rows}
-        self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
 
     def plan(self) -> tuple[str, list[str]]:

@@ -537,6 +537,7 @@ class SparkJob:
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
+            self.fs.delete(self.stage())  # a complete run's staging is scratch (a failed one's: recover())
             record_data_files(self.fs, manifest)  # after publishing: what verify checks file by file
             manifest["status"] = "complete"
         except JobFailed as exc:

@@ -57,6 +57,10 @@ class BenchmarkJob(SparkJob):
     config_sections = ["benchmark", "embed", "lake", "job"]
     source_section = "benchmark"
 
+    def __init__(self, cfg, args):
+        super().__init__(cfg, args)
+        self.model = vectors.model_name(cfg.embed)
+
     # ----------------------------------------------------------------- plan
     def run(self) -> dict[str, Any]:
         bm = self.cfg.benchmark
@@ -78,7 +82,6 @@ class BenchmarkJob(SparkJob):
             refined, kept = self.refine(selected, params, counters)
         if bm.embed_only:  # the GPU stage: the vector store is filled, no benchmark is written
             out["counters"], out["embeddings"] = counters.as_dict(), getattr(self, "embedded_views", {})
-            self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
             return out
         # A language that cannot be split leaves the benchmark here, its reason in the manifest.
         languages, out["left_out"] = plan_languages(languages, kept)
@@ -108,7 +111,6 @@ class BenchmarkJob(SparkJob):
             staged = self.staged_files(lines)
             out["partitions_replaced"] = self.swap_staged(self.stage(bm.table), table, languages)
             out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
-        self.fs.delete(lake.staging_path(self.cfg.lake.path, self.run_id))
         return out
 
     @property
@@ -119,10 +121,8 @@ class BenchmarkJob(SparkJob):
     def refine_params(self) -> RefineParams | None:
         if not self.needs_embeddings:
             return None
-        from webfaq.align.embeddings import embedder_name
-
         try:
-            return RefineParams.from_config(self.cfg.benchmark, embedder_name(self.cfg.embed))
+            return RefineParams.from_config(self.cfg.benchmark, self.model)
         except ValueError as exc:
             raise JobFailed(str(exc)) from exc
 

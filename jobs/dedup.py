@@ -98,7 +98,6 @@ class DedupJob(SparkJob):
             out["output"] = self.output_rows(self.output, sorted(crawls + relabelled))
             out["side_outputs"] = [self.output_rows(self.dropped_table, sorted(crawls + relabelled))]
             out["tables"] = self.swap(crawls, relabelled)
-        self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         return out
 
     def plan_crawls(self) -> tuple[list[str], list[str]]:

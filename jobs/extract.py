@@ -107,7 +107,6 @@ class ExtractJob(SparkJob):
         with self.phase("write_lake"):
             qa = rows.where("kind = 'qa'").select(*FAQ_COLUMNS)
             out["output"] = self.write_table(qa, [f for f in files if f["file_status"] != "failed"])
-        self.fs.delete(lake.staging_path(cfg.lake.path, self.run_id))
         self.fs.delete(work.rsplit("/", 1)[0])  # this command's work, all attempts (adopted above)
         out["output"]["languages"] = {k.split(".", 2)[2]: v for k, v in counters.items()
                                       if k.startswith("kept.lang.")}

@@ -66,13 +66,15 @@ def _qa_text_udf():
     return F.pandas_udf(text_of, "string")
 
 
-def model_name(job: Any) -> str:
-    """The embedder's name, which names a folder: checked like every name that becomes a path."""
-    return check_name("embedding model name (from --embed-model)", embedder_name(job.cfg.embed))
+def model_name(embed: Any) -> str:
+    """The embedder's name, which names a folder of every vector table: checked like every name
+    that becomes a path. Jobs call it when they are built (before Spark starts) and keep it as
+    ``job.model``."""
+    return check_name("embedding model name (from --embed-model)", embedder_name(embed))
 
 
 def store_path(job: Any, view: View) -> str:
-    return lake.join(job.table(job.cfg.embed.table + view.table_suffix), f"model={model_name(job)}")
+    return lake.join(job.table(job.cfg.embed.table + view.table_suffix), f"model={job.model}")
 
 
 def _read_store(job: Any, view: View):
@@ -105,7 +107,7 @@ def ensure(job: Any, rows, view: View, crawls: list[str], counters: Counters) ->
     else:
         gaps = needed.join(stored.select(*KEYS), KEYS, "left_anti").select("crawl").distinct()
         stale = sorted(r.crawl for r in gaps.collect())
-    result = {"table": store_path(job, view), "model": model_name(job),
+    result = {"table": store_path(job, view), "model": job.model,
               "crawls_reused": sorted(set(crawls) - set(stale)), "crawls_written": stale}
     records, computed_n = f"{view.counter}.records", f"{view.counter}.computed"
     counters.add(records, needed.count())
@@ -120,7 +122,7 @@ def ensure(job: Any, rows, view: View, crawls: list[str], counters: Counters) ->
         computed = job.staged(missing.repartition(parts).mapInPandas(body, VECTOR_SCHEMA), f"embedded_{view.name}")
         counters.add(computed_n, computed.count())
         pool = computed if known is None else computed.unionByName(known)
-        part = todo.select(*KEYS).join(pool, ["language", "id"]).withColumn("model", F.lit(model_name(job)))
+        part = todo.select(*KEYS).join(pool, ["language", "id"]).withColumn("model", F.lit(job.model))
         table = f"embeddings_{view.name}"
         job.write_partitioned(part, table, ["crawl", "language"], files=1, sort=["id"])
         job.swap_staged(job.stage(table), store_path(job, view), [f"crawl={c}" for c in stale])

@@ -649,6 +649,12 @@ def run_ref(view: JobView) -> str:
     return text
 
 
+def not_run_card(view: JobView, command: str, lake: str, title: str, chart_id: str, **kw: Any) -> str:
+    """The card a panel shows while its stage has no run: the panel's title, and what to run."""
+    what, hint = not_run(view, command, lake)
+    return card(title, empty(chart_id, what, hint), **kw)
+
+
 def by_prefix(counters: dict, prefix: str) -> list[tuple[str, int]]:
     """The non-zero counters under ``prefix`` as (rest of the name, count), largest first (ties by
     name): the breakdowns every panel draws (drop reasons, languages, refinement drops)."""
@@ -719,8 +725,7 @@ def kpis(data: LakeData) -> str:
 def crawls_panel(data: LakeData) -> str:
     ex = data.jobs["extract"]
     if not data.crawl_history:
-        title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("Crawls in the lake", empty("crawls", title, hint), anchor="crawls")
+        return not_run_card(ex, "webfaq extract <warcs>", data.lake, "Crawls in the lake", "crawls", anchor="crawls")
     bars = [(crawl, metric_value(m, f"output/partition_rows/{crawl}"),
              src_attrs(metric_value(m, f"output/partition_rows/{crawl}"), f"output/partition_rows/{crawl}", m["run_id"]))
             for crawl, m in data.crawl_history]
@@ -802,8 +807,7 @@ def refine_panel(data: LakeData) -> str:
     """Why the benchmark's refinement dropped QAs, and which languages were left out and why."""
     bm = data.jobs["benchmark"]
     if not bm.current:
-        title, hint = not_run(bm, "webfaq benchmark", data.lake)
-        return card("Benchmark refinement", empty("refine", title, hint), wide=False, anchor="refine")
+        return not_run_card(bm, "webfaq benchmark", data.lake, "Benchmark refinement", "refine", wide=False, anchor="refine")
     c = bm.current.get("counters") or {}
     refined = int(c.get("refine.input", 0))
     drops = by_prefix(c, "refine.drop.")
@@ -858,8 +862,7 @@ def evaluation_panel(data: LakeData) -> str:
 def drops_panel(data: LakeData) -> str:
     ex = data.jobs["extract"]
     if not ex.current:
-        title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("Why QAs were dropped", empty("drops", title, hint), wide=False, anchor="drops")
+        return not_run_card(ex, "webfaq extract <warcs>", data.lake, "Why QAs were dropped", "drops", wide=False, anchor="drops")
     c = ex.current.get("counters") or {}
     extracted = int(c.get("qa.extracted", 0))
     drops = by_prefix(c, "drop.")
@@ -888,8 +891,7 @@ def drops_panel(data: LakeData) -> str:
 def languages_panel(data: LakeData, top_n: int = TOP_LANGUAGES) -> str:
     ex, dd = data.jobs["extract"], data.jobs["dedup"]
     if not ex.current:
-        title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("QAs per language", empty("languages", title, hint), anchor="languages")
+        return not_run_card(ex, "webfaq extract <warcs>", data.lake, "QAs per language", "languages", anchor="languages")
     c = ex.current.get("counters") or {}
     langs = by_prefix(c, "kept.lang.")
     total = int(c.get("qa.kept", 0))
@@ -941,8 +943,7 @@ def languages_panel(data: LakeData, top_n: int = TOP_LANGUAGES) -> str:
 def websites_panel(data: LakeData, top_n: int = TOP_WEBSITES) -> str:
     ex = data.jobs["extract"]
     if not ex.current:
-        title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("Top websites", empty("websites", title, hint), wide=False, anchor="websites")
+        return not_run_card(ex, "webfaq extract <warcs>", data.lake, "Top websites", "websites", wide=False, anchor="websites")
     if not data.origins:
         msg = "; ".join(data.notes) or "The FAQ table holds no rows for this crawl."
         return card("Top websites", empty("websites", "No website to show", esc(msg)), sub=run_ref(ex), wide=False,
@@ -963,8 +964,7 @@ def websites_panel(data: LakeData, top_n: int = TOP_WEBSITES) -> str:
 def syntax_panel(data: LakeData) -> str:
     ex = data.jobs["extract"]
     if not ex.current:
-        title, hint = not_run(ex, "webfaq extract <warcs>", data.lake)
-        return card("schema.org syntax", empty("syntax", title, hint), wide=False, anchor="syntax")
+        return not_run_card(ex, "webfaq extract <warcs>", data.lake, "schema.org syntax", "syntax", wide=False, anchor="syntax")
 
     def parts(m: dict) -> list[tuple[str, int, str, str]]:
         c = m.get("counters") or {}
@@ -1054,8 +1054,7 @@ def dedup_panels(data: LakeData) -> str:
 def align_panel(data: LakeData, top_n: int = 16) -> str:
     al = data.jobs["align"]
     if not al.current:
-        title, hint = not_run(al, "webfaq align", data.lake)
-        return card("Aligned pairs per language pair", empty("align-heatmap", title, hint), anchor="align")
+        return not_run_card(al, "webfaq align", data.lake, "Aligned pairs per language pair", "align-heatmap", anchor="align")
     per_pair = {k: int(v) for k, v in (al.current.get("aligned_per_pair") or {}).items() if v}
     if not per_pair:
         c = al.current.get("counters") or {}
@@ -1094,8 +1093,7 @@ def align_panel(data: LakeData, top_n: int = 16) -> str:
 def benchmark_panel(data: LakeData) -> str:
     bm = data.jobs["benchmark"]
     if not bm.current:
-        title, hint = not_run(bm, "webfaq benchmark", data.lake)
-        return card("Benchmark sizes per language", empty("benchmark-sizes", title, hint), anchor="benchmark")
+        return not_run_card(bm, "webfaq benchmark", data.lake, "Benchmark sizes per language", "benchmark-sizes", anchor="benchmark")
     sizes = bm.current.get("sizes") or {}
     prev_sizes = (bm.previous.get("sizes") or {}) if bm.previous else None
     langs = sorted(sizes, key=lambda l: (-int(sizes[l].get("corpus", 0)), l))
