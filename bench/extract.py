@@ -14,6 +14,8 @@ directory, after a warm-up run), as in an installed wheel.
 Rows:
   floor           FastWARC reading every record and every payload (parse_http, auto_decode): the
                   cost of getting the bytes out of the file, below which no extractor can go
+  floor, ISA-L    the same with python-isal inflating and FastWARC parsing its output, as extract-file's
+                  reader does for a sound gzipped WARC (a damaged one is read by FastWARC alone)
   extract-file    `webfaq extract-file FILE --out /dev/null`: reader, prefilter, sandboxed parse,
                   cleaning, filters, language ID, output (whole process, start-up included)
   reading path    the same process up to the prefilter (imports, reader, prefilter; no FAQ work)
@@ -55,6 +57,18 @@ import sys
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 with open(sys.argv[1], "rb") as fh:
     for rec in ArchiveIterator(fh, record_types=WarcRecordType.any_type, parse_http=True, auto_decode="all", fsspec_args=False):
+        rec.reader.read()
+"""
+
+# The floor's reading with ISA-L doing the inflate (FastWARC parsing what python-isal's gzip
+# reader gives it): what extract-file's reader builds on for a sound gzipped WARC.
+FLOOR_ISAL = r"""
+import io, sys
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+from isal.igzip import READ_BUFFER_SIZE, _IGzipReader
+with open(sys.argv[1], "rb") as fh:
+    stream = io.BufferedReader(_IGzipReader(fh, READ_BUFFER_SIZE), 128 << 10)
+    for rec in ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=True, auto_decode="all", fsspec_args=False):
         rec.reader.read()
 """
 
@@ -203,7 +217,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     extract = lambda path: [WEBFAQ, "extract-file", str(path), "--out", os.devnull]  # noqa: E731
     tiny = DATA / "warc" / "whirlwind.warc.gz"
-    commands = {"floor": [PY, "-c", FLOOR, str(low)], "ours": extract(low),
+    commands = {"floor": [PY, "-c", FLOOR, str(low)], "floor_isal": [PY, "-c", FLOOR_ISAL, str(low)],
+                "ours": extract(low),
                 "floor3": [PY, "-c", FLOOR, str(high)], "ours3": extract(high),
                 "reading": [PY, "-c", READING_PATH, str(low)], "startup": extract(tiny),
                 "python": [PY, "-c", "pass"]}
@@ -218,6 +233,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> None:
 
     print(f"\n  {'':<58} {'CPU s':>8} {'MB/s/core':>9} {'x floor':>7}")
     row("FastWARC reading every payload (the floor)", med["floor"], mb, med["floor"])
+    row("  the same, ISA-L inflating (extract-file's reader)", med["floor_isal"], mb, med["floor"],
+        f"pairwise {ratio(cpu['floor_isal'], cpu['floor']):.2f}x")
     row(f"webfaq extract-file, FAQPage on {low_stats.prevalence:.1%}", med["ours"], mb, med["floor"],
         f"pairwise {ratio(cpu['ours'], cpu['floor']):.2f}x")
     row(f"webfaq extract-file, FAQPage on {high_stats.prevalence:.1%}", med["ours3"], mb, med["floor3"],

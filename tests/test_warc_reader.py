@@ -212,3 +212,105 @@ def test_counts_reach_the_caller_when_it_stops_early():
     reader.close()
     assert counters["warc.records"] >= 2 and counters["responses.html"] >= 1
     assert reconcile(counters, EXTRACT_FUNNEL[:2]) == []
+
+
+# ------------------------------------------------------------------ the two reading paths
+def _careful_pages(monkeypatch, path, max_bytes=8 << 20):
+    """What the careful path alone (FastWARC inflating) makes of ``path``."""
+    import webfaq.extract.warc_reader as reader
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_IGzipReader", None)
+        try:
+            return pages(path, max_bytes), None
+        except WarcFormatError as exc:
+            return None, str(exc)
+
+
+def _fast_pages(monkeypatch, path, max_bytes=8 << 20):
+    """What ``iter_html_pages`` makes of ``path`` (fast path first), and how many records the
+    fast path had accepted when the careful path took over (None: it never did)."""
+    import webfaq.extract.warc_reader as reader
+
+    handed_over = []
+    careful = reader._read_records
+
+    def spy(*args):
+        handed_over.append(args[-1])
+        return careful(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_read_records", spy)
+        try:
+            got = pages(path, max_bytes)
+        except WarcFormatError as exc:
+            got = str(exc)
+    return got, handed_over[0] if handed_over else None
+
+
+def _same(a, b) -> bool:
+    (pa, ca, ia), (pb, cb, ib) = a, b
+    return [(p.url, p.payload) for p in pa] == [(p.url, p.payload) for p in pb] and ca == cb and ia == ib
+
+
+def test_a_sound_gzipped_warc_is_read_in_one_pass(monkeypatch):
+    """Common Crawl's layout read through ISA-L: the careful path is never needed, and what is
+    read is exactly what the careful path reads."""
+    for name in ("whirlwind.warc.gz", "real-pages.warc.gz", "sample-0000.warc.gz", "sample-0001.warc.gz",
+                 "example.warc.gz"):
+        got, handed_over = _fast_pages(monkeypatch, shared_path("warc", name))
+        assert handed_over is None, name
+        careful, _ = _careful_pages(monkeypatch, shared_path("warc", name))
+        assert _same(got, careful), name
+
+
+@pytest.mark.parametrize("kind", ["content_length+300", "content_length-300", "header_200kb", "garbage_between",
+                                  "corrupt_member"])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_damage_hands_over_to_the_careful_path_without_losing_or_repeating_a_record(tmp_path, monkeypatch, kind, where):
+    """Each kind of damage, at the first, a middle and the last record: the fast path stops at
+    it, having yielded only records before it, and the careful path reads the rest; pages,
+    counters and warcinfo are exactly the careful path's alone."""
+    from hostile_corpus import damage
+
+    records, _ = _faq_build()
+    index = {"first": 0, "middle": len(records) // 2, "last": len(records) - 1}[where]
+    path = tmp_path / "bad.warc.gz"
+    path.write_bytes(damage(records, {index: kind}, compress=True))
+    got, handed_over = _fast_pages(monkeypatch, path)
+    careful, error = _careful_pages(monkeypatch, path)
+    assert handed_over is not None and handed_over <= index
+    if error is not None:
+        assert got == error
+    else:
+        assert _same(got, careful)
+        assert reconcile(got[1], EXTRACT_FUNNEL[:2]) == []
+
+
+def test_a_cut_off_last_member_and_trailing_junk_go_to_the_careful_path(tmp_path, monkeypatch):
+    data = (SAMPLE / "sample-0001.warc.gz").read_bytes()
+    cut, junk = tmp_path / "cut.warc.gz", tmp_path / "junk.warc.gz"
+    cut.write_bytes(data[:-100])
+    junk.write_bytes(data + b"not a record\r\n")
+    for path in (cut, junk):
+        got, handed_over = _fast_pages(monkeypatch, path)
+        careful, error = _careful_pages(monkeypatch, path)
+        assert handed_over is not None
+        assert got == error if error is not None else _same(got, careful)
+
+
+def test_a_large_last_record_is_found_from_the_end_of_the_file(tmp_path, monkeypatch):
+    """The last record's gzip member is located from the end of the file in a window that
+    grows: a last record of 3 MB that does not compress needs the second window."""
+    import gzip
+    import os
+
+    from hostile_corpus import page_record, record_bytes
+
+    records = record_bytes((SAMPLE / "sample-0001.warc.gz").read_bytes())
+    big = page_record("https://big.example/", b"<html>" + os.urandom(3 << 20).hex().encode()[: 3 << 20] + b"</html>")
+    path = tmp_path / "big-last.warc.gz"
+    path.write_bytes(b"".join(gzip.compress(r) for r in records + [big]))
+    got, handed_over = _fast_pages(monkeypatch, path)
+    assert handed_over is None and got[0][-1].url == "https://big.example/"
+    assert _same(got, _careful_pages(monkeypatch, path)[0])

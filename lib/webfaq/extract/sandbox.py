@@ -15,6 +15,8 @@ ExtractorSandbox, without its per-document process start.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import multiprocessing
 import os
 import resource
@@ -25,6 +27,7 @@ from webfaq.extract.decoding import decode_html
 from webfaq.extract.schemaorg import RawQA, extract_faq_pairs
 
 Result = tuple[str | None, list, dict[str, int]]  # (skip reason or None, items, counters)
+atexit.register(gc.unfreeze)  # see PageSandbox._start
 
 
 def parse_page(payload: bytes, content_type: str | None, url: str,
@@ -72,6 +75,14 @@ class PageSandbox:
         self._conn = None
 
     def _start(self) -> None:
+        # Every object alive now is shared with the child until one side writes to its page. The
+        # cyclic GC writes to every object it scans, so the worker's next full collection would
+        # copy the whole shared heap. Collected first (no garbage is kept) and frozen, those
+        # objects are left out of later collections: bench/extract.py measures 0.03-0.04x of
+        # the floor less for a WARC with 0.5% FAQ pages (the pattern the gc.freeze docs give).
+        # They are unfrozen when the sandbox closes, and at exit, so that finalization frees them.
+        gc.collect()
+        gc.freeze()
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, self.memory_mb, self.work), daemon=True)
@@ -106,6 +117,7 @@ class PageSandbox:
 
     def close(self) -> None:
         self._kill()
+        gc.unfreeze()
 
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
         try:
