@@ -66,6 +66,8 @@ class QAProcessor:
         self.slowest_s = 0.0
         self.sandbox = PageSandbox(self._page_work, cfg.extract.page_timeout_s, cfg.extract.page_memory_mb) \
             if cfg.extract.sandbox else None
+        if self.sandbox is not None:
+            self.sandbox.start()
 
     def close(self) -> None:
         if self.sandbox is not None:

@@ -189,17 +189,21 @@ class ResumableStream(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def read(self, n: int = -1) -> bytes:
-        if self._end is not None:  # a server that ignored the bounded Range must not leak bytes past end
-            left = max(0, self._end - self._pos)
-            n = left if n is None or n < 0 else min(n, left)
-            if n == 0:
-                return b""
+    def _left(self, n: int | None) -> int | None:
+        """``n`` (None or negative: all) cut to what is left before ``end``: a server that ignored
+        the bounded Range must not leak bytes past it."""
+        if self._end is None:
+            return n
+        left = max(0, self._end - self._pos)
+        return left if n is None or n < 0 else min(n, left)
+
+    def _resuming(self, call: Callable[[], T]) -> T:
+        """``call()`` on the current stream; a failure re-opens the object at ``_pos`` and calls
+        again, up to ``retry.max_attempts`` times in a row."""
         failures = 0
         while True:
             try:
-                data = self._stream.read(n) if n is not None and n >= 0 else self._stream.read()
-                break
+                return call()
             except Exception as exc:  # noqa: BLE001 - classified below
                 failures += 1
                 err = FetchError("read_error", type(exc).__name__, transient=True)
@@ -208,6 +212,12 @@ class ResumableStream(io.RawIOBase):
                 if self._on_resume:
                     self._on_resume(err)
                 self._reopen(failures)
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left(n)
+        if n == 0:
+            return b""
+        data = self._resuming(lambda: self._stream.read(n) if n is not None and n >= 0 else self._stream.read())
         self._pos += len(data)
         return data
 
@@ -221,9 +231,20 @@ class ResumableStream(io.RawIOBase):
                                     self._retry)
 
     def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Straight into ``buffer`` where the stream can (a file, an HTTP response): a gzip
+        reader asks for 512 KiB at a time, and a new bytes object of that size per call costs
+        page faults."""
+        n = self._left(len(buffer))
+        if n == 0:
+            return 0
+        if not hasattr(self._stream, "readinto"):  # botocore's StreamingBody
+            data = self.read(n)
+            buffer[: len(data)] = data
+            return len(data)
+        view = memoryview(buffer).cast("B")[:n]
+        got = self._resuming(lambda: self._stream.readinto(view)) or 0
+        self._pos += got
+        return got
 
     def close(self) -> None:
         try:
