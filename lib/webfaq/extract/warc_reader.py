@@ -240,9 +240,10 @@ def _last_member(open_at: Opener, size: int, length: int) -> int | None:
     window = _TAIL
     while True:
         base = max(0, size - window)
-        stream = open_at(base)
-        try:
-            tail = stream.read(size - base)
+        stream, tail = open_at(base), b""
+        try:  # a network stream may return fewer bytes than asked for
+            while len(tail) < size - base and (chunk := stream.read(size - base - len(tail))):
+                tail += chunk
         finally:
             stream.close()
         pos = len(tail)
