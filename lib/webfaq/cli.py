@@ -33,7 +33,7 @@ ORDER = ["run", "extract", "dedup", "align", "benchmark", "evaluate", "report", 
 
 # the settings each command without Spark takes: section -> its fields (None: all of them)
 SECTIONS: dict[str, dict[str, list[str] | None]] = {
-    "extract-file": {"input": ["format", "crawl"], "s3": None, "retry": None, "extract": None, "filters": None,
+    "extract-file": {"input": ["format", "crawl", "read_ahead_mb"], "s3": None, "retry": None, "extract": None, "filters": None,
                      "langid": None, "job": ["crawl_id"]},
     "evaluate": {"benchmark": ["k1", "b", "analyzer"]},
     "report": {"s3": None},
