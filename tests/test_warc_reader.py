@@ -314,3 +314,26 @@ def test_a_large_last_record_is_found_from_the_end_of_the_file(tmp_path, monkeyp
     got, handed_over = _fast_pages(monkeypatch, path)
     assert handed_over is None and got[0][-1].url == "https://big.example/"
     assert _same(got, _careful_pages(monkeypatch, path)[0])
+
+
+def test_a_member_only_isal_reads_then_damage_later_neither_loses_nor_repeats_a_record(tmp_path, monkeypatch):
+    """ISA-L ignores reserved gzip header flag bits, which FastWARC rejects: the fast path reads
+    the record in such a member. When damage further on hands the file to the careful path, that
+    member is the careful path's bad region, skipped as the record already counted: pages and
+    counters are those of the same file with the member's flag bits clear."""
+    from hostile_corpus import damage, gzip_member_offsets
+
+    records, _ = _faq_build()
+    clean_flags = damage(records, {len(records) // 2: "corrupt_member"}, compress=True)
+    member = gzip_member_offsets(damage(records, {}, compress=True))[2]  # the same bytes up to the damage
+    odd = bytearray(clean_flags)
+    odd[member + 3] |= 0x20  # FLG: a reserved bit
+    ref, path = tmp_path / "ref.warc.gz", tmp_path / "odd.warc.gz"
+    ref.write_bytes(clean_flags)
+    path.write_bytes(bytes(odd))
+    got, handed_over = _fast_pages(monkeypatch, path)
+    assert handed_over is not None and handed_over > 2
+    assert _same(got, pages(ref))
+    assert got[1]["skip.record.corrupt"] == 1 and reconcile(got[1], EXTRACT_FUNNEL[:2]) == []
+    careful, _ = _careful_pages(monkeypatch, path)
+    assert careful[1]["skip.record.corrupt"] == 2  # FastWARC alone: the odd member is a bad region too

@@ -172,7 +172,11 @@ def iter_html_pages(open_at: Opener, counters: Counters, max_page_bytes: int,
     or gives up at the first anomaly, having yielded only records proven whole. The careful
     path (:func:`_read_records`, FastWARC inflating, byte offsets known for every record) then
     reads the file again from the start, skipping the records already yielded, and deals with
-    the damage. Only damaged or uncompressed files pay for a second read.
+    the damage. Only damaged or uncompressed files pay for a second read. ISA-L is laxer than
+    FastWARC's inflate in one way found so far: it ignores reserved gzip header flag bits, which
+    FastWARC rejects. A member like that is read as the record it holds (the careful path alone
+    would count it corrupt), and where the careful path takes over after it, the bad region it
+    finds there is that record, already counted, so it is skipped as one.
     """
     tally: dict[tuple[str, ...], int] = {}
     try:
@@ -296,7 +300,10 @@ def _read_records(open_at: Opener, tally: dict[tuple[str, ...], int], counters: 
             for record in ArchiveIterator(stream, record_types=WarcRecordType.any_type, parse_http=False,
                                           fsspec_args=False):
                 if in_bad_region:  # reading resumed: the region before this record costs one record
-                    _count_lost(counters, "corrupt")
+                    if done:  # unless the fast path read through it: then it was one of its records
+                        done -= 1
+                    else:
+                        _count_lost(counters, "corrupt")
                     in_bad_region = False
                 if pending is not None and (page := take(pending)) is not None:
                     yield page
