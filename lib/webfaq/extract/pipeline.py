@@ -66,6 +66,9 @@ class QAProcessor:
         self.slowest_s = 0.0
         self.sandbox = PageSandbox(self._page_work, cfg.extract.page_timeout_s, cfg.extract.page_memory_mb) \
             if cfg.extract.sandbox else None
+
+    def start_sandbox(self) -> None:
+        """Have the page sandbox's child running before a WARC is read (see PageSandbox.start)."""
         if self.sandbox is not None:
             self.sandbox.start()
 
@@ -225,6 +228,7 @@ def read_warc(uri: str, cfg: Config, processor: QAProcessor,
     counters, records, info = Counters(), [], {}
     name = redact(uri)
     status, reason = "ok", None
+    processor.start_sandbox()
     for offset, length in [(0, None)] if ranges is None else ranges:
         open_at = _opener(uri, cfg, counters, offset, None if length is None else offset + length)
         try:

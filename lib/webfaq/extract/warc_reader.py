@@ -220,11 +220,11 @@ def _read_inflated(open_at: Opener, tally: dict[tuple[str, ...], int], max_page_
         return accepted
     finally:
         stream.close()
-    start = _last_member(open_at, size, inflated_size - pending.start)
-    if start is None:
+    found = _last_member(open_at, size, inflated_size - pending.start)
+    if found is None:
         return accepted
-    pending.start = start
-    keep, search_from = _after_stop(open_at, pending, 0, True)
+    pending.start, window = found
+    keep, search_from = _after_stop(window, pending, 0, True)
     if not keep or search_from is not None:
         return accepted
     if (page := _accept(pending, tally, warcinfo)) is not None:
@@ -236,11 +236,13 @@ _TAIL = 1 << 20  # the first window searched for the last gzip member; it grows 
 _MAX_TAIL = 64 << 20
 
 
-def _last_member(open_at: Opener, size: int, length: int) -> int | None:
+def _last_member(open_at: Opener, size: int, length: int) -> tuple[int, Opener] | None:
     """Offset of the gzip member that ends the ``size``-byte file and inflates to exactly
-    ``length`` bytes starting with a WARC header: the last record the fast path read, located
-    from the end of the file. None when there is none (a member holding several records, a file
-    that does not end with the member, a record too large for the search)."""
+    ``length`` bytes starting with a WARC header -- the last record the fast path read, located
+    from the end of the file -- and an opener over the window of the file's end read to find it,
+    for the end checks to run on without fetching those bytes again. None when there is none (a
+    member holding several records, a file that does not end with the member, a record too large
+    for the search)."""
     window = _TAIL
     while True:
         base = max(0, size - window)
@@ -253,29 +255,37 @@ def _last_member(open_at: Opener, size: int, length: int) -> int | None:
         pos = len(tail)
         while (pos := tail.rfind(GZIP_MAGIC, 0, pos)) >= 0:
             if _member_inflates_to(tail, pos, length):
-                return base + pos
+                return base + pos, _bytes_opener(tail, base)
         if base == 0 or window >= _MAX_TAIL:
             return None
         window *= 8
 
 
+def _bytes_opener(data: bytes, base: int) -> Opener:
+    """An opener over ``data``, the file's bytes from offset ``base`` on."""
+    def open_at(offset: int) -> BinaryIO:
+        stream = io.BytesIO(data)
+        stream.seek(offset - base)
+        return stream
+    return open_at
+
+
 def _member_inflates_to(data: bytes, pos: int, length: int) -> bool:
     """Whether one gzip member starts at ``data[pos]``, ends at the end of ``data`` and inflates
     to ``length`` bytes that begin with a WARC header (inflated in chunks, not kept)."""
-    member, rest, inflated, head = zlib.decompressobj(wbits=31), memoryview(data)[pos:], 0, b""
+    chunks, inflated, head = _member_chunks(io.BytesIO(), memoryview(data)[pos:]), 0, b""
     try:
-        while rest and not member.eof:
-            out = member.decompress(rest, _CHUNK)
-            rest = member.unconsumed_tail
-            if len(head) < 16:
-                head += out[:16]
+        while True:
+            out = next(chunks)
+            head += out[:16 - len(head)]
             inflated += len(out)
             if inflated > length:
                 return False
-    except zlib.error:
+    except StopIteration as stop:
+        member_len = stop.value
+    except (zlib.error, EOFError):
         return False
-    return member.eof and not member.unused_data and not rest and inflated == length \
-        and _VERSION_LINE.match(head) is not None
+    return member_len == len(data) - pos and inflated == length and _VERSION_LINE.match(head) is not None
 
 
 def _read_records(open_at: Opener, tally: dict[tuple[str, ...], int], counters: Counters, max_page_bytes: int,
