@@ -1,3 +1,6 @@
+import platform
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -337,3 +340,35 @@ def test_a_member_only_isal_reads_then_damage_later_neither_loses_nor_repeats_a_
     assert got[1]["skip.record.corrupt"] == 1 and reconcile(got[1], EXTRACT_FUNNEL[:2]) == []
     careful, _ = _careful_pages(monkeypatch, path)
     assert careful[1]["skip.record.corrupt"] == 2  # FastWARC alone: the odd member is a bad region too
+
+
+# In a fresh interpreter: is a 24 MiB allocation (what a reader's payload buffers are like, above
+# glibc's default mmap threshold) served from the brk heap, where freed memory is kept for the
+# next record, or by a fresh mmap of its own? argv[1] "extract": process a WARC first, as a
+# worker does; "bare": nothing.
+_HEAP_PROBE = r"""
+import sys
+if sys.argv[1] == "extract":
+    from webfaq.config import Config
+    from webfaq.extract.pipeline import process_file
+    cfg = Config()
+    cfg.extract.sandbox = False
+    assert process_file(sys.argv[2], cfg).status == "ok"
+block = bytes(24 << 20)
+start, end = next(tuple(int(x, 16) for x in line.split()[0].split("-"))
+                  for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]"))
+print("heap" if start <= id(block) < end else "mmap")
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc thresholds")
+def test_a_worker_that_reads_a_warc_keeps_payload_sized_blocks_on_its_heap():
+    """steady_heap (called when a WARC is read) sets both glibc thresholds, so payload buffers
+    are reused from the heap instead of being mapped, faulted in and trimmed per record; a bare
+    interpreter maps such a block (the probe tells the two apart)."""
+    def probe(*args):
+        out = subprocess.run([sys.executable, "-c", _HEAP_PROBE, *args], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    assert probe("bare") == "mmap"
+    assert probe("extract", str(SAMPLE / "sample-0001.warc.gz")) == "heap"

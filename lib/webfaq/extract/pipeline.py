@@ -24,7 +24,7 @@ from webfaq.extract.records import host_matches, origin_of, parse_warc_date, rec
 from webfaq.extract.sandbox import PageSandbox, parse_page
 from webfaq.extract.schemaorg import RawQA
 from webfaq.extract.text_clean import clean_pair, lid_text
-from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages
+from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages, steady_heap
 from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, read_range, redact, with_retries
 
 
@@ -228,6 +228,7 @@ def read_warc(uri: str, cfg: Config, processor: QAProcessor,
     counters, records, info = Counters(), [], {}
     name = redact(uri)
     status, reason = "ok", None
+    steady_heap()
     processor.start_sandbox()
     for offset, length in [(0, None)] if ranges is None else ranges:
         open_at = _opener(uri, cfg, counters, offset, None if length is None else offset + length)

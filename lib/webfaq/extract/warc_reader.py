@@ -25,6 +25,42 @@ except ImportError:  # pragma: no cover - a dependency; without it every file ta
     _IGzipReader, _IsalError = None, OSError
 
 
+# glibc's mallopt parameters (malloc.h); see steady_heap.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_HEAP_MMAP_THRESHOLD = 32 << 20  # glibc's largest: payload buffers up to this come from the heap
+_HEAP_TRIM_THRESHOLD = 64 << 20
+_heap_steady: bool | None = None
+
+
+def steady_heap() -> bool:
+    """Have glibc's malloc keep freed payload buffers for reuse instead of giving them back to
+    the kernel and faulting them in again, page by page, for the next record; once per process.
+
+    Each page is read with a cap (``read(max_page_bytes + 1)``), and FastWARC reserves a buffer
+    of the cap's size before it copies the payload out, so every HTML record allocates and frees
+    8 MiB. glibc's default thresholds adapt to that, but whether the freed block lies at the top
+    of the heap, and is trimmed back to the kernel after each record, depends on where small,
+    longer-lived objects happened to land: the same script measured 5,000 or 61,000 page faults
+    on a 301 MB WARC (0.15-0.2 s of CPU, 7% of the read), depending only on which modules it
+    had imported. Both thresholds are set, because setting
+    one turns off glibc's adaptation of the other: the trim threshold alone gave 474,000 faults,
+    the mmap threshold alone 289,000. A worker keeps at most 64 MiB of free heap. Returns
+    whether the allocator took the settings (False off glibc, where nothing changes)."""
+    global _heap_steady
+    if _heap_steady is None:
+        _heap_steady = False
+        try:
+            import ctypes
+
+            mallopt = ctypes.CDLL(None).mallopt
+        except (OSError, AttributeError):  # not glibc (macOS, musl without the symbol)
+            return False
+        mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+        _heap_steady = bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_MMAP_THRESHOLD)
+                            and mallopt(_M_TRIM_THRESHOLD, _HEAP_TRIM_THRESHOLD))
+    return _heap_steady
+
+
 def _inflated(stream: BinaryIO) -> BinaryIO:
     """The decompressed bytes of a gzip ``stream`` (its members one after another), as a
     forward-only stream. ISA-L's raw reader, buffered: its ``seek(0, SEEK_CUR)`` answers the
