@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from test_benchmark_job import ARGS as BENCH_ARGS
 from support.benchlake import language_rows
 from support.faqsynth import faq_row, langid_sentences, write_lake
 from webfaq.cli import main as cli
-from webfaq.lake.export import ExportError, export
+from webfaq.lake.export import Export, ExportConfig, ExportError, card, export, front_matter
 
 pytestmark = pytest.mark.spark
 
@@ -190,3 +192,34 @@ def test_overwrite_never_replaces_the_lake_or_a_folder_that_is_not_an_export(exp
         assert why in line and str(out) in line, line
         assert (sorted(p.relative_to(out) for p in out.rglob("*")) if out.is_dir() else None) == files
     assert (mine / "thesis.tex").read_text() == "years of work"
+
+
+def test_overwrite_replaces_an_export_however_many_configs_its_card_lists(exported, tmp_path):
+    """The card's front matter lists every config, so a big export's title comes far into the
+    file (the demo's 63 configs put it past 4 KB, and a second `bash scripts/demo.sh` was refused
+    as "not an earlier export"). A card of 1,000 language pairs is recognised and replaced; a
+    user's README that only mentions the title, or a README.md that is a FIFO, is still refused."""
+    lake, out, result, _ = exported
+    langs = [f"l{i:02d}" for i in range(46)]
+    pairs = [f"{a}-{b}" for i, a in enumerate(langs) for b in langs[i + 1:]][:1000]
+    many = Export(lake="lake", configs=[ExportConfig(p, "bitext", {"default": f"bitext/{p}/*.parquet"}, 1, 1)
+                                        for p in pairs])
+    big = tmp_path / "big-export"
+    shutil.copytree(out, big)
+    (big / "README.md").write_text(card(many), encoding="utf-8")
+    assert len(front_matter(many)) > 60_000
+    assert cli(["export", "--lake", str(lake), "--out", str(big), "--overwrite"]) == 0
+    assert f"{len(result.configs)} configs, {result.rows:,} rows" in (big / "README.md").read_text(encoding="utf-8")
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("---\ntitle: my notes\n---\n# Notes\n\n# WebFAQ Lake export\n", encoding="utf-8")
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "README.md")
+    for folder in (notes, fifo):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert cli(["export", "--lake", str(lake), "--out", str(folder), "--overwrite"]) == 2
+        assert "not an earlier export" in err.getvalue()
+    assert (notes / "README.md").read_text(encoding="utf-8").startswith("---\ntitle: my notes")

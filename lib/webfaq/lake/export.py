@@ -36,7 +36,7 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, TextIO
 
 from webfaq.lake.manifest import read_manifests
 from webfaq.lake.table import LakeFS, delta_active_files, is_data_file, is_delta, join, lake_fs
@@ -138,11 +138,40 @@ def _check_target(target: Path, overwrite: bool, lake: str) -> None:
 
 
 def _is_export(folder: Path) -> bool:
-    card_file = folder / "README.md"
+    """Is ``folder`` an export: does its README.md open, after the YAML front matter, with the
+    card's title? The front matter lists every config, so it grows with the export (10 KB for
+    the demo's 63 configs, far more for a crawl's thousand language pairs): the title is found
+    by skipping it line by line, not by looking at a fixed prefix of the file."""
     try:
-        return folder.is_dir() and CARD_TITLE in card_file.read_text(encoding="utf-8", errors="replace")[:4096]
+        if not (folder / "README.md").is_file():  # not a FIFO, which would block the open
+            return False
+        with open(folder / "README.md", encoding="utf-8", errors="replace") as card_file:
+            return _first_heading(card_file) == CARD_TITLE
     except OSError:
         return False
+
+
+_CARD_LINE = 4096            # longer lines are read in pieces: a hostile README costs bounded memory
+_CARD_MAX_LINES = 1_000_000  # and bounded time
+
+
+def _first_heading(card_file: TextIO) -> str | None:
+    """The first non-blank line of ``card_file`` after an opening ``---`` ... ``---`` block."""
+    front = None  # None: the first line is still to come; then whether it opened front matter
+    for _ in range(_CARD_MAX_LINES):
+        line = card_file.readline(_CARD_LINE)
+        if not line:
+            return None
+        line = line.rstrip("\r\n")
+        if front is None:
+            front = line == "---"
+            if front:
+                continue
+        if front:
+            front = line != "---"
+        elif line.strip():
+            return line
+    return None
 
 
 def _publish(tmp: Path, target: Path) -> None:
