@@ -42,10 +42,10 @@ def steady_heap() -> bool:
     of the heap, and is trimmed back to the kernel after each record, depends on where small,
     longer-lived objects happened to land: the same script measured 5,000 or 61,000 page faults
     on a 301 MB WARC (0.15-0.2 s of CPU, 7% of the read), depending only on which modules it
-    had imported. Both thresholds are set, because setting
-    one turns off glibc's adaptation of the other: the trim threshold alone gave 474,000 faults,
-    the mmap threshold alone 289,000. A worker keeps at most 64 MiB of free heap. Returns
-    whether the allocator took the settings (False off glibc, where nothing changes)."""
+    had imported. Both thresholds are set, because setting one turns off glibc's adaptation of
+    the other: the trim threshold alone gave 474,000 faults, the mmap threshold alone 289,000.
+    A worker keeps at most 64 MiB of free heap. Returns whether the allocator took the settings
+    (False off glibc, where nothing changes)."""
     global _heap_steady
     if _heap_steady is None:
         _heap_steady = False
