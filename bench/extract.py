@@ -78,8 +78,9 @@ from webfaq.config import Config
 from webfaq.counters import Counters
 from webfaq.extract.pipeline import QAProcessor
 from webfaq.extract.prefilter import detect_syntaxes
-from webfaq.extract.warc_reader import file_opener, iter_html_pages
+from webfaq.extract.warc_reader import file_opener, iter_html_pages, steady_heap
 cfg = Config()
+steady_heap()  # as read_warc does
 for page in iter_html_pages(file_opener(sys.argv[1]), Counters(), cfg.extract.max_page_bytes, {}):
     detect_syntaxes(page.payload, cfg.extract.syntaxes)
 """
