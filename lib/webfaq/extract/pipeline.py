@@ -24,7 +24,7 @@ from webfaq.extract.records import host_matches, origin_of, parse_warc_date, rec
 from webfaq.extract.sandbox import PageSandbox, parse_page
 from webfaq.extract.schemaorg import RawQA
 from webfaq.extract.text_clean import clean_pair, lid_text
-from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, iter_html_pages, steady_heap
+from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, bytes_opener, iter_html_pages, steady_heap
 from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, read_range, redact, with_retries
 
 
@@ -176,7 +176,7 @@ def _opener(uri: str, cfg: Config, counters: Counters, start: int = 0, end: int 
     ranged = bool(start) or end is not None
     if end is not None and end - start <= BUFFERED_RANGE:
         data = read_range(uri, cfg.s3, cfg.retry, start, end, on_resume)
-        return lambda offset: _at(io.BytesIO(data), offset)
+        return bytes_opener(data)
     remote = "://" in uri and not uri.startswith("file://")
     ahead = cfg.input.read_ahead_mb << 20 if remote else 0
 
@@ -200,11 +200,6 @@ def _opener(uri: str, cfg: Config, counters: Counters, start: int = 0, end: int 
 # A range up to this size is fetched once into memory: the reader's checks (a cut-off last
 # record, resync after a corrupt one) re-open the range, and must not cost another request.
 BUFFERED_RANGE = 64 << 20
-
-
-def _at(stream: io.BytesIO, offset: int) -> io.BytesIO:
-    stream.seek(offset)
-    return stream
 
 
 class _RangeStream(ResumableStream):

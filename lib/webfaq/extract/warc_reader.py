@@ -154,6 +154,16 @@ def file_opener(path: str) -> Opener:
     return open_at
 
 
+def bytes_opener(data: bytes, base: int = 0) -> Opener:
+    """An opener over bytes in memory: ``data`` is the file's bytes from offset ``base`` on (a
+    range fetched whole, or the window of a file's end already read)."""
+    def open_at(offset: int) -> BinaryIO:
+        stream = io.BytesIO(data)
+        stream.seek(offset - base)
+        return stream
+    return open_at
+
+
 # What one record adds to the funnel, as a tuple of counter names: the reader tallies these
 # tuples per file (one dict increment per record) and adds them to the caller's Counters once,
 # when the file ends, instead of building and merging a Counters per record.
@@ -291,19 +301,10 @@ def _last_member(open_at: Opener, size: int, length: int) -> tuple[int, Opener] 
         pos = len(tail)
         while (pos := tail.rfind(GZIP_MAGIC, 0, pos)) >= 0:
             if _member_inflates_to(tail, pos, length):
-                return base + pos, _bytes_opener(tail, base)
+                return base + pos, bytes_opener(tail, base)
         if base == 0 or window >= _MAX_TAIL:
             return None
         window *= 8
-
-
-def _bytes_opener(data: bytes, base: int) -> Opener:
-    """An opener over ``data``, the file's bytes from offset ``base`` on."""
-    def open_at(offset: int) -> BinaryIO:
-        stream = io.BytesIO(data)
-        stream.seek(offset - base)
-        return stream
-    return open_at
 
 
 def _member_inflates_to(data: bytes, pos: int, length: int) -> bool:

@@ -35,6 +35,7 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
@@ -142,36 +143,32 @@ def _is_export(folder: Path) -> bool:
     card's title? The front matter lists every config, so it grows with the export (10 KB for
     the demo's 63 configs, far more for a crawl's thousand language pairs): the title is found
     by skipping it line by line, not by looking at a fixed prefix of the file."""
+    card_path = folder / "README.md"
     try:
-        if not (folder / "README.md").is_file():  # not a FIFO, which would block the open
+        if not card_path.is_file():  # not a FIFO, which would block the open
             return False
-        with open(folder / "README.md", encoding="utf-8", errors="replace") as card_file:
+        with open(card_path, encoding="utf-8", errors="replace") as card_file:
             return _first_heading(card_file) == CARD_TITLE
     except OSError:
         return False
 
 
+_FENCE = "---"               # opens and closes the card's YAML front matter
 _CARD_LINE = 4096            # longer lines are read in pieces: a hostile README costs bounded memory
 _CARD_MAX_LINES = 1_000_000  # and bounded time
 
 
 def _first_heading(card_file: TextIO) -> str | None:
-    """The first non-blank line of ``card_file`` after an opening ``---`` ... ``---`` block."""
-    front = None  # None: the first line is still to come; then whether it opened front matter
-    for _ in range(_CARD_MAX_LINES):
-        line = card_file.readline(_CARD_LINE)
-        if not line:
+    """The first non-blank line of ``card_file`` after an opening front matter block, if any."""
+    raw = islice(iter(lambda: card_file.readline(_CARD_LINE), ""), _CARD_MAX_LINES)
+    lines = (line.rstrip("\r\n") for line in raw)
+    first = next(lines, None)
+    if first == _FENCE:
+        if _FENCE not in lines:  # reads up to and including the closing fence
             return None
-        line = line.rstrip("\r\n")
-        if front is None:
-            front = line == "---"
-            if front:
-                continue
-        if front:
-            front = line != "---"
-        elif line.strip():
-            return line
-    return None
+        first = None
+    rest = lines if first is None else chain([first], lines)
+    return next((line for line in rest if line.strip()), None)
 
 
 def _publish(tmp: Path, target: Path) -> None:
@@ -440,7 +437,7 @@ def front_matter(result: Export) -> str:
     """The card's YAML header: licence, languages, tasks and one entry per config (scalars are
     JSON strings, which YAML reads as they are)."""
     languages = sorted({c.name for c in result.configs if c.kind == "qa"} | set(result.benchmarks))
-    lines = ["---", f"license: {json.dumps(result.license)}", "pretty_name: \"WebFAQ Lake export\""]
+    lines = [_FENCE, f"license: {json.dumps(result.license)}", "pretty_name: \"WebFAQ Lake export\""]
     lines += _yaml_list("language", languages) if languages else []
     tasks = ["question-answering"] * any(c.kind == "qa" for c in result.configs) \
         + ["translation"] * bool(result.bitext_field) + ["text-retrieval"] * bool(result.benchmarks)
@@ -450,7 +447,7 @@ def front_matter(result: Export) -> str:
         lines += [f"- config_name: {json.dumps(c.name)}", "  data_files:"]
         for split, path in c.splits.items():
             lines += [f"  - split: {json.dumps(split)}", f"    path: {json.dumps(path)}"]
-    return "\n".join(lines + ["---", ""])
+    return "\n".join(lines + [_FENCE, ""])
 
 
 def card(result: Export) -> str:
