@@ -208,6 +208,18 @@ def test_abbreviated_flags_are_not_taken_for_others(tmp_path, capsys):
                              "--align-min-pairs? (see 'webfaq align --help')")
 
 
+def test_a_misspelt_flag_of_a_local_command_is_reported_by_that_command_with_a_suggestion(tmp_path, capsys):
+    # extract-file's flags belong to its own parser: the top-level one used to report the
+    # leftover flag as its own, pointing to 'webfaq --help' and suggesting nothing
+    code, out, err = run(["extract-file", str(SAMPLE), "--extract-page-timeot-s", "3"], capsys)
+    assert code == 2 and out == ""
+    assert one_line(err) == ("webfaq extract-file: error: unrecognized arguments: --extract-page-timeot-s 3; "
+                             "did you mean --extract-page-timeout-s? (see 'webfaq extract-file --help')")
+    code, _, err = run(["report", "--lake", str(tmp_path), "--bogus"], capsys)
+    assert code == 2
+    assert one_line(err) == "webfaq report: error: unrecognized arguments: --bogus (see 'webfaq report --help')"
+
+
 def test_credentials_in_an_input_url_are_refused_and_never_printed(tmp_path, capsys):
     code, _, err = run(["extract", "http://user:s3cret@example.com/x.warc.gz", "--lake", str(tmp_path / "l")], capsys)
     assert code == 2 and "s3cret" not in err

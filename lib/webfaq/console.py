@@ -72,6 +72,24 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """As argparse's, except that arguments left over after a subcommand are reported by that
+        subcommand's parser: the error then names ``webfaq extract-file``, points to its help,
+        and suggests from its flags (the top-level parser knows none of them)."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._chosen(namespace).error("unrecognized arguments: " + " ".join(extras))
+        return namespace
+
+    def _chosen(self, namespace: argparse.Namespace) -> argparse.ArgumentParser:
+        """The subcommand parser ``namespace`` was parsed by, or this parser if none."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(namespace, action.dest, None) or "")
+                if chosen is not None:
+                    return chosen
+        return self
+
     def error(self, message: str):  # type: ignore[override]
         message = " ".join(message.split())
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self._suggestion(message)} "
