@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import secrets
+import shlex
 import sys
 import time
 import traceback
@@ -67,7 +68,7 @@ NEXT = {
     "extract": "webfaq dedup --lake {lake}",
     "dedup": "webfaq align --lake {lake}",
     "align": "webfaq benchmark --lake {lake}",
-    "benchmark": "webfaq evaluate {lake}/benchmark",
+    "benchmark": "webfaq evaluate {benchmark}",
     "run": "webfaq verify --lake {lake}  (then open the report)",
     "refresh": "webfaq verify --lake {lake}  (then open the report)",
 }
@@ -75,10 +76,14 @@ NEXT = {
 
 def next_command(manifest: dict[str, Any]) -> str:
     """The command worth running after this job's run, as one line ('' when there is none):
-    every summary ends with it, so a newcomer always knows what comes next."""
+    every summary ends with it, so a newcomer always knows what comes next. Paths are quoted for
+    the shell: the line is meant to be pasted, and a lake may be ``/data/my lake``."""
     lake_path = (manifest.get("config") or {}).get("lake", {}).get("path")
     template = NEXT.get(manifest.get("job", ""))
-    return f"next: {template.format(lake=lake_path)}" if template and lake_path else ""
+    if not template or not lake_path:
+        return ""
+    return "next: " + template.format(lake=shlex.quote(lake_path),
+                                      benchmark=shlex.quote(lake.join(lake_path, "benchmark")))
 
 
 class HadoopFS:

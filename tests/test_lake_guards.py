@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -256,6 +257,30 @@ def test_unlock_frees_a_dead_holder_and_refuses_a_live_one(tmp_path):
     proc = subprocess.run([WEBFAQ, "unlock", "--lake", str(root)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "dead-run" in proc.stdout and "was dead" in proc.stdout
     assert unlock(lease_store(str(root)), str(root)) == f"the lake {root} is not locked"
+
+
+def test_the_commands_the_lake_suggests_can_be_pasted_into_a_shell_whatever_its_path(tmp_path):
+    """The refusal's unlock command and every summary's 'next:' command are meant to be pasted: a
+    lake path with spaces, quotes or a ';' stays one argument (it used to be split by the shell)."""
+    from jobs.base import next_command
+
+    root = tmp_path / "my lake ü 'x'; echo pwned"
+    held = acquire(lease_store(str(root)), str(root), "live-run", "extract")
+    with pytest.raises(LakeBusy) as refused:
+        acquire(lease_store(str(root)), str(root), "second-run", "extract")
+    held.release()
+    pasted = str(refused.value).split("if that run is dead: ", 1)[1]
+    assert shlex.split(pasted) == ["webfaq", "unlock", "--lake", str(root)]
+    _hold_and_die(root)
+    proc = subprocess.run(["bash", "-c", pasted.replace("webfaq", shlex.quote(WEBFAQ), 1)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout.count("\n") == 1  # no 'pwned' line
+    assert proc.stdout.startswith(f"unlocked {root}: run dead-run") and "was dead" in proc.stdout
+    for job, args in [("extract", ["dedup", "--lake", str(root)]), ("dedup", ["align", "--lake", str(root)]),
+                      ("align", ["benchmark", "--lake", str(root)]), ("benchmark", ["evaluate", f"{root}/benchmark"]),
+                      ("run", ["verify", "--lake", str(root)])]:
+        line = next_command({"job": job, "config": {"lake": {"path": str(root)}}})
+        assert shlex.split(line.removeprefix("next: ").removesuffix("  (then open the report)")) == ["webfaq"] + args
 
 
 # --------------------------------------------------------------------------- Delta commits

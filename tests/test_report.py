@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import struct
 import sys
 from collections import Counter
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -257,6 +259,17 @@ def test_languages_left_out_of_the_benchmark_are_named_with_their_reason():
     assert "Left out: French <code>fra</code>: 1 website (14 QAs): a split with no website on both sides" in html
     assert "Left out" not in benchmark_panel(LakeData("lake", [], {"benchmark": JobView("benchmark", current={
         "run_id": "r1", "sizes": sizes})}))
+
+
+def test_the_commands_the_report_suggests_keep_a_lake_path_with_spaces_one_argument(tmp_path):
+    root = tmp_path / "my lake 'ü'"
+    root.mkdir()
+    page = build_report(str(root))
+    commands = [unescape(c) for c in re.findall(r"<code>(webfaq [^<]*)</code>", page)]
+    assert any(c.startswith("webfaq extract ") for c in commands)
+    for command in commands:
+        args = shlex.split(command)
+        assert str(root) in args or f"{root}/benchmark" in args, command
 
 
 def test_an_empty_lake_and_a_lake_of_failed_runs(tmp_path):

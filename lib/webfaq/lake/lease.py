@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shlex
 import socket
 import threading
 import time
@@ -311,7 +312,7 @@ class Lease:
 def busy(view: LeaseView, lake: str) -> LakeBusy:
     """The one line that refuses a run: who holds the lake, and how to break a dead run's hold."""
     return LakeBusy(f"the lake {lake} is being written by {view.describe()}; wait for it to finish, "
-                    f"or if that run is dead: webfaq unlock --lake {lake}")
+                    f"or if that run is dead: webfaq unlock --lake {shlex.quote(lake)}")
 
 
 def refuse_if_held(store: LeaseStore, lake: str) -> None:

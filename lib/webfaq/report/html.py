@@ -29,6 +29,7 @@ import datetime as dt
 import html
 import math
 import os
+import shlex
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -664,7 +665,7 @@ def by_prefix(counters: dict, prefix: str) -> list[tuple[str, int]]:
 
 def not_run(view: JobView, command: str, lake: str) -> tuple[str, str]:
     """Title and hint of a stage with no complete run."""
-    hint = f"Run <code>{esc(command)} --lake {esc(lake)}</code> to fill this panel."
+    hint = f"Run <code>{esc(command)} --lake {esc(shlex.quote(lake))}</code> to fill this panel."
     if view.latest is not None:
         m = view.latest
         error = str(m.get("error") or "")[:300]
@@ -799,7 +800,7 @@ def intro_panel(data: LakeData) -> str:
                    for name, where, text in items)
     return card("What this lake holds", f"<table class='data intro'><tbody>{rows}</tbody></table>"
                 f"<p class='caption'>Everything below is counted from the run manifests in <code>_runs/</code>; "
-                f"<code>webfaq verify --lake {esc(data.lake)}</code> checks the tables against them.</p>",
+                f"<code>webfaq verify --lake {esc(shlex.quote(data.lake))}</code> checks the tables against them.</p>",
                 anchor="intro", color=COLOR["extract"])
 
 
@@ -834,8 +835,8 @@ def evaluation_panel(data: LakeData) -> str:
     retriever trained on the benchmark should beat."""
     result = data.evaluation
     if not result or not result.get("languages"):
-        hint = (f"<code>webfaq run … --lake {esc(data.lake)}</code> evaluates every benchmark language; "
-                f"<code>webfaq evaluate {esc(data.lake)}/benchmark</code> prints the same table.")
+        hint = (f"<code>webfaq run … --lake {esc(shlex.quote(data.lake))}</code> evaluates every benchmark language; "
+                f"<code>webfaq evaluate {esc(shlex.quote(join(data.lake, 'benchmark')))}</code> prints the same table.")
         return card("Evaluation: BM25 on the test queries", empty("evaluation", "No evaluation yet", hint),
                     anchor="evaluation")
     rows = [r for r in result["languages"] if int(r.get("queries", 0))]
@@ -1276,7 +1277,7 @@ def build_report(lake: str, *, top_languages: int = TOP_LANGUAGES, top_websites:
         ("crawls", "Crawls"), ("runs", "Runs")])
     if not data.manifests:
         intro = empty("runs", "This lake has no runs yet",
-                      f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(data.lake)}</code> first.")
+                      f"Run <code>webfaq extract &lt;warcs&gt; --lake {esc(shlex.quote(data.lake))}</code> first.")
     else:
         intro = ""
     notes = "".join(f'<p class="warn">{esc(n)}</p>' for n in data.skipped + data.notes)
