@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -364,9 +365,12 @@ def test_readme_settings_reference_is_generated_from_the_config():
 
 
 def test_config_reference_writes_and_checks(tmp_path, capsys):
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "my docs" / "README.md"
+    readme.parent.mkdir()
     readme.write_text(f"# x\n\n{reference.START}\nold\n{reference.END}\n\nafter\n")
-    assert run(["config-reference", "--check", str(readme)], capsys)[0] == 1
+    code, _, err = run(["config-reference", "--check", str(readme)], capsys)
+    assert code == 1 and shlex.split(err.split("(run: ", 1)[1].rstrip().removesuffix(")")) == \
+        ["webfaq", "config-reference", "--write", str(readme)]  # the command pastes as it is
     assert run(["config-reference", "--write", str(readme)], capsys)[0] == 0
     assert run(["config-reference", "--check", str(readme)], capsys)[0] == 0
     text = readme.read_text()

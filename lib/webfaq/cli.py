@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import os
+import shlex
 import sys
 from collections import defaultdict
 from datetime import datetime
@@ -229,7 +230,7 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     if args.check:
         if reference.section_in(args.check) != text:
             print(f"{args.check}: settings reference is out of date "
-                  f"(run 'webfaq config-reference --write {args.check}')", file=sys.stderr)
+                  f"(run: webfaq config-reference --write {shlex.quote(args.check)})", file=sys.stderr)
             return EXIT_FAILED
         return EXIT_OK
     sys.stdout.write(text)
