@@ -22,7 +22,6 @@ import copy
 import datetime as dt
 import hashlib
 import json
-import shlex
 import sys
 from typing import Any, Callable
 
@@ -236,7 +235,7 @@ def summary(manifest: dict[str, Any]) -> str:
              + (f" ({manifest['skipped']})" if manifest.get("skipped") else ""),
              "stages: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("stages") or {}).items())]
     if lake_path:
-        lines.append(f"lake: {lake_path} (tables faq, faq_dedup, bitext, benchmark; webfaq verify --lake {shlex.quote(lake_path)})")
+        lines.append(f"lake: {lake_path} (tables faq, faq_dedup, bitext, benchmark)")
     report = (manifest.get("report") or {}).get("path")
     if report:
         lines.append(f"report: {report}")
