@@ -67,6 +67,15 @@ def test_config_key_typo_is_one_line_with_a_suggestion(tmp_path, capsys):
     (["--format", "deltaa"], 'lake.format = "deltaa" (flag --format): expected one of parquet, delta'),
     (["--langid-threshold", "1.5"], "langid.threshold = 1.5 (flag --langid-threshold): expected a number in [0, 1]"),
     (["--limit", "ten"], 'input.limit = "ten" (flag --limit): expected an integer >= 1'),
+    # values that reach the OS or a C integer have a ceiling: 1e308 seconds overflowed a time_t
+    # mid-run, a 9e12 MiB page budget made every page's sandbox child crash in a file reported ok
+    (["--extract-page-timeout-s", "1e308"],
+     "extract.page_timeout_s = 1e+308 (flag --extract-page-timeout-s): expected a number in (0, 86400]"),
+    (["--extract-page-memory-mb", "9000000000000"],
+     "extract.page_memory_mb = 9000000000000 (flag --extract-page-memory-mb): expected an integer in [1, 1048576]"),
+    (["--retry-base-delay-s", "1e308"],
+     "retry.base_delay_s = 1e+308 (flag --retry-base-delay-s): expected a number in [0, 3600]"),
+    (["--seed", "-1"], "input.seed = -1 (flag --seed): expected an integer in [0, 4294967295]"),
 ])
 def test_bad_flag_values_are_one_line_usage_errors(flags, message, tmp_path, capsys):
     lake = tmp_path / "lake"

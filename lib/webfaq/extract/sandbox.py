@@ -42,11 +42,20 @@ def _vm_size_bytes() -> int:
         return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _cap_address_space(limit: int) -> None:
+    """Set RLIMIT_AS to ``limit``, or to the hard limit the worker was started under where that is
+    lower (a container's ``ulimit -v``): asking for more than the hard limit raises in the child,
+    which would then fail every page as a crash instead of capping it."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _serve(conn, memory_mb: int, work: Callable[..., Result]) -> None:
     """Child loop: one request at a time until the parent closes the pipe."""
     if memory_mb > 0:
-        limit = _vm_size_bytes() + memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        _cap_address_space(_vm_size_bytes() + memory_mb * 1024 * 1024)
     while True:
         try:
             request = conn.recv()
