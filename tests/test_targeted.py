@@ -225,7 +225,38 @@ def test_a_broken_range_costs_only_itself(sim, monkeypatch):
     assert streamed.status == buffered.status == "ok" and key(streamed.records) == key(buffered.records)
     assert streamed.counters == buffered.counters and streamed.counters["warc.records"] >= 2
     past_end = RangeTask(sim.server.url + name, ((10 ** 9, 100),), 1).process(cfg)
-    assert past_end.status == "failed" and past_end.reason == "http_error"
+    assert past_end.status == "failed" and past_end.reason == "range_error" and past_end.attempts == 1
+    assert past_end.counters["skip.record.range_error"] == 1 and reconcile(past_end.counters) == []
+
+
+@pytest.mark.parametrize("where", ["http", "local"])
+def test_a_range_the_file_refuses_costs_only_itself(sim, where):
+    """A range past the end of the WARC (HTTP 416, a local file's end), cut short by it, or
+    negative (never fetched): each is counted with its planned captures, once (no retries of
+    the task), and every other range of the file is read as without it."""
+    cfg = sim.cfg(B)
+    faq = {r["url"] for r in sim.full[B]}
+    rows = [r for rel in sim.crawls[B].index for r in pq.read_table(sim.root / rel).to_pylist() if r["url"] in faq]
+    name = Counter(r["warc_filename"] for r in rows).most_common(1)[0][0]
+    uri = sim.server.url + name if where == "http" else str(sim.root / name)
+    good = tuple(sorted((r["warc_record_offset"], r["warc_record_length"]) for r in rows
+                        if r["warc_filename"] == name))[:3]
+    size = (sim.root / name).stat().st_size
+    bad = ((-100, 500), (size - 10, 100), (size + 10 ** 6, 100))
+    alone = RangeTask(uri, good, len(good), (1,) * len(good)).process(cfg)
+    sim.server.reset()
+    mixed = RangeTask(uri, (bad[0], *good, *bad[1:]), len(good) + 4, (1, *(1,) * len(good), 2, 1)).process(cfg)
+    assert len(good) >= 2
+    assert alone.status == "ok" and mixed.status == "partial" and mixed.reason == "range_error"
+    assert mixed.attempts == 1 and reconcile(mixed.counters) == []
+    assert key(mixed.records) == key(alone.records) and mixed.records
+    assert mixed.counters["skip.record.range_error"] == 4  # the captures of the three refused ranges
+    assert mixed.counters["warc.records"] == alone.counters["warc.records"] + 4
+    errors = {k.rsplit(".", 1)[1]: v for k, v in mixed.counters.items() if k.startswith("targeted.range_errors.")}
+    assert errors == ({"bad_range": 1, "http_error": 1, "short_read": 1} if where == "http"
+                      else {"bad_range": 1, "short_read": 2})
+    if where == "http":  # served: the good ranges and the one cut short, each once (no retries)
+        assert sim.server.total("crawl-data/")[0] == len(good) + 1
 
 
 def test_ranged_reads_survive_throttling_resets_and_stalls(sim, tmp_path, s3_bucket, s3_endpoint):

@@ -414,7 +414,7 @@ def range_tasks(rows: Iterable[tuple], cfg: Config) -> list[RangeTask]:
         by_file.setdefault(name, []).append((int(offset), int(length), int(captures)))
     return [RangeTask(uri=join_url(cfg.input.base_url, name),
                       ranges=tuple((o, n) for o, n, _ in sorted(reads)),
-                      captures=sum(c for _, _, c in reads))
+                      captures=sum(c for _, _, c in reads), range_captures=tuple(c for _, _, c in sorted(reads)))
             for name, reads in sorted(by_file.items())]
 
 
