@@ -22,16 +22,24 @@ except ImportError:  # pragma: no cover
     from base import JobFailed  # type: ignore[no-redef]
     from run import PipelineJob, summary  # type: ignore[no-redef]
 
-from webfaq.lake.inputs import CRAWL_RE
-from webfaq.lake.storage import read_bytes
+from webfaq.lake.inputs import is_crawl_id
+from webfaq.lake.storage import read_bytes, redact
 
 
-def newest_crawl(collinfo: bytes) -> str:
-    """The newest CC-MAIN-YYYY-WW id in collinfo.json (ids sort by year and week)."""
-    ids = [c.get("id", "") for c in json.loads(collinfo)]
-    crawls = sorted(i for i in ids if CRAWL_RE.match(i))
+def newest_crawl(collinfo: bytes, where: str = "the collection list") -> str:
+    """The newest CC-MAIN-YYYY-WW id in collinfo.json (ids sort by year and week); JobFailed in
+    one line naming ``where`` when it is no JSON list of crawls. Entries that are no crawl id
+    (other collections, an id with anything around it) are passed over: only a whole id is one."""
+    try:
+        listing = json.loads(collinfo)
+    except ValueError as exc:
+        raise JobFailed(f"{where} is not JSON ({exc})") from None
+    if not isinstance(listing, list):
+        raise JobFailed(f"{where} is a JSON {type(listing).__name__}, expected a list of crawls "
+                        '([{"id": "CC-MAIN-YYYY-WW", ...}, ...])')
+    crawls = sorted(c["id"] for c in listing if isinstance(c, dict) and is_crawl_id(c.get("id")))
     if not crawls:
-        raise JobFailed("the collection list names no CC-MAIN-YYYY-WW crawl")
+        raise JobFailed(f"{where} names no CC-MAIN-YYYY-WW crawl")
     return crawls[-1]
 
 
@@ -46,7 +54,9 @@ class RefreshJob(PipelineJob):
     def plan(self) -> tuple[str, list[str], str | None]:
         """The crawl is the key: a month's refresh is about one crawl, read from its listing."""
         cfg = self.cfg
-        crawl = cfg.input.crawl or newest_crawl(read_bytes(cfg.refresh.collinfo_url, cfg.s3, cfg.retry))
+        url = cfg.refresh.collinfo_url
+        crawl = cfg.input.crawl or newest_crawl(read_bytes(url, cfg.s3, cfg.retry),
+                                                f"the collection list {redact(url)}")
         return crawl, [], crawl
 
     def settings(self) -> tuple[list[str], bool, bool]:

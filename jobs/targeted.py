@@ -26,14 +26,19 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import lake
 from webfaq.errors import UsageError
-from webfaq.lake.ccindex import DuckDBEngine, Plan, make_plan, scan_key, scan_to_work
+from webfaq.lake.ccindex import DuckDBEngine, IndexProblem, Plan, candidate_schema, index_problem, make_plan, \
+    scan_key, scan_to_work
 from webfaq.lake.storage import FetchError
 
 # fetch failures that say the crawl (or its index) is not where the settings point: usage errors
 NOT_THERE = ("not_found", "access_denied", "bad_url")
 
-CANDIDATE_FIELDS = [("url", "string"), ("url_host_name", "string"), ("url_path", "string"),
-                    ("warc_filename", "string"), ("warc_record_offset", "long"), ("warc_record_length", "long")]
+
+
+def candidate_fields() -> list[tuple[str, str]]:
+    """The scan's candidate columns (``ccindex.candidate_schema``) as Spark SQL types."""
+    spark_type = {"string": "string", "int64": "long"}
+    return [(f.name, spark_type[str(f.type)]) for f in candidate_schema()]
 
 
 class SparkPlanEngine:
@@ -62,7 +67,8 @@ class SparkPlanEngine:
                 lambda uri: scan_to_work(cfg_dict, work_dir, hosts_b.value, discovery, uri)).collect()
         finally:
             hosts_b.destroy()
-        (self.spark.read.schema(ddl(CANDIDATE_FIELDS)).parquet(*[lake.join(work_dir, scan_key(f)) for f in files])
+        index_problem(stats)
+        (self.spark.read.schema(ddl(candidate_fields())).parquet(*[lake.join(work_dir, scan_key(f)) for f in files])
          .createOrReplaceTempView("candidates"))
         return stats
 
@@ -101,7 +107,8 @@ class TargetedExtractJob(ExtractJob):
     def build_plan(self) -> Plan:
         """The plan for ``--crawl`` (no fetching of WARC data; the index scan is kept in the
         lake's work area for the run that follows). A crawl or index that is not there is a
-        UsageError, any other failed fetch a JobFailed."""
+        UsageError, any other failed fetch a JobFailed; an index file that is no usable index
+        file (not Parquet, a column missing or of the wrong type) a UsageError naming it."""
         cfg = self.cfg
         crawl = self.check_target()
         engine = SparkPlanEngine(self, crawl) if cfg.targeted.engine == "spark" else \
@@ -111,17 +118,26 @@ class TargetedExtractJob(ExtractJob):
         except FetchError as exc:
             error = UsageError if exc.reason in NOT_THERE else JobFailed
             raise error(f"cannot plan {crawl}: {exc}") from exc
+        except IndexProblem as exc:
+            raise IndexProblem(f"cannot plan {crawl}: {exc}") from exc
 
     def run(self) -> dict[str, Any]:
         try:
             out = super().run()
         except JobFailed as exc:
             if self.plan is not None:
-                exc.manifest["targeted"] = self.plan.summary()
+                self.add_plan(exc.manifest)
             raise
-        out["targeted"] = self.plan.summary()
+        self.add_plan(out)
         self.fs.delete(self.plan.scan_dir)
         return out
+
+    def add_plan(self, manifest: dict[str, Any]) -> None:
+        """The plan's numbers into the run's manifest, and the index rows it skipped into the
+        run's counters (``targeted.skipped.<reason>``): rows never fetched are accounted for too."""
+        manifest["targeted"] = self.plan.summary()
+        if "counters" in manifest:
+            manifest["counters"] = dict(manifest["counters"], **self.plan.skip_counters())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -238,3 +238,11 @@ def test_a_really_full_disk(tmp_path):
         assert any(str(path) in line for line in lines[:-2])  # the fallback's warning names where it went
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_name_from_a_manifest_is_a_plain_name_whole():
+    """A table or partition name read from a manifest is checked whole: "$" would let a
+    trailing newline through into a path."""
+    from webfaq.lake.verify import safe_rel
+
+    assert safe_rel("faq/crawl=CC-MAIN-2024-22") and not safe_rel("faq\n") and not safe_rel("faq/crawl=x\n")

@@ -53,3 +53,12 @@ def test_crawl_name_is_validated():
         crawl_listing_url("2024-22", "https://data.commoncrawl.org/")
     assert crawl_listing_url("CC-MAIN-2024-22", "https://data.commoncrawl.org") == \
         "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-22/warc.paths.gz"
+
+
+@pytest.mark.parametrize("near", ["CC-MAIN-2024-22\n", " CC-MAIN-2024-22", "CC-MAIN-2024-22/..",
+                                  "CC-MAIN-\uff12\uff10\uff12\uff14-22"])
+def test_a_crawl_id_is_the_whole_value_in_ascii_digits(near):
+    """"$" would let a trailing newline through and "\\d" other scripts' digits: a crawl id from
+    a collection list is content, and it becomes a path."""
+    with pytest.raises(ValueError, match="CC-MAIN-YYYY-WW"):
+        crawl_listing_url(near, "https://data.commoncrawl.org/")

@@ -86,3 +86,25 @@ def test_refresh_killed_mid_extract_resumes_to_the_same_lake(spark, common_crawl
     shutil.rmtree(lake / "_refresh")
     assert run_refresh(argv(common_crawl, lake))["stages"] == resumed["stages"]
     assert len(list((lake / "_runs").glob("*-extract-*.json"))) == 1
+
+
+@pytest.mark.parametrize("collinfo, message", [
+    ('{"id": "CC-MAIN-2099-02"}', "is a JSON dict, expected a list of crawls"),
+    ('[{"id": "CC-MAIN-2099-02\\n"}]', "names no CC-MAIN-YYYY-WW crawl"),
+    ('[{"id": "CC-MAIN-2099-02\\n"}, {"id": 7}, "CC-MAIN-2099-01", {"id": "CC-MAIN-２０９９-02"}]',
+     "names no CC-MAIN-YYYY-WW crawl"),
+    ("<html>not json</html>", "is not JSON"),
+])
+def test_a_collection_list_that_names_no_crawl_is_one_line_naming_it(spark, tmp_path, capsys, collinfo, message):
+    """collinfo.json is content: a list of something else, or an id with anything around it
+    (a trailing newline, other digits), is no crawl; the run fails with one line about the list,
+    never a Python error or a complaint about a --crawl nobody gave."""
+    from webfaq_jobs.refresh import main
+
+    path = tmp_path / "collinfo.json"
+    path.write_text(collinfo, encoding="utf-8")
+    rc = main(["--lake", str(tmp_path / "lake"), "--input-base-url", str(tmp_path) + "/",
+               "--refresh-collinfo-url", str(path), "--refresh-stages", "extract"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and message in err[0] and str(path) in err[0], err
+    assert err[0].startswith("webfaq refresh: run failed: the collection list") and err[1].startswith("manifest:")

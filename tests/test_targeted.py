@@ -225,7 +225,38 @@ def test_a_broken_range_costs_only_itself(sim, monkeypatch):
     assert streamed.status == buffered.status == "ok" and key(streamed.records) == key(buffered.records)
     assert streamed.counters == buffered.counters and streamed.counters["warc.records"] >= 2
     past_end = RangeTask(sim.server.url + name, ((10 ** 9, 100),), 1).process(cfg)
-    assert past_end.status == "failed" and past_end.reason == "http_error"
+    assert past_end.status == "failed" and past_end.reason == "range_error" and past_end.attempts == 1
+    assert past_end.counters["skip.record.range_error"] == 1 and reconcile(past_end.counters) == []
+
+
+@pytest.mark.parametrize("where", ["http", "local"])
+def test_a_range_the_file_refuses_costs_only_itself(sim, where):
+    """A range past the end of the WARC (HTTP 416, a local file's end), cut short by it, or
+    negative (never fetched): each is counted with its planned captures, once (no retries of
+    the task), and every other range of the file is read as without it."""
+    cfg = sim.cfg(B)
+    faq = {r["url"] for r in sim.full[B]}
+    rows = [r for rel in sim.crawls[B].index for r in pq.read_table(sim.root / rel).to_pylist() if r["url"] in faq]
+    name = Counter(r["warc_filename"] for r in rows).most_common(1)[0][0]
+    uri = sim.server.url + name if where == "http" else str(sim.root / name)
+    good = tuple(sorted((r["warc_record_offset"], r["warc_record_length"]) for r in rows
+                        if r["warc_filename"] == name))[:3]
+    size = (sim.root / name).stat().st_size
+    bad = ((-100, 500), (size - 10, 100), (size + 10 ** 6, 100))
+    alone = RangeTask(uri, good, len(good), (1,) * len(good)).process(cfg)
+    sim.server.reset()
+    mixed = RangeTask(uri, (bad[0], *good, *bad[1:]), len(good) + 4, (1, *(1,) * len(good), 2, 1)).process(cfg)
+    assert len(good) >= 2
+    assert alone.status == "ok" and mixed.status == "partial" and mixed.reason == "range_error"
+    assert mixed.attempts == 1 and reconcile(mixed.counters) == []
+    assert key(mixed.records) == key(alone.records) and mixed.records
+    assert mixed.counters["skip.record.range_error"] == 4  # the captures of the three refused ranges
+    assert mixed.counters["warc.records"] == alone.counters["warc.records"] + 4
+    errors = {k.rsplit(".", 1)[1]: v for k, v in mixed.counters.items() if k.startswith("targeted.range_errors.")}
+    assert errors == ({"bad_range": 1, "http_error": 1, "short_read": 1} if where == "http"
+                      else {"bad_range": 1, "short_read": 2})
+    if where == "http":  # served: the good ranges and the one cut short, each once (no retries)
+        assert sim.server.total("crawl-data/")[0] == len(good) + 1
 
 
 def test_ranged_reads_survive_throttling_resets_and_stalls(sim, tmp_path, s3_bucket, s3_endpoint):
@@ -280,6 +311,118 @@ def test_an_index_row_naming_a_file_outside_the_listing_is_never_fetched(sim, tm
     assert all(t.uri.startswith(server.url + f"crawl-data/{B}/") for t in plan.tasks) and plan.tasks
 
 
+def copy_crawl(sim: Sim, root: Path) -> None:
+    """Crawl B's index and listings (not its WARCs) under ``root``."""
+    for rel in [*sim.crawls[B].index, f"crawl-data/{B}/warc.paths.gz", f"crawl-data/{B}/cc-index-table.paths.gz"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sim.root / rel, root / rel)
+
+
+def local_cfg(sim: Sim, root: Path) -> Config:
+    cfg = sim.cfg(B)
+    cfg.input.base_url, cfg.targeted.index_url = str(root) + "/", str(root / "cc-index/table/cc-main/warc") + "/"
+    return cfg
+
+
+def hostile_index(sim: Sim, root: Path) -> dict[str, int]:
+    """Crawl B's index with hostile rows added on a known host's FAQ path: each planned capture
+    of one file listed three more times, then rows no WARC can hold, in the index's own file
+    and in a second file whose offsets and lengths are int64 and strings. Returns the skip
+    counts a plan must report."""
+    import pyarrow as pa
+
+    copy_crawl(sim, root)
+    part = root / sim.crawls[B].index[0]
+    table = pq.read_table(part)
+    host = urlsplit(sim.full[A][0]["url"]).hostname
+    probe = dict(table.slice(0, 1).to_pylist()[0], url=f"https://{host}/faq", url_host_name=host, url_path="/faq",
+                 fetch_status=200, content_mime_detected="text/html")
+    planned, _ = plan_for(sim, lake_of(root / "clean-lake", sim.full[A]), local_cfg(sim, root))
+    file = planned.tasks[0].uri.split(str(root) + "/", 1)[1]
+    mine = [r for r in table.to_pylist() if r["warc_filename"] == file]
+    selected = [r for r in mine if any(o <= r["warc_record_offset"] < o + n for o, n in planned.tasks[0].ranges)]
+    dups = [r for r in selected for _ in range(3)]
+    bad = [dict(probe, warc_record_offset=-100), dict(probe, warc_record_offset=None),
+           dict(probe, warc_record_length=0), dict(probe, warc_record_length=-100),
+           dict(probe, warc_record_length=2 ** 31 - 1), dict(probe, warc_filename=None)]
+    pq.write_table(pa.concat_tables([table, pa.Table.from_pylist(dups + bad, schema=table.schema)]), part)
+    wide = pa.schema([f if f.name not in ("warc_record_offset", "warc_record_length") else pa.field(f.name, pa.int64())
+                      for f in table.schema])
+    pq.write_table(pa.Table.from_pylist([dict(probe, warc_record_offset=2 ** 62, warc_record_length=100),
+                                         dict(probe, warc_record_offset=2 ** 62, warc_record_length=2 ** 62)],
+                                        schema=wide), part.with_name("part-hostile-int64.parquet"))
+    text = pa.schema([f if f.name != "warc_record_offset" else pa.field(f.name, pa.string()) for f in table.schema])
+    pq.write_table(pa.Table.from_pylist([dict(probe, warc_record_offset="abc"), dict(probe, warc_record_offset="1.5")],
+                                        schema=text), part.with_name("part-hostile-text.parquet"))
+    return {"duplicate_row": len(dups), "offset_negative": 1, "offset_missing": 1, "length_not_positive": 2,
+            "length_too_large": 2, "filename_missing": 1, "offset_too_large": 1, "offset_not_integer": 2}
+
+
+def test_hostile_index_rows_are_skipped_counted_and_each_record_read_once(sim, tmp_path):
+    """Duplicated rows are read once (captures, bytes and ranges as without them); rows with a
+    missing, non-integer, negative or overflowing position are never planned; every one is
+    counted under its reason in the plan and in the run's counters."""
+    clean_root, root = tmp_path / "clean", tmp_path / "hostile"
+    copy_crawl(sim, clean_root)
+    expected_skips = hostile_index(sim, root)
+    lake = lake_of(tmp_path / "lake", sim.full[A])
+    clean, _ = plan_for(sim, lake, local_cfg(sim, clean_root))
+    plan, engine = plan_for(sim, lake, local_cfg(sim, root))
+    relative = lambda p, r: [(t.uri[len(str(r)):], t.ranges, t.captures, t.range_captures)  # noqa: E731
+                             for t in p.tasks]
+    assert relative(plan, root) == relative(clean, clean_root) and plan.reasons == clean.reasons
+    s = plan.summary()
+    assert s["skipped_rows"] == expected_skips and s["captures"] == clean.summary()["captures"]
+    assert plan.skip_counters() == {f"targeted.skipped.{k}": v for k, v in expected_skips.items()}
+    assert f"{sum(expected_skips.values()):,} index rows: duplicate_row" in plan.describe()
+    assert engine.rows("SELECT count(*) FROM targets")[0][0] == engine.rows(
+        "SELECT count(*) FROM (SELECT DISTINCT warc_filename, rec_offset, rec_length FROM targets) t")[0][0]
+
+
+def test_records_sharing_an_offset_coalesce_into_one_read():
+    """Range merging orders a file's records totally: with many records at one offset, both
+    windows of the SQL agree on the file's first record, so no record lands in two reads."""
+    import duckdb
+
+    from webfaq.lake.ccindex import ranges_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE targets AS SELECT 'f' AS warc_filename, 0::BIGINT AS rec_offset, "
+                "(465 + i)::BIGINT AS rec_length FROM range(100000) t(i)")
+    con.execute("INSERT INTO targets VALUES ('f', 200000, 464), ('f', 400000, 464)")
+    rows = con.execute("SELECT rec_offset, rec_length FROM targets").fetchall()
+    reference = [("f", *read) for read in coalesce(rows, 65536)]
+    for _ in range(5):
+        assert con.execute(ranges_sql(65536)).fetchall() == reference
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("missing_column", "no column warc_record_length"),
+    ("not_parquet", "is not readable Parquet"),
+    ("wrong_type", "column fetch_status is string, expected an integer"),
+])
+def test_an_index_file_that_is_no_index_is_one_line_naming_it(sim, tmp_path, damage, message):
+    import pyarrow as pa
+
+    root = tmp_path / "cc"
+    copy_crawl(sim, root)
+    part = root / sim.crawls[B].index[-1]
+    table = pq.read_table(part)
+    if damage == "missing_column":
+        pq.write_table(table.drop(["warc_record_length"]), part)
+    elif damage == "not_parquet":
+        part.write_bytes(b"PAR1 this is not a Parquet file")
+    else:
+        pq.write_table(table.set_column(table.schema.get_field_index("fetch_status"), "fetch_status",
+                                        table["fetch_status"].cast(pa.string())), part)
+    lake = lake_of(tmp_path / "lake", sim.full[A])
+    res = subprocess.run([WEBFAQ, "plan", "--lake", str(lake), "--crawl", B, "--input-base-url", str(root) + "/",
+                          "--targeted-index-url", str(root / "cc-index/table/cc-main/warc") + "/",
+                          "--targeted-engine", "duckdb"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert message in res.stderr and part.name in res.stderr and "Traceback" not in res.stderr
+
+
 def test_plan_command_prints_the_plan_and_rejects_bad_settings(sim, tmp_path):
     lake = lake_of(tmp_path / "lake", sim.full[A])
     base = ["plan", "--lake", str(lake), "--input-base-url", sim.server.url,
@@ -298,6 +441,23 @@ def test_plan_command_prints_the_plan_and_rejects_bad_settings(sim, tmp_path):
 
 
 # --------------------------------------------------------------------------- Spark: refresh --targeted
+
+@pytest.mark.spark
+def test_spark_planner_skips_and_dedups_hostile_rows_as_duckdb_does(spark, sim, tmp_path):
+    from webfaq_jobs.targeted import TargetedExtractJob
+
+    root = tmp_path / "hostile"
+    expected_skips = hostile_index(sim, root)
+    lake = lake_of(tmp_path / "lake", sim.full[A])
+    cfg = local_cfg(sim, root)
+    duck, _ = plan_for(sim, lake, cfg)
+    cfg.lake.path, cfg.targeted.engine = str(lake), "spark"
+    import argparse
+
+    planned = TargetedExtractJob(cfg, argparse.Namespace(inputs=[])).build_plan()
+    assert planned.summary()["skipped_rows"] == expected_skips
+    assert planned.summary() == duck.summary() and planned.tasks == duck.tasks
+
 
 def refresh_args(sim: Sim, lake: Path) -> list[str]:
     return ["--lake", str(lake), "--input-base-url", sim.server.url, "--refresh-collinfo-url",

@@ -14,7 +14,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from webfaq.config import Config
 from webfaq.counters import Counters
@@ -162,6 +162,13 @@ def _crawl_for(cfg: Config, warcinfo: dict[str, str]) -> str:
 _PAST_THE_END = ("s3_error: InvalidRange", "http_error: HTTP 416")
 
 
+def range_refused(exc: FetchError) -> bool:
+    """Whether a FetchError says the range itself is wrong (past the object's end, cut short by
+    it, negative or empty), not the object or the network: asking again gets the same answer,
+    and the object's other ranges are unaffected."""
+    return str(exc) in _PAST_THE_END or exc.reason in ("short_read", "bad_range")
+
+
 def _opener(uri: str, cfg: Config, counters: Counters, start: int = 0, end: int | None = None):
     """Streams of ``uri`` from any offset that resume by themselves after a broken read; with
     ``start``/``end``, of the byte range [start, end) only (a targeted read of some records),
@@ -215,29 +222,51 @@ class _RangeStream(ResumableStream):
 
 
 def read_warc(uri: str, cfg: Config, processor: QAProcessor,
-              ranges: Iterable[tuple[int, int]] | None = None) -> FileResult:
+              ranges: Iterable[tuple[int, int]] | None = None,
+              range_captures: Sequence[int] = ()) -> FileResult:
     """One attempt at one WARC: the whole file, or only the byte ranges ``(offset, length)``
     (a targeted read; each range holds whole gzip members, as the URL index gives them).
     Raises FetchError on fetch/network failure (caller retries). A corrupt range costs that
-    range only: the file is then partial, as a whole file broken mid-way."""
+    range only: the file is then partial, as a whole file broken mid-way. So does a range the
+    object refuses (:func:`range_refused`): its planned captures (``range_captures``, per
+    range; 1 where not given) are counted ``skip.record.range_error``, the file is partial
+    (``range_error``), or failed when no range could be read."""
     counters, records, info = Counters(), [], {}
     name = redact(uri)
     status, reason = "ok", None
+    refused = 0
     steady_heap()
     processor.start_sandbox()
-    for offset, length in [(0, None)] if ranges is None else ranges:
-        open_at = _opener(uri, cfg, counters, offset, None if length is None else offset + length)
+    spans = [(0, None)] if ranges is None else list(ranges)
+    for i, (offset, length) in enumerate(spans):
         try:
+            open_at = _opener(uri, cfg, counters, offset, None if length is None else offset + length)
             for page in iter_html_pages(open_at, counters, cfg.extract.max_page_bytes, info):
                 records += processor.page_records(page, _crawl_for(cfg, info), name, counters)
         except WarcFormatError as exc:
             status, reason = "partial", "corrupt_warc"
             counters.add("warc.format_errors")
             counters["warc.format_error_detail." + str(exc).split(" (")[0][:60].replace(".", "")] += 1
-    if status == "partial" and counters.get("warc.records", 0) == 0:
+        except FetchError as exc:
+            if ranges is None or not range_refused(exc):
+                raise
+            refused += 1
+            _count_refused(counters, exc, range_captures[i] if i < len(range_captures) else 1)
+            status, reason = "partial", "range_error"
+    if refused and refused == len(spans):
+        status = "failed"
+    elif status == "partial" and counters.get("warc.records", 0) == 0:
         status, reason = "failed", "not_a_warc"
     return FileResult(uri=name, status=status, reason=reason, crawl=_crawl_for(cfg, info),
                       counters=counters, records=records)
+
+
+def _count_refused(counters: Counters, exc: FetchError, captures: int) -> None:
+    """A refused range in the funnel: its planned captures as records skipped (the records it
+    held cannot be known, as for a corrupt region), and the range under its fetch reason."""
+    counters.add("warc.records", captures)
+    counters.skip("record", "range_error", captures)
+    counters.add(f"targeted.range_errors.{exc.reason}")
 
 
 def _read_nquads(uri: str, cfg: Config, processor: QAProcessor) -> FileResult:

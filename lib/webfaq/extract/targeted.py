@@ -22,12 +22,15 @@ from webfaq.extract.pipeline import FileResult, QAProcessor, read_warc, run_unit
 @dataclass(frozen=True)
 class RangeTask:
     """The planned byte ranges ``(offset, length)`` of one WARC file, sorted and disjoint.
-    ``captures`` is how many planned index rows the ranges hold (the ranges may hold other
-    records too: those read through in a gap, which are extracted as well, never skipped)."""
+    ``captures`` is how many planned records the ranges hold (the ranges may hold other
+    records too: those read through in a gap, which are extracted as well, never skipped);
+    ``range_captures`` the same per range, so a range the object refuses is counted as the
+    captures it held (empty: one each)."""
 
     uri: str
     ranges: tuple[tuple[int, int], ...]
     captures: int = 0
+    range_captures: tuple[int, ...] = ()
 
     @property
     def bytes(self) -> int:
@@ -38,7 +41,7 @@ class RangeTask:
         return run_unit(self.uri, self._read, cfg, processor)
 
     def _read(self, processor: QAProcessor) -> FileResult:
-        result = read_warc(self.uri, processor.cfg, processor, self.ranges)
+        result = read_warc(self.uri, processor.cfg, processor, self.ranges, self.range_captures)
         result.counters.add("targeted.ranges", len(self.ranges))
         result.counters.add("targeted.bytes", self.bytes)
         result.counters.add("targeted.captures", self.captures)

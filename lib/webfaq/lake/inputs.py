@@ -15,7 +15,13 @@ import re
 from webfaq.config import Config
 from webfaq.lake.storage import list_matching, read_bytes, text_lines
 
-CRAWL_RE = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
+# ASCII digits only (\d takes any script's), matched whole: "$" would take a trailing newline
+CRAWL_RE = re.compile(r"CC-MAIN-[0-9]{4}-[0-9]{2}")
+
+
+def is_crawl_id(value: object) -> bool:
+    """Whether ``value`` is a crawl id, CC-MAIN-YYYY-WW, and nothing else."""
+    return isinstance(value, str) and CRAWL_RE.fullmatch(value) is not None
 
 
 def is_manifest(path: str) -> bool:
@@ -23,7 +29,7 @@ def is_manifest(path: str) -> bool:
 
 
 def crawl_listing_url(crawl: str, base_url: str) -> str:
-    if not CRAWL_RE.match(crawl):
+    if not is_crawl_id(crawl):
         raise ValueError(f"--crawl expects CC-MAIN-YYYY-WW, got {crawl!r}")
     return join_url(base_url, f"crawl-data/{crawl}/warc.paths.gz")
 

@@ -110,7 +110,12 @@ def _classify_http(exc: Exception) -> FetchError:
 
 
 def _range(offset: int, end: int | None) -> str | None:
-    """The HTTP Range value for bytes [offset, end), or None for the whole object."""
+    """The HTTP Range value for bytes [offset, end), or None for the whole object. A range no
+    object can hold (a negative offset, nothing in it) is a permanent ``bad_range`` FetchError,
+    whatever the scheme: unchecked, a server ignores the header and sends the whole object, and a
+    local seek fails with EINVAL."""
+    if offset < 0 or (end is not None and end <= offset):
+        raise FetchError("bad_range", f"bytes {offset} to {end}")
     if end is not None:
         return f"bytes={offset}-{end - 1}"
     return f"bytes={offset}-" if offset else None
@@ -122,7 +127,7 @@ def open_stream(uri: str, s3: S3Config, retry: RetryConfig, offset: int = 0, end
     Remote objects are opened with a Range request, so a broken read can resume where it
     stopped instead of starting a 1 GB file over. Raises FetchError."""
     scheme = urllib.parse.urlsplit(uri).scheme
-    wanted = _range(offset, end)
+    wanted = _range(offset, end)  # checked before anything is opened
     if scheme == "s3":
         bucket, key = split_s3(uri)
         extra = {"Range": wanted} if wanted else {}
@@ -393,15 +398,16 @@ def read_bytes(uri: str, s3: S3Config, retry: RetryConfig) -> bytes:
 def read_range(uri: str, s3: S3Config, retry: RetryConfig, start: int, end: int,
                on_resume: Callable[[FetchError], None] | None = None) -> bytes:
     """Bytes [start, end) of an object in one bounded range request (resumed where a broken
-    read stopped). Fewer bytes than asked is a transient FetchError: an index entry or a
-    footer is only useful whole. The caller retries."""
+    read stopped). Fewer bytes than asked (the object ends first) is a transient ``short_read``
+    FetchError: an index entry or a footer is only useful whole. The caller retries, or (a WARC
+    range, ``pipeline.read_warc``) counts the range as unreadable."""
     stream = ResumableStream(uri, s3, retry, start, on_resume, end)
     try:
         chunks, left = [], end - start
         while left > 0:
             chunk = stream.read(left)
             if not chunk:
-                raise FetchError("read_error", f"range ended {left} bytes early", transient=True)
+                raise FetchError("short_read", f"range ended {left} bytes early", transient=True)
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)

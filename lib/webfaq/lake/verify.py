@@ -38,7 +38,7 @@ from webfaq.errors import describe_error
 from webfaq.lake import LakeFS, delta_active_files, is_delta, join, lake_fs
 from webfaq.lake.manifest import NotParquet, output_partitions, parquet_facts, scan_manifests
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=+-]*$")  # a table, partition or file name
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")  # a table, partition or file name (fullmatch)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Expected(NamedTuple):
 
 def safe_rel(path: str) -> bool:
     """Whether a path taken from a manifest is a plain relative path of plain names."""
-    return bool(path) and all(_NAME.match(part) for part in path.split("/"))
+    return bool(path) and all(_NAME.fullmatch(part) for part in path.split("/"))
 
 
 def complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> list[tuple[dict, str]]:
@@ -98,7 +98,7 @@ def _complete_outputs(manifests: list[dict[str, Any]], findings: Findings) -> It
             if not (isinstance(out, dict) and out.get("table")):
                 continue
             name = str(out["table"]).rstrip("/").rsplit("/", 1)[-1]
-            if not _NAME.match(name):
+            if not _NAME.fullmatch(name):
                 findings.add("INVALID", f"_runs/{m['run_id']}.json", f"output table {name[:80]!r} is not a plain name")
                 continue
             yield out, m["run_id"]
