@@ -208,6 +208,7 @@ class SparkJob:
     own_progress: frozenset[str] = frozenset()
 
     def __init__(self, cfg: Config, args: argparse.Namespace):
+        preflight.check_lake_path(cfg.lake.path)  # before an empty path becomes the working directory
         if "://" not in cfg.lake.path and not cfg.lake.path.startswith("file:"):
             # executors write into the lake through pyarrow too: a relative path would land in
             # each executor's own working directory

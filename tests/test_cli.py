@@ -131,6 +131,23 @@ def test_nonexistent_input_is_named(tmp_path, capsys):
     assert not lake.exists()
 
 
+@pytest.mark.parametrize("command", ["extract", "run", "dedup", "align", "benchmark", "refresh", "plan", "verify",
+                                     "report", "export", "unlock"])
+@pytest.mark.parametrize("lake", ["", "file:"])
+def test_an_empty_lake_path_is_refused_and_the_working_directory_left_alone(command, lake, tmp_path, capsys,
+                                                                            monkeypatch):
+    """An empty --lake used to make the working directory the lake (_runs, _lease, faq, ... among
+    whatever was there), and verify then said 'no such directory' of it."""
+    monkeypatch.chdir(tmp_path)
+    extra = {"extract": [str(SAMPLE)], "run": [str(SAMPLE)], "plan": ["--crawl", "CC-MAIN-2024-22"],
+             "export": ["--out", str(tmp_path / "hub")]}.get(command, [])
+    code, out, err = run([command, *extra, "--lake", lake], capsys)
+    assert code == 2 and out == ""
+    assert one_line(err) == (f"webfaq {command}: error: lake {lake!r}: an empty path; give the lake's directory "
+                             "or URI (--lake PATH)")
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_bad_manifest_is_refused_in_one_line_naming_it(tmp_path, capsys):
     lake = tmp_path / "lake"
     notgz = tmp_path / "warc.paths.gz"

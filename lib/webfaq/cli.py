@@ -211,6 +211,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     from webfaq.lake.lease import LakeBusy, lease_store, unlock
 
     s3 = config_from_args(args).s3
+    preflight.check_lake_path(args.lake)
     try:
         print(unlock(lease_store(args.lake, s3, hadoop=lambda: lake_fs(args.lake, s3)), args.lake, force=args.force))
     except LakeBusy as exc:

@@ -50,6 +50,13 @@ def local_path(uri: str) -> str:
     return uri[len("file:"):] if uri.startswith("file:") else uri
 
 
+def check_lake_path(lake: str) -> None:
+    """A lake path that names something: an empty one (``--lake ''``, or ``file:``) would make
+    the current directory the lake, writing the lake's folders among whatever is there."""
+    if not lake.strip() or (lake.startswith("file:") and not local_path(lake).strip()):
+        raise UsageError(f"lake {lake!r}: an empty path; give the lake's directory or URI (--lake PATH)")
+
+
 def _nearest_existing(path: str) -> str:
     path = os.path.abspath(path)
     while not os.path.exists(path):
@@ -63,6 +70,7 @@ def _nearest_existing(path: str) -> str:
 def check_writable_lake(lake: str) -> None:
     """A lake a job may write: an existing writable directory, or a path whose nearest existing
     parent is a writable directory (the job creates the rest)."""
+    check_lake_path(lake)
     if not is_local(lake):
         return
     path = local_path(lake)
@@ -84,6 +92,7 @@ def check_existing_lake(lake: str, exists: Callable[[str], bool] | None = None) 
     ``exists`` answers for remote lakes (a LakeFS's); local ones are checked directly."""
     from webfaq.lake import join
 
+    check_lake_path(lake)
     if is_local(lake):
         path = local_path(lake)
         if not os.path.exists(path):
