@@ -148,6 +148,16 @@ def test_an_empty_lake_path_is_refused_and_the_working_directory_left_alone(comm
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-4", ""])
+def test_a_bad_shuffle_partitions_variable_is_refused_before_spark(value, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WEBFAQ_SHUFFLE_PARTITIONS", value)
+    lake = tmp_path / "lake"
+    code, _, err = run(["extract", str(SAMPLE), "--lake", str(lake)], capsys)
+    assert code == 2
+    assert one_line(err) == f"webfaq extract: error: WEBFAQ_SHUFFLE_PARTITIONS={value!r}: expected a whole number >= 1"
+    assert not lake.exists()
+
+
 def test_a_bad_manifest_is_refused_in_one_line_naming_it(tmp_path, capsys):
     lake = tmp_path / "lake"
     notgz = tmp_path / "warc.paths.gz"
