@@ -208,6 +208,7 @@ class SparkJob:
     own_progress: frozenset[str] = frozenset()
 
     def __init__(self, cfg: Config, args: argparse.Namespace):
+        preflight.check_lake_path(cfg.lake.path)  # before an empty path becomes the working directory
         if "://" not in cfg.lake.path and not cfg.lake.path.startswith("file:"):
             # executors write into the lake through pyarrow too: a relative path would land in
             # each executor's own working directory
@@ -314,6 +315,7 @@ class SparkJob:
         """What can be known before the run starts: the lake can be written and holds the table
         the job reads. Local lakes are checked without Spark; remote ones through the cluster's
         file system (Spark starts, nothing is written). Raises UsageError."""
+        shuffle_partitions()  # read when Spark starts: a bad value is refused before that
         path = self.cfg.lake.path
         preflight.check_writable_lake(path)
         tables = self.source_tables()
@@ -599,12 +601,26 @@ def build_session(app_name: str, master: str | None = None, log_level: str = "of
     # Sizing defaults and console logging for local and test runs only: under spark-submit the
     # cluster's --conf and log4j2 settings win.
     if "PYSPARK_GATEWAY_PORT" not in os.environ:
-        builder = (builder.config("spark.sql.shuffle.partitions", os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64"))
+        builder = (builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions()))
                    .config("spark.task.maxFailures", "4")
                    .config("spark.driver.extraJavaOptions", driver_log_options(log_level)))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level.upper())
     return spark
+
+
+def shuffle_partitions() -> int:
+    """``WEBFAQ_SHUFFLE_PARTITIONS`` (default 64), Spark's shuffle partitions of local and test
+    runs. Raises UsageError for anything but a whole number >= 1: Spark itself would take the
+    text and fail only at the first shuffle, minutes into a run."""
+    text = os.environ.get("WEBFAQ_SHUFFLE_PARTITIONS", "64")
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"WEBFAQ_SHUFFLE_PARTITIONS={text!r}: expected a whole number >= 1")
+    return value
 
 
 def driver_log_options(log_level: str) -> str:

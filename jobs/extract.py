@@ -29,7 +29,7 @@ from webfaq.errors import UsageError
 from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_fields, unit_uri
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
-from webfaq.lake.inputs import resolve_inputs
+from webfaq.lake.inputs import listed_inputs, resolve_inputs, selected_inputs
 from webfaq.lake.storage import redact
 
 
@@ -45,6 +45,7 @@ class ExtractJob(SparkJob):
     usage_args = "[INPUT ...]"
     config_sections = ["input", "s3", "retry", "extract", "filters", "langid", "lake", "job", "targeted"]
     resolved_inputs: list[str] | None = None  # set by preflight (the command line), else resolved in run
+    input_notes: list[str] = []  # what the inputs' folders and patterns left out (preflight's notes)
     output = "faq"
     own_progress = frozenset({"extract"})  # files, records and QAs (progress.Progress)
 
@@ -56,7 +57,8 @@ class ExtractJob(SparkJob):
     def preflight(self) -> None:
         """The lake, then the inputs (see :func:`checked_inputs`)."""
         super().preflight()
-        self.resolved_inputs = checked_inputs(self.args.inputs, self.cfg)
+        self.input_notes = []
+        self.resolved_inputs = checked_inputs(self.args.inputs, self.cfg, self.input_notes)
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -65,6 +67,8 @@ class ExtractJob(SparkJob):
         if not uris:
             raise JobFailed("no input files matched " + " ".join(self.args.inputs or [cfg.input.crawl or ""]))
         out: dict[str, Any] = {"inputs": [redact(unit_uri(u)) for u in uris]}
+        if self.input_notes:
+            out["input_notes"] = self.input_notes
         work = self.work_dir(uris)
         adopted = self.adopt_work(work)
         done = {f.path for f in self.fs.list_files(work)}
@@ -235,17 +239,23 @@ class ExtractJob(SparkJob):
             return False
 
 
-def checked_inputs(inputs: list[str], cfg) -> list[str]:
+def checked_inputs(inputs: list[str], cfg, notes: list[str] | None = None) -> list[str]:
     """Every input as typed, then the resolved list (a --crawl listing or a manifest is read
-    here, before Spark starts, and a failure names its URL). Raises UsageError."""
+    here, before Spark starts, and a failure names its URL). What folders and patterns left out
+    is printed, one warning line each (and appended to ``notes``). Raises UsageError."""
     if not inputs and not cfg.input.crawl:
         raise UsageError("no inputs: give WARC paths, a warc.paths manifest, or --crawl CC-MAIN-YYYY-WW")
     for path in inputs:
-        preflight.check_input(path)
-    resolved = resolve_inputs(inputs, cfg)
-    if not resolved:
-        raise UsageError("no input files: " + " ".join(inputs or [cfg.input.crawl or ""])
-                         + " matched nothing (after --sample/--limit)")
+        preflight.check_input(path, cfg.input.format)
+    notes = [] if notes is None else notes
+    listed = listed_inputs(inputs, cfg, notes)
+    for line in notes:
+        print(f"warning: {line}", file=sys.stderr)
+    resolved = selected_inputs(listed, cfg)
+    if not resolved:  # every input held files (listed_inputs says so otherwise): the sample took none
+        n = len(listed)
+        raise UsageError(f"no input files: {n} file{'s' * (n != 1)} listed by " + " ".join(inputs or [cfg.input.crawl or ""])
+                         + f", none left after --sample {cfg.input.sample} (--seed {cfg.input.seed})")
     return resolved
 
 

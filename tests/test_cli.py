@@ -140,6 +140,67 @@ def test_nonexistent_input_is_named(tmp_path, capsys):
     assert not lake.exists()
 
 
+@pytest.mark.parametrize("command", ["extract", "run", "dedup", "align", "benchmark", "refresh", "plan", "verify",
+                                     "report", "export", "unlock"])
+@pytest.mark.parametrize("lake", ["", "file:"])
+def test_an_empty_lake_path_is_refused_and_the_working_directory_left_alone(command, lake, tmp_path, capsys,
+                                                                            monkeypatch):
+    """An empty --lake used to make the working directory the lake (_runs, _lease, faq, ... among
+    whatever was there), and verify then said 'no such directory' of it."""
+    monkeypatch.chdir(tmp_path)
+    extra = {"extract": [str(SAMPLE)], "run": [str(SAMPLE)], "plan": ["--crawl", "CC-MAIN-2024-22"],
+             "export": ["--out", str(tmp_path / "hub")]}.get(command, [])
+    code, out, err = run([command, *extra, "--lake", lake], capsys)
+    assert code == 2 and out == ""
+    assert one_line(err) == (f"webfaq {command}: error: lake {lake!r}: an empty path; give the lake's directory "
+                             "or URI (--lake PATH)")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-4", ""])
+def test_a_bad_shuffle_partitions_variable_is_refused_before_spark(value, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WEBFAQ_SHUFFLE_PARTITIONS", value)
+    lake = tmp_path / "lake"
+    code, _, err = run(["extract", str(SAMPLE), "--lake", str(lake)], capsys)
+    assert code == 2
+    assert one_line(err) == f"webfaq extract: error: WEBFAQ_SHUFFLE_PARTITIONS={value!r}: expected a whole number >= 1"
+    assert not lake.exists()
+
+
+def test_a_bad_manifest_is_refused_in_one_line_naming_it(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    notgz = tmp_path / "warc.paths.gz"
+    notgz.write_bytes(b"good.warc.gz\n")
+    code, _, err = run(["extract", str(notgz), "--lake", str(lake)], capsys)
+    assert code == 2 and one_line(err) == (f"webfaq extract: error: manifest {notgz}: not gzip data, though its "
+                                           "name ends in .gz")
+    latin = tmp_path / "latin.paths"
+    latin.write_bytes(b"caf\xe9.warc.gz\n")
+    code, _, err = run(["extract", str(latin), "--lake", str(lake)], capsys)
+    assert code == 2 and one_line(err) == (f"webfaq extract: error: manifest {latin}: not UTF-8 text (byte 0xe9 "
+                                           "at offset 3)")
+    assert not lake.exists()
+
+
+def test_unsupported_or_incomplete_input_urls_are_refused_before_spark(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    for url, problem in [("ftp://host/x.warc.gz", "ftp:// is not supported (inputs are local paths, s3:// or "
+                                                   "http(s):// URLs)"),
+                         ("s3:///x.warc.gz", "no bucket (s3://BUCKET/KEY)"),
+                         ("https:///x.warc.gz", "no host (https://HOST/PATH)")]:
+        code, _, err = run(["extract", url, "--lake", str(lake)], capsys)
+        assert code == 2 and one_line(err) == f"webfaq extract: error: input {url}: {problem}"
+    assert not lake.exists()
+
+
+def test_extract_file_reads_a_file_uri_as_the_path_it_names(tmp_path, capsys):
+    warc = SAMPLE / "sample-0001.warc.gz"
+    code, out, err = run(["extract-file", f"file:{warc}", "--out", str(tmp_path / "out.jsonl")], capsys)
+    assert code == 0, err
+    report = json.loads(err)
+    assert report["file"] == str(warc.resolve()) and report["status"] == "ok" and report["counters"]["qa.kept"] > 0
+
+
 @pytest.mark.parametrize("command", ["verify", "report"])
 def test_read_only_commands_refuse_a_lake_that_does_not_exist_and_create_nothing(command, tmp_path, capsys):
     typo = tmp_path / "typo"

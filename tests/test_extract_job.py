@@ -261,3 +261,26 @@ def test_a_rerun_resumes_from_per_file_results(spark, sample_lake, tmp_path):
     assert manifest["counters"]["files.total"] == len(uris)
     assert comparable(lake_rows(lake / "faq")) == comparable(lake_rows(reference / "faq"))
     assert not Path(work).exists()
+
+
+def test_one_warc_spelled_several_ways_is_extracted_once_and_rerun_in_place(spark, tmp_path, monkeypatch):
+    """A manifest naming one WARC four ways (relative, with .., with ./, as a file:// URI) and the
+    command line naming it again used to extract it once per spelling (rows x5); a re-run through
+    a link added its rows again instead of replacing them."""
+    data = tmp_path / "data"
+    data.mkdir()
+    warc = data / "one.warc.gz"
+    shutil.copy(SAMPLE / "sample-0001.warc.gz", warc)
+    (tmp_path / "link.warc.gz").symlink_to(warc)
+    listing = tmp_path / "warc.paths"
+    listing.write_text(f"one.warc.gz\n../data/one.warc.gz\n{data}/./one.warc.gz\nfile://{warc}\n")
+    lake = tmp_path / "lake"
+    monkeypatch.chdir(data)
+    first = run_extract(spark, [str(listing), "one.warc.gz", "--input-base-url", f"{data}/", "--lake", str(lake),
+                                "--crawl-id", "CC-TEST"])
+    assert first["inputs"] == [str(warc)] and first["counters"]["files.total"] == 1
+    rows = lake_rows(lake / "faq")
+    assert len(rows) == first["counters"]["qa.kept"] > 0 and {r["warc_file"] for r in rows} == {str(warc)}
+    again = run_extract(spark, [str(tmp_path / "link.warc.gz"), "--lake", str(lake), "--crawl-id", "CC-TEST"])
+    assert again["inputs"] == [str(warc)]
+    assert comparable(lake_rows(lake / "faq")) == comparable(rows)

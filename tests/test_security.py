@@ -59,19 +59,22 @@ SIGNED = "https://127.0.0.1:9/crawl-data/y.warc.gz?X-Amz-Credential=AKIDSECRET1&
 @pytest.mark.spark
 def test_secrets_never_leave_the_process(spark, tmp_path, capsys):
     """A credentialed --input-base-url and presigned URLs (one unreachable, one a glob that
-    matches nothing): no manifest, report, console line or error message holds a credential."""
+    matches nothing): no manifest, report, console line or error message holds a credential. A
+    listing entry resolved against the credentialed base is refused before the run, naming the
+    entry without its user:password."""
     from webfaq.cli import main as cli_main
     from webfaq_jobs.extract import ExtractJob
 
     lake, listing = tmp_path / "lake", tmp_path / "warc.paths"
     listing.write_text("crawl-data/x.warc.gz\n")  # resolved against the credentialed base URL
     proc = subprocess.run([str(Path(sys.executable).parent / "webfaq"), "extract", str(SAMPLE / "sample-0001.warc.gz"),
-                           str(listing), SIGNED, "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake),
+                           SIGNED, "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake),
                            "--crawl-id", "C", "--job-failure-budget", "1", "--retry-max-attempts", "1"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     nothing = str(tmp_path / "none-*.warc.gz") + "?X-Amz-Credential=AKIDSECRET2&X-Amz-Signature=SIGSECRET2"
     assert ExtractJob.main([nothing, "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake), "--crawl-id", "C"]) == 2
+    assert ExtractJob.main([str(listing), "--input-base-url", CREDENTIALED_BASE, "--lake", str(lake)]) == 2
     assert cli_main(["report", "--lake", str(lake)]) == 0
     console = capsys.readouterr()
 
@@ -79,10 +82,12 @@ def test_secrets_never_leave_the_process(spark, tmp_path, capsys):
     assert complete["status"] == "complete"
     assert complete["config"]["input"]["base_url"] == "http://127.0.0.1:9/"
     statuses = {f["file_uri"]: f["file_status"] for f in complete["files"]}
-    assert statuses["http://127.0.0.1:9/crawl-data/x.warc.gz"] == statuses["https://127.0.0.1:9/crawl-data/y.warc.gz"] == "failed"
+    assert statuses["https://127.0.0.1:9/crawl-data/y.warc.gz"] == "failed"
     assert complete["counters"]["files.ok"] == 1 and complete["counters"]["qa.kept"] > 0  # the good file's rows stay
-    (refused,) = [line for line in console.err.splitlines() if line.startswith("webfaq extract: ")]
+    refused, listed = [line for line in console.err.splitlines() if line.startswith("webfaq extract: ")]
     assert refused.startswith("webfaq extract: error: input ") and "X-Amz-Signature=REDACTED" in refused
+    assert listed == (f"webfaq extract: error: manifest {listing} line 1: http://127.0.0.1:9/crawl-data/x.warc.gz: "
+                      "user:password in a URL is not supported (use a signed URL, or --s3-profile for s3://)")
     texts = {"console of the complete run": proc.stdout + proc.stderr, "console of the failed run": console.out + console.err}
     texts.update({str(p): p.read_text() for p in lake.rglob("*") if p.suffix in (".json", ".html")})
     manifests = [p for p in texts if p.endswith(".json") and Path(p).parent.name == "_runs"]

@@ -63,8 +63,9 @@ def cmd_extract_file(args: argparse.Namespace) -> int:
     from webfaq.extract.pipeline import process_file
 
     cfg = config_from_args(args)
-    preflight.check_input(args.path)
-    result = process_file(args.path, cfg)
+    preflight.check_input(args.path, cfg.input.format)
+    path = args.path if preflight.is_remote(args.path) else preflight.canonical_path(preflight.input_path(args.path))
+    result = process_file(path, cfg)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         for rec in result.records:
@@ -210,6 +211,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     from webfaq.lake.lease import LakeBusy, lease_store, unlock
 
     s3 = config_from_args(args).s3
+    preflight.check_lake_path(args.lake)
     try:
         print(unlock(lease_store(args.lake, s3, hadoop=lambda: lake_fs(args.lake, s3)), args.lake, force=args.force))
     except LakeBusy as exc:

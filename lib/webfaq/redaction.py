@@ -50,6 +50,8 @@ def redact(uri: str) -> str:
             netloc += f":{parts.port}"
     except ValueError:  # a port that is no number: keep only what stands after the user-info
         netloc = parts.netloc.rsplit("@", 1)[-1]
+    if not netloc and "://" in uri:  # s3:///key: urlunsplit would drop the empty authority with its //
+        return f"{parts.scheme}://{parts.path}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

@@ -378,7 +378,9 @@ def result_rows(result: FileResult) -> Iterator[tuple]:
 
 
 def file_key(uri: str) -> str:
-    """Name of an input file's result in the job's work directory."""
+    """Name of an input file's result in the job's work directory. ``uri`` is spelled as the
+    resolved inputs spell it (``webfaq.lake.inputs``: one canonical path per local file), so a
+    file has one result, and a re-run finds it, whatever spelling the command line used."""
     import hashlib
 
     return hashlib.sha1(uri.encode("utf-8")).hexdigest()[:24]

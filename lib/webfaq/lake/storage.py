@@ -70,8 +70,10 @@ def s3_client(s3: S3Config, retry: RetryConfig):
 
 
 def split_s3(uri: str) -> tuple[str, str]:
-    parts = urllib.parse.urlsplit(uri)
-    return parts.netloc, parts.path.lstrip("/")
+    """(bucket, key) of ``s3://bucket/key``. Split by hand: a key may hold ``?`` and ``#``
+    (a glob's ``?`` too), which a URL parser would take for a query or a fragment."""
+    bucket, _, key = uri.split("://", 1)[-1].partition("/")
+    return bucket, key.lstrip("/")
 
 
 def _classify_boto(exc: Exception) -> FetchError:
@@ -446,6 +448,27 @@ def object_size(uri: str, s3: S3Config, retry: RetryConfig) -> int:
     return with_retries(head, retry)
 
 
+def list_s3(bucket: str, prefix: str, s3: S3Config, retry: RetryConfig,
+            delimiter: str = "") -> tuple[list[str], list[str]]:
+    """The keys under ``prefix`` (sorted) and, with a ``delimiter``, the sub-folder prefixes
+    directly under it; retried, and a failure (a missing bucket, a refusal) is a classified
+    FetchError, never botocore's own exception."""
+    def listing() -> tuple[list[str], list[str]]:
+        keys: list[str] = []
+        folders: list[str] = []
+        extra = {"Delimiter": delimiter} if delimiter else {}
+        try:
+            for page in s3_client(s3, retry).get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix=prefix, **extra):
+                keys += [obj["Key"] for obj in page.get("Contents", [])]
+                folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        except Exception as exc:  # noqa: BLE001 - classified, never swallowed
+            raise _classify_boto(exc) from exc
+        return sorted(keys), sorted(folders)
+
+    return with_retries(listing, retry)
+
+
 def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
     """Expand a local glob, a local directory, or an ``s3://bucket/prefix*`` glob."""
     if pattern.startswith("s3://"):
@@ -455,10 +478,8 @@ def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
 
         bucket, key_pattern = split_s3(pattern)
         prefix = key_pattern.split("*")[0].split("?")[0].split("[")[0]
-        paginator = s3_client(s3, retry).get_paginator("list_objects_v2")
-        keys = [obj["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-                for obj in page.get("Contents", [])]
-        return [f"s3://{bucket}/{k}" for k in sorted(keys) if fnmatch.fnmatchcase(k, key_pattern)]
+        keys, _ = list_s3(bucket, prefix, s3, retry)
+        return [f"s3://{bucket}/{k}" for k in keys if fnmatch.fnmatchcase(k, key_pattern)]
     if "://" in pattern:
         return [pattern]
     # Local paths become absolute: executors do not share the driver's working directory.
