@@ -25,7 +25,7 @@ from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
 from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, example_epilog,
                             guarded)
-from webfaq.errors import UsageError, describe_error
+from webfaq.errors import UsageError, describe_error, free_space_note
 from webfaq.faults import failpoint
 from webfaq.lake import FileInfo, recover
 from webfaq.lake.manifest import record_data_files, save_manifest
@@ -278,7 +278,8 @@ class SparkJob:
             if debug_enabled(argv):
                 traceback.print_exc()
             recorded = getattr(job, "manifest", {})
-            print(f"{cls.prog()}: run failed: {recorded.get('error') or describe_error(exc)}", file=sys.stderr)
+            error = recorded.get("error") or describe_error(exc)
+            print(f"{cls.prog()}: run failed: {error}{free_space_note(error, job.write_places())}", file=sys.stderr)
             if recorded.get("manifest_path"):
                 print(f"manifest: {recorded['manifest_path']}", file=sys.stderr)
             return EXIT_FAILED
@@ -290,6 +291,20 @@ class SparkJob:
             follow = next_command(manifest)
             print(text if not follow or follow in text else f"{text}\n{follow}")
         return EXIT_OK
+
+    def write_places(self) -> dict[str, str]:
+        """The local directories a run writes to, by what they hold (for a full disk's note):
+        the lake, where it is local, and Spark's scratch space (SPARK_LOCAL_DIRS, else the
+        system's temporary directory, Spark's default)."""
+        import tempfile
+
+        places = {}
+        if preflight.is_local(self.cfg.lake.path):
+            places["lake"] = os.path.abspath(preflight.local_path(self.cfg.lake.path))
+        scratch = [d for d in os.environ.get("SPARK_LOCAL_DIRS", "").split(",") if d.strip()]
+        for n, directory in enumerate(scratch or [tempfile.gettempdir()]):
+            places["Spark's local dir" + (f" {n + 1}" if len(scratch) > 1 else "")] = directory.strip()
+        return places
 
     # ----------------------------------------------------------------- checks before the run
     def source_tables(self) -> list[str]:

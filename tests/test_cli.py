@@ -361,8 +361,9 @@ def test_verify_is_short_by_default_quiet_with_q_and_json_with_json(tmp_path, ca
 
 def test_verify_that_checked_nothing_does_not_pass(tmp_path, capsys):
     (tmp_path / "_runs").mkdir()
-    code, _, err = run(["verify", "--lake", str(tmp_path)], capsys)
-    assert code == 1 and "nothing checked" in err and "all consistent" not in err
+    code, out, err = run(["verify", "--lake", str(tmp_path)], capsys)
+    assert code == 1 and "nothing checked" in err and "all consistent" not in out + err
+    assert out.strip() == "0 runs, 0 partitions and 0 files checked: nothing to compare"
 
 
 # --------------------------------------------------------------------------- help

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,7 +198,10 @@ def test_enospc_on_the_executors_fails_the_run_with_its_real_cause(tmp_path):
     (path,) = (lake / "_runs").glob("*.json")
     m = json.loads(path.read_text())
     assert m["status"] == "failed" and m["error"].startswith("OSError: [Errno 28] No space left on device")
-    assert proc.stderr.strip().splitlines()[-2:] == [f"webfaq extract: run failed: {m['error']}", f"manifest: {path}"]
+    failed, manifest_line = proc.stderr.strip().splitlines()[-2:]
+    assert manifest_line == f"manifest: {path}"
+    assert re.fullmatch(re.escape(f"webfaq extract: run failed: {m['error']}; free space: lake {lake} ")
+                        + r"[0-9.]+ [KMGT]?B, Spark's local dir \S+ [0-9.]+ [KMGT]?B", failed), failed
     assert _no_temp_files(lake) == [] and not (lake / "faq").exists()
 
 
@@ -225,6 +229,7 @@ def test_a_really_full_disk(tmp_path):
         (tmp_path / "tmp").mkdir()
         env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
         env.pop(ENV, None)
+        env.pop("SPARK_LOCAL_DIRS", None)
         proc = subprocess.run([WEBFAQ, "extract", str(SAMPLE), "--lake", str(disk / "lake"), "--crawl-id", "C"],
                               capture_output=True, text=True, env=env, timeout=600)
         assert proc.returncode == 1, proc.stderr[-3000:]
@@ -234,7 +239,11 @@ def test_a_really_full_disk(tmp_path):
         assert "No space left on device" in m["error"] and "Py4J" not in m["error"]
         assert "No space left on device" in m["manifest_error"]
         lines = proc.stderr.strip().splitlines()  # the lease's own release may warn on a full disk too
-        assert lines[-2:] == [f"webfaq extract: run failed: {m['error']}", f"manifest: {path}"]
+        # which disk is full: the lake's, not Spark's scratch space (the error itself never says)
+        assert lines[-1] == f"manifest: {path}"
+        assert re.fullmatch(re.escape(f"webfaq extract: run failed: {m['error']}; free space: lake {disk / 'lake'} ")
+                            + r"[0-9]{1,4} (B|KB), Spark's local dir " + re.escape(str(tmp_path / "tmp"))
+                            + r" [0-9.]+ [MGT]B", lines[-2]), lines[-2]
         assert any(str(path) in line for line in lines[:-2])  # the fallback's warning names where it went
     finally:
         subprocess.run(["umount", str(disk)], check=False)

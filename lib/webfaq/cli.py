@@ -157,9 +157,11 @@ def print_verify(report: dict[str, Any], verbose: bool, quiet: bool) -> None:
     for problem in report["problems"]:
         print(problem)
     if not quiet:
+        checked = report["partitions_checked"] or report["files_checked"]
+        verdict = f"{len(report['problems'])} problems" if not report["ok"] else \
+            "all consistent" if checked else "nothing to compare"  # not "consistent": see cmd_verify
         print(f"{report['runs']} runs, {len(report['partitions_checked'])} partitions and "
-              f"{len(report['files_checked'])} files checked: "
-              + ("all consistent" if report["ok"] else f"{len(report['problems'])} problems"))
+              f"{len(report['files_checked'])} files checked: {verdict}")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

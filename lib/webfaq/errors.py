@@ -103,3 +103,33 @@ def _python_cause(message: str) -> str | None:
 def _shorten(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+_NO_SPACE = ("No space left on device", "[Errno 28]", "ENOSPC")
+
+
+def free_space_note(error: str, places: dict[str, str]) -> str:
+    """For a full-disk failure, the free space of each local place a run writes to, as
+    ``"; free space: lake /data/lake 0 B, Spark's local dir /tmp 11.2 GB"`` (else ""). The error
+    itself (an executor's ``OSError``, a JVM's ``IOException``) never says which disk was full,
+    and a full Spark scratch disk reads exactly like a full lake."""
+    import shutil
+
+    if not any(mark in error for mark in _NO_SPACE):
+        return ""
+    shown = []
+    for label, path in places.items():
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError:
+            continue
+        shown.append(f"{label} {path} {_size(free)}")
+    return f"; free space: {', '.join(shown)}" if shown else ""
+
+
+def _size(n: float) -> str:
+    units = ("B", "KB", "MB", "GB", "TB")
+    step = 0
+    while n >= 1000 and step < len(units) - 1:
+        n, step = n / 1000, step + 1
+    return f"{n:.0f} B" if step == 0 else f"{n:.1f} {units[step]}"
