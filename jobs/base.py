@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 from webfaq import lake, preflight
 from webfaq.config import Config, add_config_arguments, config_from_args
-from webfaq.console import (EXIT_FAILED, EXIT_OK, Parser, add_general_arguments, debug_enabled, example_epilog,
-                            guarded)
+from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_REFUSED, Parser, add_general_arguments, debug_enabled,
+                            example_epilog, guarded)
 from webfaq.errors import UsageError, describe_error, free_space_note
 from webfaq.faults import failpoint
 from webfaq.lake import FileInfo, recover
@@ -38,9 +38,6 @@ try:  # run as `spark-submit jobs/x.py` (script dir on sys.path) or as a package
     from webfaq_jobs.progress import PhaseProgress
 except ImportError:  # pragma: no cover - spark-submit with only --py-files of lib
     from progress import PhaseProgress  # type: ignore[no-redef]
-
-
-EXIT_REFUSED = 75  # EX_TEMPFAIL: another run holds the lake; a scheduler may retry later
 
 
 class JobFailed(RuntimeError):

@@ -359,6 +359,25 @@ def test_verify_is_short_by_default_quiet_with_q_and_json_with_json(tmp_path, ca
     assert "the lake holds {}" in out  # one line per finding, nothing else with -q
 
 
+def test_verify_says_when_a_run_was_writing_the_lake_during_the_check(tmp_path, capsys):
+    """verify takes no lease, so a run's swap in progress shows as MISSING/UNKNOWN findings; a
+    live writer (here: a lease held by this process) is named in a note, and --json says it."""
+    from webfaq.lake.lease import acquire, lease_store
+
+    (tmp_path / "_runs").mkdir()
+    lease = acquire(lease_store(str(tmp_path)), str(tmp_path), "20991231T000000Z-dedup-abcdef", "dedup")
+    try:
+        _, _, err = run(["verify", "--lake", str(tmp_path)], capsys)
+        _, out, _ = run(["verify", "--lake", str(tmp_path), "--json"], capsys)
+    finally:
+        lease.release()
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    assert "run 20991231T000000Z-dedup-abcdef (job dedup" in note and "verify again when it has finished" in note
+    assert json.loads(out)["written_during"].startswith("run 20991231T000000Z-dedup-abcdef")
+    _, _, err = run(["verify", "--lake", str(tmp_path)], capsys)
+    assert "note:" not in err  # released: nobody is writing
+
+
 def test_verify_that_checked_nothing_does_not_pass(tmp_path, capsys):
     (tmp_path / "_runs").mkdir()
     code, out, err = run(["verify", "--lake", str(tmp_path)], capsys)

@@ -223,3 +223,67 @@ def test_overwrite_replaces_an_export_however_many_configs_its_card_lists(export
             assert cli(["export", "--lake", str(lake), "--out", str(folder), "--overwrite"]) == 2
         assert "not an earlier export" in err.getvalue()
     assert (notes / "README.md").read_text(encoding="utf-8").startswith("---\ntitle: my notes")
+
+
+# --------------------------------------------------------------------------- other processes at work
+
+def _lease_of(lake: Path):
+    from webfaq.lake.lease import acquire, lease_store
+
+    return acquire(lease_store(str(lake)), str(lake), "20991231T000000Z-dedup-abcdef", "dedup")
+
+
+def test_an_export_while_a_run_writes_the_lake_is_refused(exported, tmp_path, capsys):
+    """A run's swap moves a partition out before the new one is in: an export then read
+    faq_dedup empty, fell back to the raw faq table (duplicates included) and said on its card
+    that dedup never ran, exit 0. A live writer's lease now refuses it (exit 75, like a second
+    writer), and nothing is written."""
+    lake, _, _, _ = exported
+    lease = _lease_of(lake)
+    try:
+        assert cli(["export", "--lake", str(lake), "--out", str(tmp_path / "out")]) == 75
+    finally:
+        lease.release()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("webfaq export REFUSED: the lake") and "20991231T000000Z-dedup-abcdef" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_writes_the_lake_during_an_export_voids_it(exported, tmp_path, monkeypatch, capsys):
+    """A writer that takes the lease while the export reads (here: starts and finishes between
+    two tables) leaves a new lease generation: the export is refused, nothing is published."""
+    import webfaq.lake.export as export_module
+
+    lake, _, _, _ = exported
+    real = export_module.export_benchmark
+
+    def with_a_run_meanwhile(*args, **kwargs):
+        _lease_of(lake).release()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "export_benchmark", with_a_run_meanwhile)
+    assert cli(["export", "--lake", str(lake), "--out", str(tmp_path / "out")]) == 75
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "was written while it was exported" in line and "nothing was exported" in line
+    assert list(tmp_path.iterdir()) == []  # neither --out nor a temp folder
+
+
+def test_a_folder_made_at_out_during_an_export_is_never_replaced(exported, tmp_path, monkeypatch, capsys):
+    """--out is checked when the export starts and again right before its folder is renamed into
+    place: somebody's folder (or another export) that appeared there meanwhile is not deleted."""
+    import webfaq.lake.export as export_module
+
+    lake, _, _, _ = exported
+    out = tmp_path / "out"
+    real = export_module.export_benchmark
+
+    def someone_writes_out(*args, **kwargs):
+        out.mkdir()
+        (out / "mywork.txt").write_text("precious")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "export_benchmark", someone_writes_out)
+    assert cli(["export", "--lake", str(lake), "--out", str(out)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["mywork.txt"] and (out / "mywork.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the temp folder is gone

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from webfaq import preflight
 from webfaq.config import add_config_arguments, config_from_args, section_classes
-from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, add_general_arguments, example_epilog,
+from webfaq.console import (EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, Parser, add_general_arguments, example_epilog,
                             guarded)
 from webfaq.errors import UsageError
 from webfaq.redaction import redacted_output
@@ -137,6 +137,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1, sort_keys=True, default=str))
     else:
         print_verify(report, verbose=args.verbose, quiet=args.quiet)
+        if report["written_during"]:  # verify takes no lease: a run's swap in progress shows as findings
+            print(f"note: {report['written_during']} was writing the lake during the check; a partition "
+                  "it was swapping shows as MISSING or UNKNOWN: verify again when it has finished", file=sys.stderr)
     if not checked and report["ok"]:
         if not args.json:
             print(f"nothing checked: {args.lake} holds no complete run that wrote a table", file=sys.stderr)
@@ -188,6 +191,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the lake as a folder ready to upload as a Hugging Face dataset (no Spark). A refusal
     (non-empty --out without --overwrite, nothing to export) is one line and exit 2."""
     from webfaq.lake.export import ExportError, export
+    from webfaq.lake.lease import LakeBusy
 
     s3 = _existing_lake(args)
     try:
@@ -196,6 +200,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"webfaq export REFUSED: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LakeBusy as exc:  # a run is writing the lake, or wrote it during the export
+        print(f"webfaq export REFUSED: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     if args.json:
         print(json.dumps({"out": str(args.out), "rows": result.rows,
                           "configs": [{"name": c.name, "kind": c.kind, "rows": c.rows, "splits": list(c.splits)}

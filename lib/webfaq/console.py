@@ -20,6 +20,7 @@ from typing import Callable
 from webfaq.errors import UsageError, describe_error  # noqa: F401 - re-exported for the jobs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_REFUSED = 75  # EX_TEMPFAIL: another run holds the lake; a scheduler may retry later
 REFERENCE_HINT = "All settings with their full text: README.md, section 'Settings reference'."
 
 

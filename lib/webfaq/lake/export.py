@@ -39,6 +39,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
+from webfaq.lake.lease import LakeChanged, reader_mark, reader_store, written_since
 from webfaq.lake.manifest import read_manifests
 from webfaq.lake.table import LakeFS, delta_active_files, is_data_file, is_delta, join, lake_fs
 
@@ -98,6 +99,8 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
     lake = lake.rstrip("/")
     _check_target(target, overwrite, lake)
     fs = lake_fs(lake, s3)
+    store = reader_store(lake, s3)
+    mark = reader_mark(store, lake) if store else None  # LakeBusy while a run writes the lake
     result = Export(lake=lake.rsplit("/", 1)[-1], license=license)
     tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir(parents=True)
@@ -110,6 +113,10 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
             raise ExportError(f"{lake} holds no faq, faq_dedup, bitext or benchmark data to export")
         result.runs = source_runs(lake, manifests, result)
         (tmp / "README.md").write_text(card(result), encoding="utf-8")
+        if mark is not None and (writer := written_since(store, lake, mark)) is not None:
+            raise LakeChanged(f"the lake {lake} was written while it was exported, by {writer.describe()}; "
+                              "nothing was exported: export again when that run has finished")
+        _check_target(target, overwrite, lake)  # again: --out may have been filled meanwhile
         _publish(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

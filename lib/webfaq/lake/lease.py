@@ -315,6 +315,37 @@ def busy(view: LeaseView, lake: str) -> LakeBusy:
                     f"or if that run is dead: webfaq unlock --lake {shlex.quote(lake)}")
 
 
+class LakeChanged(LakeBusy):
+    """A writer took the lake's lease while a reader read it. Readers take no lease (a read-only
+    lake must stay readable), but a writer's swap moves a partition out before it moves the new
+    one in, so what was read may mix two states of the lake, or miss a table for a moment."""
+
+
+def reader_store(lake: str, s3: Any = None) -> LeaseStore | None:
+    """:func:`lease_store` for a reader without Spark, or None where the lease needs Hadoop's
+    FileSystem (an hdfs:// lake): there a reader cannot tell a run's publish from a quiet lake."""
+    try:
+        return lease_store(lake, s3)
+    except ValueError:
+        return None
+
+
+def reader_mark(store: LeaseStore, lake: str) -> LeaseView:
+    """The lease as a reader finds it before reading; :func:`busy` when a live run holds it.
+    Pass the view to :func:`written_since` after reading."""
+    view = read_view(store, lake)
+    if view.state() == "held":
+        raise busy(view, lake)
+    return view
+
+
+def written_since(store: LeaseStore, lake: str, mark: LeaseView) -> LeaseView | None:
+    """The lease now, if a writer took it after ``mark`` (a new generation: every writer takes
+    one, even one that started and finished during the read) or holds it now; else None."""
+    view = read_view(store, lake)
+    return view if view.generation != mark.generation or view.state() == "held" else None
+
+
 def refuse_if_held(store: LeaseStore, lake: str) -> None:
     """Raise :func:`busy` when a live run holds the lake (a look, nothing written): a writer is
     told the lake is busy before any other check of tables that run may be writing."""

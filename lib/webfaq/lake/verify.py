@@ -36,6 +36,7 @@ from typing import Any, Iterator, NamedTuple
 from webfaq.counters import check_inputs, reconcile
 from webfaq.errors import describe_error
 from webfaq.lake import LakeFS, delta_active_files, is_delta, join, lake_fs
+from webfaq.lake.lease import read_view, reader_store, written_since
 from webfaq.lake.manifest import NotParquet, output_partitions, parquet_facts, scan_manifests
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")  # a table, partition or file name (fullmatch)
@@ -291,12 +292,17 @@ def verify(lake: str, fs: LakeFS | None = None, s3: Any = None) -> dict[str, Any
     manifests: list[dict[str, Any]] = []
     partitions: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
+    store = reader_store(lake, s3)
+    before = read_view(store, lake) if store else None
     with findings.guard(lake):
         fs = fs or lake_fs(lake, s3)
         manifests = check_manifests(fs, lake, findings)
         outputs = complete_outputs(manifests, findings)
         partitions = check_tables(fs, expected_partitions(lake, outputs, findings), findings)
         files = check_files(fs, expected_files(lake, outputs, findings), findings)
+    writer = None
+    if before is not None:
+        writer = before if before.state() == "held" else written_since(store, lake, before)
     return {"lake": lake, "runs": len(manifests), "partitions_checked": partitions, "files_checked": files,
             "findings": [asdict(f) for f in findings.items], "problems": [str(f) for f in findings.items],
-            "ok": not findings.items}
+            "ok": not findings.items, "written_during": writer.describe() if writer else None}
