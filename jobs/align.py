@@ -373,6 +373,7 @@ class AlignJob(SparkJob):
                 done[table] = self.publish(self.stage(table), self.table(table), {"pair": [p[5:] for p in parts]}, ["pair"])
             else:
                 done[table] = self.swap_staged(self.stage(table), self.table(table), parts)
+        self.finish_publish()  # bitext and its export change together
         return {"output": self.table(self.output), "export": self.table(self.export) if len(tables) > 1 else None,
                 "embeddings": vectors.store_path(self, vectors.VIEWS["qa"]), "pairs": sorted(p[5:] for p in done[self.output])}
 

@@ -456,9 +456,20 @@ class SparkJob:
             raise JobFailed(str(exc)) from exc
 
     def swap_staged(self, staged: str, path: str, parts: list[str]) -> list[str]:
-        """``lake.swap_partitions`` of this run, after the lease check."""
+        """``lake.swap_partitions`` of this run, after the lease check. The run's trash and swap
+        journal stay until :meth:`finish_publish`: a run that dies before it is rolled back by
+        the next writer, every table it had swapped included."""
         self.commit_guard()
-        return lake.swap_partitions(self.fs, staged, path, self.run_id, parts)
+        done = lake.swap_partitions(self.fs, staged, path, self.run_id, parts, last=False)
+        failpoint("swap.after_table")
+        failpoint(f"swap.after_table.{path.rstrip('/').rsplit('/', 1)[-1]}")
+        return done
+
+    def finish_publish(self) -> None:
+        """The end of this run's publish: every table it swapped stays as it is now (its trash and
+        journal go). Each job calls it after its last table; until then a crash rolls all of
+        them back, so the tables a run writes change together or not at all."""
+        lake.end_swaps(self.fs, self.run_id)
 
     def commit_delta(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str], schema) -> int:
         """``lake.commit_delta`` of this run on top of the version it read, after the lease
@@ -556,6 +567,7 @@ class SparkJob:
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
             manifest.update(self.run())
+            self.finish_publish()  # a job that swapped without ending its publish ends it here
             self.fs.delete(self.stage())  # a complete run's staging is scratch (a failed one's: recover())
             record_data_files(self.fs, manifest)  # after publishing: what verify checks file by file
             manifest["status"] = "complete"

@@ -110,6 +110,7 @@ class BenchmarkJob(SparkJob):
             table = self.table(bm.table)
             staged = self.staged_files(lines)
             out["partitions_replaced"] = self.swap_staged(self.stage(bm.table), table, languages)
+            self.finish_publish()
             out["output"] = {"table": table, "format": "files", "languages": languages, "files": staged}
         return out
 

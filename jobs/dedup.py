@@ -476,9 +476,9 @@ class DedupJob(SparkJob):
 
     def swap(self, crawls: list[str], relabelled: list[str] = ()) -> dict[str, Any]:
         """Replace each table's crawl partitions as a whole (directory swap, or one Delta
-        transaction per table); outputs last, index first, so an interrupted swap never leaves
-        flags without the index a later increment needs. Old crawls that were only relabelled
-        keep their band hashes (they did not change)."""
+        transaction per table); outputs last, index first. A Parquet run that dies before its last
+        table is swapped is rolled back by the next writer, every table of it. Old crawls that
+        were only relabelled keep their band hashes (they did not change)."""
         layout = {self.vertices_table: ["crawl"], self.bands_table: ["crawl"], self.components_table: PARTITION_COLUMNS,
                   self.dropped_table: PARTITION_COLUMNS, self.output: PARTITION_COLUMNS}
         for table, partition_by in layout.items():
@@ -486,6 +486,7 @@ class DedupJob(SparkJob):
             if table == self.bands_table and self.cfg.lake.format == "delta":
                 self.place_params(crawls)  # not a data file: a Delta commit would leave it behind
             self.publish(self.stage(table), self.table(table), {"crawl": crawls + again}, partition_by)
+        self.finish_publish()  # the five tables change together: a crash before here rolls all back
         return {"output": self.table(self.output), "dropped": self.table(self.dropped_table),
                 "components": self.table(self.components_table),
                 "vertices": self.table(self.vertices_table), "bands": self.table(self.bands_table),

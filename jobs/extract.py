@@ -217,6 +217,7 @@ class ExtractJob(SparkJob):
             info["delta_writer"] = "deltalake"
         else:
             info["partitions_replaced"] = self.swap_staged(staged, table, [f"crawl={c}" for c in crawls])
+            self.finish_publish()
         return info
 
     def crawl_content(self, table: str, qa, crawls: list[str], uris: list[str]):

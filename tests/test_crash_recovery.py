@@ -103,3 +103,37 @@ def test_executor_killed_mid_stage_the_job_completes_with_the_same_lake(spark, s
     assert killed is not None, "no executor was caught running a task"
     assert proc.returncode == 0, err[-3000:]
     assert comparable(lake_rows(lake / "faq")) == comparable(lake_rows(undisturbed / "faq"))
+
+
+def _table_files(lake: Path, tables) -> dict[str, str]:
+    """Every file of ``tables`` (path under the lake -> sha256 of its bytes)."""
+    import hashlib
+
+    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for t in tables for p in sorted((lake / t).rglob("*")) if p.is_file()}
+
+
+def test_dedup_killed_between_its_tables_is_rolled_back_whole(spark, tmp_path):
+    """Killed after four of its five tables were swapped: the next writer puts every table back
+    as the previous run left it (not four new tables and an old faq_dedup), and verify agrees."""
+    from support.faqsynth import write_lake
+    from test_dedup_job import C1, C2, OUTPUT_TABLES, build_rows, run_dedup
+    from webfaq.lake.verify import verify
+    from webfaq_jobs.base import JobFailed
+
+    lake = tmp_path / "lake"
+    write_lake(build_rows()[0], lake)
+    run_dedup(lake, "--dedup-crawls", C1)
+    before = _table_files(lake, OUTPUT_TABLES)
+    crashed = subprocess.run([WEBFAQ, "dedup", "--lake", str(lake), "--dedup-crawls", C2, "--dedup-incremental"],
+                             capture_output=True, text=True, timeout=900,
+                             env=dict(os.environ, **{ENV: "swap.after_table.faq_dedup_dropped"}))
+    assert crashed.returncode == EXIT_CODE, crashed.stderr[-2000:]
+    assert (lake / "faq_dedup_dropped" / f"crawl={C2}").exists() and not (lake / "faq_dedup" / f"crawl={C2}").exists()
+    with pytest.raises(JobFailed, match="no such crawl"):  # the next writer (it recovers first, then fails)
+        run_dedup(lake, "--dedup-crawls", "CC-TEST-NONE")
+    assert _table_files(lake, OUTPUT_TABLES) == before
+    assert not any((lake / "_trash").iterdir()) if (lake / "_trash").exists() else True
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]
+    assert {p["table"].rsplit("/", 1)[1] for p in report["partitions_checked"]} >= {"faq_dedup", "faq_dedup_dropped"}

@@ -338,50 +338,101 @@ def _relative(root: str, path: str) -> str:
     return confine(root, path)[len(root.rstrip("/")) + 1:].rstrip("/")
 
 
-def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, partitions: list[str]) -> list[str]:
+def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, partitions: list[str],
+                    last: bool = True) -> list[str]:
     """Make each top-level partition in ``partitions`` (e.g. ``crawl=CC-MAIN-2024-22``) of
     ``table`` equal to the one in ``staged_table``, as a whole: a partition the run staged no
     rows for is emptied too. What a run stages for a partition is its job's business (extract
     stages the crawl's old rows it keeps plus the new ones). Returns the names swapped.
 
-    The partitions moved to the trash are listed in ``_trash/<run>/_swap.json`` first, so a
-    driver that dies between the two renames is rolled back by the next run's :func:`recover`
-    (a crash never loses the previous data), for any table path (``embeddings/model=X`` too)."""
+    Before any rename, the swap is appended to the run's journal ``_trash/<run>/_swap.json``
+    (one entry per table: its path, its partitions, which of them had an old and a staged
+    partition), and the old partitions go to the run's trash. With ``last`` false the trash and
+    journal stay after the swap, so a run that publishes several tables keeps them until
+    :func:`end_swaps` after its last one: a driver that dies anywhere in between is rolled back
+    by the next run's :func:`recover`, every table of the run to its previous state (a crash
+    never loses the previous data, nor leaves some tables new and others old), for any table
+    path (``embeddings/model=X`` too)."""
     check_name("run id", run_id)
     for part in partitions:
         check_partition(table.rsplit("/", 1)[-1], part)
     check_staged_tree(fs, staged_table, table.rsplit("/", 1)[-1])
     rel = _relative(fs.root, table)
     trash_run = join(fs.root, "_trash", run_id)
-    fs.write_text(join(trash_run, "_swap.json"), json.dumps({"table": rel, "parts": list(partitions)}))
+    entries = _journal(fs, fs.root, run_id) or []
+    # a table swapped twice by one run keeps each old version apart
+    trash = join(trash_run, f"_again{len(entries)}") if any(e["table"] == rel for e in entries) else trash_run
+    entries.append({"table": rel, "parts": list(partitions), "staging": _relative(fs.root, staged_table),
+                    "trash": _relative(fs.root, trash),
+                    "existing": [p for p in partitions if fs.exists(join(table, p))],
+                    "staged": [p for p in partitions if fs.exists(join(staged_table, p))]})
+    fs.write_text(join(trash_run, "_swap.json"), json.dumps(entries))
     fs.mkdirs(table)
     for part in partitions:
         target = join(table, part)
         if fs.exists(target):
-            fs.rename(target, join(trash_run, rel, part))
+            fs.rename(target, join(trash, rel, part))
             failpoint("swap.after_trash")
         if fs.exists(join(staged_table, part)):
             fs.rename(join(staged_table, part), target)
     failpoint("swap.after_place")
-    fs.delete(trash_run)
+    if last:
+        end_swaps(fs, run_id)
     return list(partitions)
 
 
-def _trashed(fs: LakeFS, lake: str, run: str) -> list[tuple[str, str]]:
-    """(table path relative to the lake, partition) of what a run moved to its trash: from its
-    ``_swap.json``, or for trash written before the journal existed, ``<table>/<partition>``."""
+def end_swaps(fs: LakeFS, run_id: str) -> None:
+    """The run's swaps are all done: its old partitions and journal go, and the new ones stay
+    whatever happens next (the run's publish is complete)."""
+    fs.delete(join(fs.root, "_trash", check_name("run id", run_id)))
+
+
+def _journal(fs: LakeFS, lake: str, run: str) -> list[dict] | None:
+    """The run's swap journal: one entry per table swap, oldest first; a journal written before
+    runs journalled several tables (one dict) is one entry. None when there is none."""
     journal = join(lake, "_trash", run, "_swap.json")
-    if fs.exists(journal):
-        entry = json.loads(fs.read_text(journal))
-        return [(entry["table"], part) for part in entry["parts"]]
-    return [(table, part) for table in fs.list_dirs(join(lake, "_trash", run))
-            for part in fs.list_dirs(join(lake, "_trash", run, table))]
+    if not fs.exists(journal):
+        return None
+    entry = json.loads(fs.read_text(journal))
+    return [entry] if isinstance(entry, dict) else list(entry)
+
+
+def _roll_back(fs: LakeFS, lake: str, run: str, entry: dict, complete: bool, done: list[str]) -> None:
+    """Undo one journalled table swap of a dead run, part by part; safe to repeat after a
+    recovery that itself was interrupted. ``complete``: a later entry exists, so every rename
+    of this one was made (the journal grows only after a table's swap ends)."""
+    table, staging = entry["table"], entry["staging"]
+    trash = entry.get("trash", f"_trash/{run}")
+    existing = set(entry["existing"])
+    for part in entry["parts"]:
+        target, old = join(lake, table, part), join(lake, trash, table, part)
+        placed = part in entry["staged"] and (complete or not fs.exists(join(lake, staging, part)))
+        if placed and (part not in existing or fs.exists(old)):
+            fs.delete(target)  # the run's new partition (with an old one still in the trash: not restored yet)
+        if fs.exists(old) and not fs.exists(target):
+            fs.rename(old, target)
+            done.append(f"{table}/{part}")
+
+
+def _restore_trashed(fs: LakeFS, lake: str, run: str, done: list[str]) -> None:
+    """Trash written before the journal existed, ``<table>/<partition>``: put back what has no
+    replacement in place."""
+    for table in fs.list_dirs(join(lake, "_trash", run)):
+        for part in fs.list_dirs(join(lake, "_trash", run, table)):
+            src, target = join(lake, "_trash", run, table, part), join(lake, table, part)
+            if fs.exists(src) and not fs.exists(target):
+                fs.rename(src, target)
+                done.append(f"{table}/{part}")
 
 
 def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
-    """Undo what runs that died left behind: a partition moved to ``_trash`` whose replacement
-    never arrived goes back in place (roll back); files a Delta commit had moved into a table
-    but never committed are removed; other trash and staging dirs are deleted.
+    """Undo what runs that died left behind: every table swap a dead run journalled is rolled
+    back, newest first (its new partitions removed, the old ones put back from ``_trash``), so
+    a run that died while publishing several tables leaves each of them as it was; files a
+    Delta commit had moved into a table but never committed are removed; other trash and
+    staging dirs are deleted. A journal of one table (a dict, the format before runs published
+    several tables as one) or trash without a journal only get the partitions whose
+    replacement never arrived put back.
 
     Only for the holder of the lake's writer lease (``lease.py``), at the start of a job: then
     every run not in ``keep`` (the runs under that lease) is dead, and its leftovers are safe
@@ -391,11 +442,18 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
     for run in fs.list_dirs(join(lake, "_trash")):
         if run in keep:
             continue
-        for table, part in _trashed(fs, lake, run):
-            src, target = join(lake, "_trash", run, table, part), join(lake, table, part)
-            if fs.exists(src) and not fs.exists(target):
-                fs.rename(src, target)
-                done["restored"].append(f"{table}/{part}")
+        entries = _journal(fs, lake, run)
+        if entries is None:
+            _restore_trashed(fs, lake, run, done["restored"])
+        for i, entry in reversed(list(enumerate(entries or []))):
+            if "staged" not in entry:  # the single-table journal: roll back what never arrived
+                for part in entry["parts"]:
+                    src, target = join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part)
+                    if fs.exists(src) and not fs.exists(target):
+                        fs.rename(src, target)
+                        done["restored"].append(f"{entry['table']}/{part}")
+                continue
+            _roll_back(fs, lake, run, entry, i < len(entries) - 1, done["restored"])
         fs.delete(join(lake, "_trash", run))
         done["removed"].append(f"_trash/{run}")
     for run in fs.list_dirs(join(lake, "_staging")):
