@@ -409,9 +409,14 @@ def _roll_back(fs: LakeFS, lake: str, run: str, entry: dict, complete: bool, don
         placed = part in entry["staged"] and (complete or not fs.exists(join(lake, staging, part)))
         if placed and (part not in existing or fs.exists(old)):
             fs.delete(target)  # the run's new partition (with an old one still in the trash: not restored yet)
-        if fs.exists(old) and not fs.exists(target):
-            fs.rename(old, target)
-            done.append(f"{table}/{part}")
+        _put_back(fs, old, target, f"{table}/{part}", done)
+
+
+def _put_back(fs: LakeFS, old: str, target: str, name: str, done: list[str]) -> None:
+    """Rename a trashed partition back into place, unless a partition is there already."""
+    if fs.exists(old) and not fs.exists(target):
+        fs.rename(old, target)
+        done.append(name)
 
 
 def _restore_trashed(fs: LakeFS, lake: str, run: str, done: list[str]) -> None:
@@ -419,10 +424,7 @@ def _restore_trashed(fs: LakeFS, lake: str, run: str, done: list[str]) -> None:
     replacement in place."""
     for table in fs.list_dirs(join(lake, "_trash", run)):
         for part in fs.list_dirs(join(lake, "_trash", run, table)):
-            src, target = join(lake, "_trash", run, table, part), join(lake, table, part)
-            if fs.exists(src) and not fs.exists(target):
-                fs.rename(src, target)
-                done.append(f"{table}/{part}")
+            _put_back(fs, join(lake, "_trash", run, table, part), join(lake, table, part), f"{table}/{part}", done)
 
 
 def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
@@ -448,10 +450,8 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
         for i, entry in reversed(list(enumerate(entries or []))):
             if "staged" not in entry:  # the single-table journal: roll back what never arrived
                 for part in entry["parts"]:
-                    src, target = join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part)
-                    if fs.exists(src) and not fs.exists(target):
-                        fs.rename(src, target)
-                        done["restored"].append(f"{entry['table']}/{part}")
+                    _put_back(fs, join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part),
+                              f"{entry['table']}/{part}", done["restored"])
                 continue
             _roll_back(fs, lake, run, entry, i < len(entries) - 1, done["restored"])
         fs.delete(join(lake, "_trash", run))
