@@ -34,7 +34,6 @@ from webfaq.lake.storage import FetchError
 NOT_THERE = ("not_found", "access_denied", "bad_url")
 
 
-
 def candidate_fields() -> list[tuple[str, str]]:
     """The scan's candidate columns (``ccindex.candidate_schema``) as Spark SQL types."""
     spark_type = {"string": "string", "int64": "long"}

@@ -29,7 +29,7 @@ from typing import Callable
 from webfaq import preflight
 from webfaq.config import Config
 from webfaq.errors import UsageError
-from webfaq.lake.storage import FetchError, list_s3, read_bytes, redact, split_s3
+from webfaq.lake.storage import FetchError, glob_prefix, list_s3, read_bytes, redact, split_s3
 
 # ASCII digits only (\d takes any script's), matched whole: "$" would take a trailing newline
 CRAWL_RE = re.compile(r"CC-MAIN-[0-9]{4}-[0-9]{2}")
@@ -169,8 +169,7 @@ def _s3(uri: str, cfg: Config, note: Callable[[str], None]) -> list[str]:
     bucket, key = split_s3(uri)
     fmt, skipped, taken = cfg.input.format, Skipped(), []
     if preflight.has_glob(key):
-        prefix = re.split(r"[*?\[]", key, maxsplit=1)[0]
-        keys, _ = _s3_listing(uri, cfg, prefix)
+        keys, _ = _s3_listing(uri, cfg, glob_prefix(key))
         for k in keys:
             if fnmatch.fnmatchcase(k, key) and _take(k.rsplit("/", 1)[-1], not k.endswith("/"), fmt, skipped, True):
                 taken.append(f"s3://{bucket}/{k}")

@@ -8,12 +8,14 @@ nothing but time: so errors are classified as *transient* (retry with backoff) o
 
 from __future__ import annotations
 
+import fnmatch
 import glob as _glob
 import gzip
 import io
 import os
 import queue
 import random
+import re
 import threading
 import time
 import urllib.error
@@ -469,25 +471,26 @@ def list_s3(bucket: str, prefix: str, s3: S3Config, retry: RetryConfig,
     return with_retries(listing, retry)
 
 
-def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
-    """Expand a local glob, a local directory, or an ``s3://bucket/prefix*`` glob."""
-    if pattern.startswith("s3://"):
-        if not any(ch in pattern for ch in "*?["):
-            return [pattern]
-        import fnmatch
+def glob_prefix(pattern: str) -> str:
+    """What a pattern's matches all start with: the part before its first ``*``, ``?`` or ``[``
+    (an S3 listing's prefix)."""
+    return re.split(r"[*?\[]", pattern, maxsplit=1)[0]
 
+
+def list_matching(pattern: str, s3: S3Config, retry: RetryConfig) -> list[str]:
+    """Expand a local or an ``s3://bucket/prefix*`` glob (sorted; local paths absolute, as
+    executors do not share the driver's working directory). Anything else is itself. The run's
+    inputs are listed by ``webfaq.lake.inputs``, which also says what it leaves out."""
+    if pattern.startswith("s3://"):
         bucket, key_pattern = split_s3(pattern)
-        prefix = key_pattern.split("*")[0].split("?")[0].split("[")[0]
-        keys, _ = list_s3(bucket, prefix, s3, retry)
+        if glob_prefix(key_pattern) == key_pattern:
+            return [pattern]
+        keys, _ = list_s3(bucket, glob_prefix(key_pattern), s3, retry)
         return [f"s3://{bucket}/{k}" for k in keys if fnmatch.fnmatchcase(k, key_pattern)]
     if "://" in pattern:
         return [pattern]
-    # Local paths become absolute: executors do not share the driver's working directory.
-    if os.path.isdir(pattern):
-        found = [p for ext in ("*.warc", "*.warc.gz", "*.arc.gz") for p in _glob.glob(os.path.join(pattern, ext))]
-        return sorted(map(os.path.abspath, found))
     matches = sorted(map(os.path.abspath, _glob.glob(pattern)))
-    return matches if matches or any(ch in pattern for ch in "*?[") else [os.path.abspath(pattern)]
+    return matches if matches or glob_prefix(pattern) != pattern else [os.path.abspath(pattern)]
 
 
 def text_lines(data: bytes) -> list[str]:
