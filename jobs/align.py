@@ -342,7 +342,7 @@ class AlignJob(SparkJob):
         """Rows the lake's bitext table holds now (0 when there is none)."""
         path = self.table(self.output)
         if lake.is_delta(self.fs, path):
-            files = [lake.join(path, rel) for rel, _ in lake.delta_active_files(path)]
+            files = [lake.join(path, rel) for rel, _ in lake.delta_active_files(path, s3=self.cfg.s3)]
         else:
             files = [lake.join(path, f.path) for f in self.fs.list_files(path)
                      if f.path.startswith("pair=") and lake.is_data_file(f.path)]

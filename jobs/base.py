@@ -88,10 +88,11 @@ class HadoopFS:
     s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials. Made for one lake ``root``:
     nothing outside it is read, created, renamed or deleted (``webfaq.lake.names.confine``)."""
 
-    def __init__(self, spark, root: str):
+    def __init__(self, spark, root: str, s3: Any = None):
         self._jvm = spark._jvm
         self._conf = spark._jsc.hadoopConfiguration()
         self.root = root
+        self.s3 = s3  # the lake's S3 settings, for what deltalake opens (webfaq.lake.delta_table)
 
     def _p(self, path: str, write: bool = False):
         confine(self.root, path, allow_root=not write)
@@ -344,7 +345,7 @@ class SparkJob:
 
     @property
     def fs(self) -> HadoopFS:
-        return HadoopFS(self.spark, self.cfg.lake.path)
+        return HadoopFS(self.spark, self.cfg.lake.path, self.cfg.s3)
 
     @contextlib.contextmanager
     def phase(self, name: str):
@@ -430,7 +431,7 @@ class SparkJob:
         reader = self.spark.read.option("basePath", path)
         if lake.is_delta(self.fs, path):
             where = {"crawl": crawls} if crawls is not None else None
-            files = lake.delta_active_files(path, where, version=self.table_version(path))
+            files = lake.delta_active_files(path, where, version=self.table_version(path), s3=self.cfg.s3)
             if not files:
                 raise JobFailed(f"{path}: no active files for crawls {crawls}")
             return reader.parquet(*[lake.join(path, rel) for rel, _ in files])
@@ -443,7 +444,7 @@ class SparkJob:
         first (None: no table). The lease keeps other writers out; the version check in
         ``lake.commit_delta`` is what makes a commit over someone else's refuse, lease or not."""
         if path not in self.delta_versions:
-            self.delta_versions[path] = lake.delta_version(path) if lake.is_delta(self.fs, path) else None
+            self.delta_versions[path] = lake.delta_version(path, self.cfg.s3) if lake.is_delta(self.fs, path) else None
         return self.delta_versions[path]
 
     def commit_guard(self) -> None:
@@ -506,9 +507,7 @@ class SparkJob:
         import pyarrow.parquet as pq
 
         if not files:
-            from deltalake import DeltaTable
-
-            return pa.schema(DeltaTable(path.replace("file://", "")).schema().to_arrow())
+            return pa.schema(lake.delta_table(path, self.cfg.s3).schema().to_arrow())
         filesystem, where = lake.arrow_fs(lake.join(staged, files[0].path))
         with filesystem.open_input_file(where) as fh:
             schema = pq.read_schema(fh)

@@ -177,7 +177,7 @@ def table_files(fs: LakeFS, table: str) -> dict[str, list[tuple[str, str]]]:
     files under ``""``)."""
     files: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if is_delta(fs, table):
-        for rel, values in delta_active_files(table):
+        for rel, values in delta_active_files(table, s3=fs.s3):
             keys = list(values)
             top = f"{keys[0]}={values[keys[0]]}" if keys else ""
             files[top].append((rel, (values[keys[1]] or "") if len(keys) > 1 else ""))
