@@ -322,7 +322,12 @@ class SparkJob:
             return
         if preflight.is_local(cfg.lake.path) and not os.path.isdir(cfg.lake.path):
             return  # no lake yet, so no holder (and nothing is created by looking)
-        refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+        try:
+            refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+        except FetchError as exc:
+            if exc.transient:
+                raise
+            raise UsageError(f"lake {redact(cfg.lake.path)}: cannot be reached: {exc.args[0]}") from None
 
     def preflight(self) -> None:
         """What can be known before the run starts: the lake can be written and holds the table
@@ -331,10 +336,30 @@ class SparkJob:
         shuffle_partitions()  # read when Spark starts: a bad value is refused before that
         path = self.cfg.lake.path
         preflight.check_writable_lake(path)
+        if not preflight.is_local(path):
+            self.check_lake_file_system()
         tables = self.source_tables()
         if tables:
             exists = lake.LocalFS(path).exists if preflight.is_local(path) else self.fs.exists
             preflight.check_source_table(path, tables, self.name, exists)
+
+    def check_lake_file_system(self) -> None:
+        """A remote lake is read and written by Spark through Hadoop's FileSystem of its scheme.
+        Spark from pip has none for s3:// or s3a:// (EMR's EMRFS and hadoop-aws are the
+        cluster's); found out only at the first write, the run had taken the lease, started
+        and failed with a Java exception name. Raises UsageError with what to do instead."""
+        path = self.cfg.lake.path
+        try:
+            self.fs.exists(path)
+        except Exception as exc:  # noqa: BLE001 - py4j wraps the Java exception
+            if "UnsupportedFileSystemException" not in str(exc) and "No FileSystem for scheme" not in str(exc):
+                raise
+            scheme = path.split("://", 1)[0]
+            hint = ("on EMR s3:// is EMRFS; elsewhere put hadoop-aws on Spark's classpath (spark.jars.packages "
+                    "org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>) and use s3a://"
+                    if scheme in ("s3", "s3a", "s3n") else f"configure Hadoop's file system for {scheme}://")
+            raise UsageError(f"lake {redact(path)}: this Spark has no Hadoop file system for {scheme}:// ({hint}); "
+                             "webfaq verify, report and export read such a lake without Spark") from None
 
     # ----------------------------------------------------------------- Spark
     @property

@@ -5,6 +5,8 @@ lake through Hadoop is refused in one line before it takes the lease."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -74,3 +76,33 @@ def test_verify_and_export_read_a_delta_lake_in_s3_through_the_endpoint(delta_la
     remote_report = build_report(uri, generated=when, s3=s3_config(s3_endpoint))
     assert "could not read" not in remote_report
     assert remote_report.replace(uri, str(delta_lake)) == build_report(str(delta_lake), generated=when)
+
+
+def run_webfaq(*argv: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """``webfaq`` in its own process, as a person runs it (a manifest of a run that could not
+    write the lake would go to $TMPDIR/webfaq-runs)."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    return subprocess.run([WEBFAQ, *argv], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_a_lake_in_a_bucket_that_does_not_exist_is_one_line_before_spark(s3_endpoint, tmp_path):
+    proc = run_webfaq("extract", str(SAMPLE / "sample-0000.warc.gz"), "--lake", "s3://no-such-lake-bucket/lake",
+                      "--s3-endpoint", s3_endpoint, tmp_path=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "webfaq extract: error: lake s3://no-such-lake-bucket/lake: cannot be reached: not_found: NoSuchBucket"]
+    assert not (tmp_path / "webfaq-runs").exists()
+
+
+def test_a_job_whose_spark_cannot_reach_an_s3_lake_is_refused_before_the_lease(s3_bucket, s3_endpoint, tmp_path):
+    """Spark from pip has no Hadoop file system for s3://: the run is refused in one line that
+    says what to do, before it takes the lease or writes anything anywhere."""
+    client, bucket = s3_bucket
+    proc = run_webfaq("extract", str(SAMPLE / "sample-0000.warc.gz"), "--lake", f"s3://{bucket}/lake",
+                      "--s3-endpoint", s3_endpoint, "--no-s3-anonymous", tmp_path=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"webfaq extract: error: lake s3://{bucket}/lake: this Spark has no Hadoop file system "
+                           "for s3:// (on EMR s3:// is EMRFS; elsewhere put hadoop-aws on Spark's classpath"), line
+    assert keys(client, bucket) == []  # no lease taken, nothing written
+    assert not (tmp_path / "webfaq-runs").exists()

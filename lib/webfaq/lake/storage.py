@@ -96,6 +96,15 @@ def _classify_boto(exc: Exception) -> FetchError:
     return FetchError("network_error", type(exc).__name__, transient=True)
 
 
+def s3_error(exc: Exception, uri: str) -> FetchError:
+    """botocore's exception for ``uri`` as a classified FetchError naming it: a missing bucket,
+    a refusal or throttling reads as one line (``s3://b/lake/_lease/: not_found: NoSuchBucket``)
+    wherever S3 is called, never as botocore's own exception and its traceback."""
+    err = _classify_boto(exc)
+    err.uri = uri
+    return err
+
+
 def _classify_http(exc: Exception) -> FetchError:
     import http.client
 
