@@ -106,3 +106,33 @@ def test_a_job_whose_spark_cannot_reach_an_s3_lake_is_refused_before_the_lease(s
                            "for s3:// (on EMR s3:// is EMRFS; elsewhere put hadoop-aws on Spark's classpath"), line
     assert keys(client, bucket) == []  # no lease taken, nothing written
     assert not (tmp_path / "webfaq-runs").exists()
+
+
+# --------------------------------------------------------------------------- signed inputs
+
+@pytest.mark.parametrize("profile", [None, "no-such-profile"])
+def test_s3_inputs_without_credentials_are_refused_at_once(s3_bucket, s3_endpoint, tmp_path, monkeypatch, profile):
+    """No credentials (or a profile that is not there) is no network failure: retrying cannot
+    help, so the listing is refused at once, in one line that says what is missing."""
+    import time
+
+    from webfaq.errors import UsageError
+    from webfaq.lake.inputs import resolve_inputs
+
+    _, bucket = s3_bucket
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "none").write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    cfg = Config()
+    cfg.s3.endpoint_url, cfg.s3.anonymous, cfg.s3.profile = s3_endpoint, False, profile
+    cfg.retry.base_delay_s, cfg.retry.max_delay_s = 5.0, 5.0  # a retry would show in the time taken
+    cfg.retry.timeout_s = 7.25 + (profile is None)  # a client of its own (clients are cached by settings)
+    started = time.monotonic()
+    with pytest.raises(UsageError) as refused:
+        resolve_inputs([f"s3://{bucket}/warc/"], cfg)
+    assert time.monotonic() - started < 3
+    expected = ("The config profile (no-such-profile) could not be found" if profile else
+                "Unable to locate credentials (--s3-profile NAME, or the AWS_* variables; --s3-anonymous for public")
+    assert str(refused.value).startswith(f"input s3://{bucket}/warc/: cannot be listed: no_credentials: {expected}")
