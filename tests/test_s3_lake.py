@@ -136,3 +136,66 @@ def test_s3_inputs_without_credentials_are_refused_at_once(s3_bucket, s3_endpoin
     expected = ("The config profile (no-such-profile) could not be found" if profile else
                 "Unable to locate credentials (--s3-profile NAME, or the AWS_* variables; --s3-anonymous for public")
     assert str(refused.value).startswith(f"input s3://{bucket}/warc/: cannot be listed: no_credentials: {expected}")
+
+
+# --------------------------------------------------------------------------- Delta commits in S3
+
+@pytest.fixture()
+def s3_process(tmp_path):
+    """(client, bucket, endpoint) of moto's server in a process of its own: deltalake's
+    ``is_deltatable`` holds the GIL while it waits for S3, so a server thread in this process
+    (the ``s3_endpoint`` fixture) could never answer it."""
+    import boto3
+
+    from conftest import free_port, wait_port
+
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        client.create_bucket(Bucket="lake-bucket")
+        yield client, "lake-bucket", endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_delta_commit_in_s3_goes_to_the_endpoint_and_a_second_of_one_version_is_refused(s3_process):
+    """commit_delta on a lake in S3 (the Delta path of a job without delta-spark): the table
+    is made at the endpoint, and of two overwrites from the same version the second is refused
+    (deltalake's conditional PUT: no locking service) and leaves none of its files behind."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from webfaq import lake
+
+    client, bucket, s3_endpoint = s3_process
+    root = f"s3://{bucket}/lake"
+    fs = lake.ArrowFS(root, s3_config(s3_endpoint))
+    schema = pa.schema([("id", pa.string()), ("crawl", pa.string()), ("language", pa.string())])
+
+    def stage(run: str, ids: list[str]) -> str:
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"id": ids}), buf)
+        client.put_object(Bucket=bucket, Key=f"lake/_staging/{run}/faq/crawl=C/language=eng/part-{run}.parquet",
+                          Body=buf.getvalue())
+        return f"{root}/_staging/{run}/faq"
+
+    table = f"{root}/faq"
+    assert lake.commit_delta(fs, stage("seed", ["s1"]), table, {"crawl": ["C"]}, ["crawl", "language"], schema,
+                             expected_version=None) == 1
+    assert lake.commit_delta(fs, stage("a", ["a1", "a2"]), table, {"crawl": ["C"]}, ["crawl", "language"], schema,
+                             expected_version=0) == 1
+    with pytest.raises(lake.DeltaConflict):
+        lake.commit_delta(fs, stage("b", ["b1"]), table, {"crawl": ["C"]}, ["crawl", "language"], schema,
+                          expected_version=0)
+    options = lake.table.delta_storage_options(table, s3_config(s3_endpoint))
+    rows = DeltaTable(table, storage_options=options).to_pyarrow_table().column("id").to_pylist()
+    assert sorted(rows) == ["a1", "a2"]
+    assert not [k for k in keys(client, bucket) if k.startswith("lake/faq/") and k.endswith("part-b.parquet")]
