@@ -643,7 +643,10 @@ def arrow_fs(uri: str, s3: Any = None):
     if uri.startswith("s3://") and (access := s3_access(s3)):
         names = {"endpoint": "endpoint_override", "region": "region", "key": "access_key",
                  "secret": "secret_key", "token": "session_token"}
-        return pafs.S3FileSystem(**{names[k]: v for k, v in access.items()}), uri[len("s3://"):]
+        options = {names[k]: v for k, v in access.items()}
+        if "region" not in options:  # AWS with a profile's keys: the bucket's region, as from_uri finds it
+            options["region"] = pafs.resolve_s3_region(uri[len("s3://"):].split("/", 1)[0])
+        return pafs.S3FileSystem(**options), uri[len("s3://"):]
     if uri.startswith("file:") and not uri.startswith("file://"):
         uri = "file://" + uri[len("file:"):]
     return pafs.FileSystem.from_uri(uri)
