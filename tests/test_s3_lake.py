@@ -199,3 +199,28 @@ def test_a_delta_commit_in_s3_goes_to_the_endpoint_and_a_second_of_one_version_i
     rows = DeltaTable(table, storage_options=options).to_pyarrow_table().column("id").to_pylist()
     assert sorted(rows) == ["a1", "a2"]
     assert not [k for k in keys(client, bucket) if k.startswith("lake/faq/") and k.endswith("part-b.parquet")]
+
+
+# --------------------------------------------------------------------------- a throttled S3
+
+def test_verify_rides_out_a_throttled_read_of_a_lake_in_s3(delta_lake, s3_bucket, s3_endpoint):
+    """S3 answers SlowDown under load. pyarrow does not retry a throttled range read (it fails
+    with INTERNAL_FAILURE), so one busy moment made verify call a sound file unreadable and its
+    partition short of rows; the read is now tried again."""
+    from urllib.parse import quote
+
+    from faultproxy import FaultProxy
+    from webfaq.lake.verify import verify
+
+    client, bucket = s3_bucket
+    upload(client, bucket, delta_lake, "lake")
+    data = sorted(k for k in keys(client, bucket) if k.startswith("lake/faq/crawl=") and k.endswith(".parquet"))
+    proxy = FaultProxy(s3_endpoint)
+    try:
+        for key in data:
+            proxy.schedule(quote(f"/{bucket}/{key}", safe="/"), "slowdown", "slowdown")
+        result = verify(f"s3://{bucket}/lake", s3=s3_config(proxy.url))
+    finally:
+        proxy.close()
+    assert result["problems"] == [] and result["partitions_checked"]
+    assert len(proxy.injected) >= 2

@@ -27,7 +27,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterable, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Protocol, TypeVar
 
 from webfaq.faults import failpoint
 from webfaq.lake.names import check_name, check_partition, confine
@@ -260,6 +260,31 @@ class ArrowFS(Confined):
 
     def arrow(self, path: str):
         return self.fs, self.path(path)
+
+
+T = TypeVar("T")
+
+
+def read_retried(fs: LakeFS, path: str, read: Callable[[BinaryIO], T], retry: Any = None) -> T:
+    """``read(file)`` of the lake file at ``path``; on an object store the file is opened and
+    read again when a read fails (with the ``[retry]`` settings' backoff). pyarrow's S3 client
+    does not retry a throttled range read (503 SlowDown becomes "INTERNAL_FAILURE ... Failed to
+    flush response stream"), so one busy moment of S3 made ``webfaq verify`` call a sound file
+    unreadable and its partition short of rows. Local files are read once."""
+    if isinstance(fs, LocalFS):
+        with fs.open_input(path) as fh:
+            return read(fh)
+    from webfaq.config import RetryConfig
+    from webfaq.lake.storage import FetchError, with_retries
+
+    def attempt() -> T:
+        try:
+            with fs.open_input(path) as fh:
+                return read(fh)
+        except OSError as exc:  # pyarrow's object-store errors; what ``read`` finds in the bytes is no OSError
+            raise FetchError("read_error", f"{type(exc).__name__}: {exc}", transient=True) from exc
+
+    return with_retries(attempt, retry or RetryConfig())
 
 
 def lake_fs(uri: str, s3: Any = None) -> "LocalFS | ArrowFS":
