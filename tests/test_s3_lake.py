@@ -224,3 +224,39 @@ def test_verify_rides_out_a_throttled_read_of_a_lake_in_s3(delta_lake, s3_bucket
         proxy.close()
     assert result["problems"] == [] and result["partitions_checked"]
     assert len(proxy.injected) >= 2
+
+
+# --------------------------------------------------------------------------- the lake's URI
+
+@pytest.mark.parametrize("command", ["verify", "report", "export", "unlock"])
+@pytest.mark.parametrize("lake, problem", [
+    ("s3://AKIAEXAMPLE:Secret+Key/1@b/lake", "user:password in a URL is not supported (use a signed URL, or "
+                                             "--s3-profile for s3://)"),
+    ("s3:///lake", "no bucket (s3://BUCKET/KEY)"),
+    ("s3a://my bucket/lake", "'my bucket' is not an S3 bucket name"),
+    ("s3://b/lake?versionId=1", "a query or fragment is no part of a lake's path"),
+])
+def test_a_lake_uri_that_cannot_name_a_lake_is_one_line_that_never_echoes_a_secret(command, lake, problem, tmp_path):
+    argv = [command, "--lake", lake, "--s3-endpoint", "http://127.0.0.1:9"] + (
+        ["--out", str(tmp_path / "out")] if command == "export" else [])
+    proc = subprocess.run([WEBFAQ, *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"webfaq {command}: error: lake ") and line.endswith(problem), line
+    assert "Secret" not in line and "AKIAEXAMPLE" not in line
+
+
+def test_an_input_whose_secret_holds_a_slash_is_refused_without_echoing_it():
+    """AWS secret keys hold "/": a URL parser ends the authority there and takes the secret's
+    first half for the host, so both the check and the redaction missed it."""
+    from webfaq.errors import UsageError
+    from webfaq.redaction import redact, redact_text
+    from webfaq_jobs.extract import checked_inputs
+
+    uri = "s3://AKIAEXAMPLE:wJalr/XUtnFEMI@bucket/x.warc.gz"
+    assert redact(uri) == "s3://bucket/x.warc.gz"
+    assert "wJalr" not in redact_text(f"could not read {uri} today")
+    with pytest.raises(UsageError) as refused:
+        checked_inputs([uri], Config())
+    assert str(refused.value) == ("input s3://bucket/x.warc.gz: user:password in a URL is not supported "
+                                  "(use a signed URL, or --s3-profile for s3://)")
