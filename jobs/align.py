@@ -67,7 +67,7 @@ class AlignJob(SparkJob):
     name = "align"
     description = "Align QAs across languages within each website: faq_dedup -> bitext (Spark)."
     example = "webfaq align --lake ./lake --align-crawls CC-MAIN-2024-22"
-    config_sections = ["align", "embed", "lake", "job"]
+    config_sections = ["align", "embed", "lake", "s3", "job"]
     source_section = "align"
     output, export = "bitext", "bitext_jsonl"
 

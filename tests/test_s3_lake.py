@@ -260,3 +260,25 @@ def test_an_input_whose_secret_holds_a_slash_is_refused_without_echoing_it():
         checked_inputs([uri], Config())
     assert str(refused.value) == ("input s3://bucket/x.warc.gz: user:password in a URL is not supported "
                                   "(use a signed URL, or --s3-profile for s3://)")
+
+
+# --------------------------------------------------------------------------- every writer, one lease
+
+@pytest.mark.parametrize("job", ["dedup", "align", "benchmark"])
+def test_every_job_that_writes_an_s3_lake_looks_for_its_lease_at_the_endpoint(job, s3_bucket, s3_endpoint, tmp_path):
+    """dedup, align and benchmark took no --s3-endpoint: on a lake behind an endpoint they
+    looked for the writer lease (and read Delta logs) at AWS instead, so a run holding the lake
+    at the endpoint was invisible to them."""
+    from webfaq.lake.lease import acquire, lease_store
+
+    client, bucket = s3_bucket
+    lake_uri = f"s3://{bucket}/lake"
+    lease = acquire(lease_store(lake_uri, s3_config(s3_endpoint)), lake_uri, "20261101T000000Z-extract-abcdef",
+                    "extract", ttl_s=60)
+    try:
+        proc = run_webfaq(job, "--lake", lake_uri, "--s3-endpoint", s3_endpoint, tmp_path=tmp_path)
+    finally:
+        lease.release()
+    assert proc.returncode == 75, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"{job} REFUSED: the lake {lake_uri} is being written by run 20261101T000000Z-extract-abcdef")
