@@ -30,7 +30,7 @@ from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_f
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
 from webfaq.lake.inputs import listed_inputs, resolve_inputs, selected_inputs
-from webfaq.lake.storage import redact
+from webfaq.redaction import redact
 
 
 def ddl(fields: list[tuple[str, str]]) -> str:
