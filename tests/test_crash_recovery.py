@@ -137,3 +137,37 @@ def test_dedup_killed_between_its_tables_is_rolled_back_whole(spark, tmp_path):
     report = verify(str(lake))
     assert report["ok"], report["problems"]
     assert {p["table"].rsplit("/", 1)[1] for p in report["partitions_checked"]} >= {"faq_dedup", "faq_dedup_dropped"}
+
+
+def _manifest(lake: Path, run_id: str) -> dict:
+    import json
+
+    return json.loads((lake / "_runs" / f"{run_id}.json").read_text())
+
+
+def test_dedup_failing_between_its_tables_rolls_its_own_publish_back(spark, tmp_path, monkeypatch, capsys):
+    """An exception (a full disk here) after two of dedup's five tables were swapped: the failing
+    run itself puts every table back before it records its failure, so right after it, with no
+    other run, the tables are byte for byte the previous run's and verify is clean."""
+    from support.faqsynth import write_lake
+    from test_dedup_job import C1, C2, OUTPUT_TABLES, build_rows, run_dedup
+    from webfaq.lake.verify import verify
+    from webfaq_jobs.dedup import DedupJob
+
+    lake = tmp_path / "lake"
+    write_lake(build_rows()[0], lake)
+    run_dedup(lake, "--dedup-crawls", C1)
+    before = _table_files(lake, OUTPUT_TABLES)
+    monkeypatch.setenv(ENV, "swap.after_table.faq_dedup_bands=enospc")  # the second table's swap is done
+    argv = ["--lake", str(lake), "--dedup-crawls", C2, "--dedup-incremental", "--run-id", "failing-dedup"]
+    assert DedupJob.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "run failed" in err and "Traceback" not in err, err
+    monkeypatch.delenv(ENV)
+    assert _table_files(lake, OUTPUT_TABLES) == before
+    assert not (lake / "_trash" / "failing-dedup").exists()
+    manifest = _manifest(lake, "failing-dedup")
+    assert manifest["status"] == "failed" and "No space left" in manifest["error"]
+    assert manifest["rolled_back"]["tables"] == ["faq_dedup_bands", "faq_dedup_vertices"]  # newest first
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]

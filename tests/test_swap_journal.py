@@ -77,15 +77,17 @@ def test_recover_rolls_every_table_back_at_each_crash_point(tmp_path, done):
 
 
 class Dying(lake.LocalFS):
-    """A LocalFS whose process dies (raises) before its ``budget``-th change."""
+    """A LocalFS whose process dies (raises ``error``, an interrupt unless told) before its
+    ``budget``-th change."""
 
-    def __init__(self, root, budget: int):
+    def __init__(self, root, budget: int, error: BaseException | None = None):
         super().__init__(root)
         self.budget = budget
+        self.error = error or KeyboardInterrupt("killed")
 
     def _spend(self):
         if self.budget == 0:
-            raise KeyboardInterrupt("killed")
+            raise self.error
         self.budget -= 1
 
     def rename(self, src, dst):
@@ -163,3 +165,86 @@ def test_a_single_table_journal_of_before_is_still_rolled_back(tmp_path):
     _file(tmp_path / "_trash" / RUN / "_swap.json", json.dumps({"table": "faq", "parts": ["crawl=A"]}))
     assert lake.recover(fs, str(tmp_path))["restored"] == ["faq/crawl=A"]
     assert (tmp_path / "faq" / "crawl=A" / "f").read_text() == "old"
+
+
+# --------------------------------------------------------------------------- a run that fails mid-publish
+
+class Held:
+    """A lease as a job sees it: ``check`` raises LeaseLost once another run took the lake."""
+
+    def __init__(self, lost: bool):
+        self.lost = lost
+
+    def check(self) -> None:
+        from webfaq.lake.lease import LeaseLost
+
+        if self.lost:
+            raise LeaseLost(f"run {RUN} lost the lake lease to run 20991231T000000Z-dedup-abcdef")
+
+
+def failing_run(root: Path, lost: bool = False, fs: lake.LocalFS | None = None):
+    """A job that swapped every table of TABLES (publish not ended) when it failed."""
+    import argparse
+
+    from webfaq.config import Config
+    from webfaq_jobs.base import SparkJob
+
+    class Job(SparkJob):
+        name = "dedup"
+
+        @property
+        def fs(self):
+            return self._fs
+
+    cfg = Config()
+    cfg.lake.path, cfg.job.run_id = str(root), RUN
+    job = Job(cfg, argparse.Namespace())
+    job._fs, job._spark, job.lease = fs or lake.LocalFS(root), object(), Held(lost)
+    for table, (_, _, parts) in TABLES.items():
+        lake.swap_partitions(lake.LocalFS(root), str(root / "_staging" / RUN / table), str(root / table), RUN, parts,
+                             last=False)
+    return job
+
+
+def test_a_failing_run_rolls_its_own_publish_back_newest_table_first(tmp_path, capsys):
+    build(tmp_path)
+    before = listing(tmp_path)
+    manifest: dict = {}
+    failing_run(tmp_path).roll_back_publish(manifest)
+    assert listing(tmp_path) == before and not (tmp_path / "_trash" / RUN).exists()
+    assert manifest["rolled_back"]["tables"] == list(reversed(TABLES))
+    assert "vertices/crawl=A" in manifest["rolled_back"]["restored"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"dedup: run {RUN} rolled back its publish (faq_dedup, embeddings/model=m, vertices)")
+
+
+def test_a_run_that_lost_the_lease_leaves_its_publish_to_the_new_holder(tmp_path, capsys):
+    """Another run may hold the lake now: it rolls this run's journal back at its start and may
+    have swapped its own tables since, so a roll-back here could undo them. Nothing is touched."""
+    build(tmp_path)
+    before = listing(tmp_path)
+    job = failing_run(tmp_path, lost=True)
+    after = listing(tmp_path)
+    manifest: dict = {}
+    job.roll_back_publish(manifest)
+    assert listing(tmp_path) == after != before and (tmp_path / "_trash" / RUN / "_swap.json").exists()
+    assert "no longer holds the lake" in manifest["rolled_back"]["left"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "did not roll back its publish" in line and "lost the lake lease" in line
+    lake.recover(lake.LocalFS(tmp_path), str(tmp_path))  # the new holder's start
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("budget", [0, 3])
+def test_a_roll_back_that_fails_leaves_the_journal_for_the_next_writer(tmp_path, budget, capsys):
+    build(tmp_path)
+    before = listing(tmp_path)
+    manifest: dict = {}
+    full = Dying(tmp_path, budget, OSError(28, "No space left on device"))
+    failing_run(tmp_path, fs=full).roll_back_publish(manifest)
+    assert "its roll-back failed: " in manifest["rolled_back"]["left"]
+    assert (tmp_path / "_trash" / RUN / "_swap.json").exists()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "No space left on device" in line and "the next writer rolls its publish back" in line
+    lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    assert listing(tmp_path) == before

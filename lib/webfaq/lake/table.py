@@ -427,6 +427,28 @@ def _restore_trashed(fs: LakeFS, lake: str, run: str, done: list[str]) -> None:
             _put_back(fs, join(lake, "_trash", run, table, part), join(lake, table, part), f"{table}/{part}", done)
 
 
+def roll_back_run(fs: LakeFS, lake: str, run: str) -> dict[str, list[str]]:
+    """Undo every table swap ``run`` journalled, newest first, then delete its trash and journal:
+    the tables it swapped are as the run found them. The next writer's :func:`recover` calls it
+    for a run that died, and a run that fails before it ends its publish calls it for itself
+    (``SparkJob.roll_back_publish``), so the lake does not stay half-published until the next
+    writer. Repeatable: the journal goes last, so an interrupted roll-back is finished by the
+    next call. Returns the journalled tables (newest first) and the partitions put back."""
+    restored: list[str] = []
+    entries = _journal(fs, lake, run)
+    if entries is None:
+        _restore_trashed(fs, lake, run, restored)
+    for i, entry in reversed(list(enumerate(entries or []))):
+        if "staged" not in entry:  # the single-table journal: roll back what never arrived
+            for part in entry["parts"]:
+                _put_back(fs, join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part),
+                          f"{entry['table']}/{part}", restored)
+            continue
+        _roll_back(fs, lake, run, entry, i < len(entries) - 1, restored)
+    fs.delete(join(lake, "_trash", run))
+    return {"tables": [e["table"] for e in reversed(entries or [])], "restored": restored}
+
+
 def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
     """Undo what runs that died left behind: every table swap a dead run journalled is rolled
     back, newest first (its new partitions removed, the old ones put back from ``_trash``), so
@@ -444,17 +466,7 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
     for run in fs.list_dirs(join(lake, "_trash")):
         if run in keep:
             continue
-        entries = _journal(fs, lake, run)
-        if entries is None:
-            _restore_trashed(fs, lake, run, done["restored"])
-        for i, entry in reversed(list(enumerate(entries or []))):
-            if "staged" not in entry:  # the single-table journal: roll back what never arrived
-                for part in entry["parts"]:
-                    _put_back(fs, join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part),
-                              f"{entry['table']}/{part}", done["restored"])
-                continue
-            _roll_back(fs, lake, run, entry, i < len(entries) - 1, done["restored"])
-        fs.delete(join(lake, "_trash", run))
+        done["restored"] += roll_back_run(fs, lake, run)["restored"]
         done["removed"].append(f"_trash/{run}")
     for run in fs.list_dirs(join(lake, "_staging")):
         if run not in keep:
