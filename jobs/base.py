@@ -461,9 +461,14 @@ class SparkJob:
         the next writer, every table it had swapped included."""
         self.commit_guard()
         done = lake.swap_partitions(self.fs, staged, path, self.run_id, parts, last=False)
+        self.published(path)
+        return done
+
+    @staticmethod
+    def published(path: str) -> None:
+        """A table of the run's publish is swapped or committed: the crash points between tables."""
         failpoint("swap.after_table")
         failpoint(f"swap.after_table.{path.rstrip('/').rsplit('/', 1)[-1]}")
-        return done
 
     def finish_publish(self) -> None:
         """The end of this run's publish: every table it swapped stays as it is now (its trash and
@@ -503,14 +508,19 @@ class SparkJob:
 
     def commit_delta(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str], schema) -> int:
         """``lake.commit_delta`` of this run on top of the version it read, after the lease
-        check; a conflict is a failed run (nothing of it stays in the table)."""
+        check; a conflict is a failed run (nothing of it stays in the table). The version it
+        commits on is journalled first, as a swap is: until :meth:`finish_publish`, a run that
+        fails or dies has the table restored to it (``lake.roll_back_run``)."""
         self.commit_guard()
         expected = self.table_version(path)
+        lake.journal_delta_commit(self.fs, path, self.run_id, expected)
         try:
-            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected)
+            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected,
+                                  run_id=self.run_id)
         except lake.DeltaConflict as exc:
             raise JobFailed(str(exc)) from exc
         self.delta_versions[path] = 0 if expected is None else expected + 1
+        self.published(path)
         return n
 
     def publish(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str]) -> list[str]:
@@ -596,6 +606,8 @@ class SparkJob:
             recovered = recover(self.fs, self.cfg.lake.path, keep=self.lease.runs)
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
+            for line in recovered.get("refused", []):
+                print(f"{self.name}: did not roll back a dead run: {line}", file=sys.stderr)
             manifest.update(self.run())
             self.finish_publish()  # a job that swapped without ending its publish ends it here
             self.fs.delete(self.stage())  # a complete run's staging is scratch (a failed one's: recover())
