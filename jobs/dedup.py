@@ -494,12 +494,13 @@ class DedupJob(SparkJob):
                 "partitions_relabelled": [f"crawl={c}" for c in relabelled]}
 
     def place_params(self, crawls: list[str]) -> None:
-        """Move each staged ``crawl=/_params.json`` of the band table into the lake's table."""
+        """Copy each staged ``crawl=/_params.json`` of the band table into the lake's table, as
+        part of the run's publish (a roll-back puts the old one back)."""
         for crawl in crawls:
             src = lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json")
             if self.fs.exists(src):
-                self.fs.write_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json"),
-                                   self.fs.read_text(src))
+                lake.replace_side_file(self.fs, self.table(self.bands_table), f"crawl={crawl}/_params.json",
+                                       self.fs.read_text(src), self.run_id)
 
     def output_rows(self, table: str, crawls: list[str]) -> dict[str, Any]:
         """Rows of ``table`` staged per crawl and language, for `webfaq verify` to compare with
