@@ -325,7 +325,9 @@ class FastTextIdentifier(_BaseIdentifier):
         try:
             labels, probs = self.model.predict(text, k=k)
         except (UnicodeError, TypeError):  # lone surrogates: pybind11 cannot convert the str
-            text = text.encode("utf-8", "replace").decode("utf-8")
+            from webfaq.extract.text_clean import well_formed
+
+            text = well_formed(text)
             labels, probs = self.model.predict(text, k=k)
         return [
             (to_iso639_3(label[len(_LABEL_PREFIX):] if label.startswith(_LABEL_PREFIX) else label),

@@ -1,0 +1,46 @@
+"""Real, messy page content through the product: every QA a page holds is either kept with its
+text intact (up to the method's cleaning) or dropped under a named reason -- never lost to a
+crash, never written in a form a reader cannot load (tests/support/messy.py builds the pages)."""
+
+from __future__ import annotations
+
+import json
+
+from hostile_corpus import write_pages
+from support.messy import jsonld_page
+
+from webfaq.config import Config
+from webfaq.counters import reconcile
+from webfaq.extract.pipeline import process_file
+
+
+def _one_page_warc(tmp_path, url: str, html: bytes):
+    path = tmp_path / "page.warc.gz"
+    write_pages(path, [("page", url, html, [])])
+    return str(path)
+
+
+def test_a_lone_surrogate_from_a_json_escape_costs_one_character_not_the_page(tmp_path):
+    # JSON allows "\ud800" (an unpaired UTF-16 half); json.loads turns it into a lone surrogate,
+    # which no UTF-8 writer (md5 id, Parquet, JSON lines) can encode. A paired escape is one
+    # astral character and must stay one.
+    block = json.dumps({"@context": "https://schema.org", "@type": "FAQPage", "mainEntity": [
+        {"@type": "Question", "name": "How do I track my parcel LONE after ordering it online?",
+         "acceptedAnswer": {"@type": "Answer", "text": "Use the tracking link in your confirmation e-mail; "
+                            "it shows where the parcel is at every step of the delivery PAIR."}},
+        {"@type": "Question", "name": "Which carriers deliver the parcels of this shop?",
+         "acceptedAnswer": {"@type": "Answer", "text": "We ship with the national postal service and "
+                            "with two private carriers, depending on the weight of the parcel."}}]})
+    block = block.replace("LONE", "\\ud800").replace("PAIR", "\\ud83d\\ude9a")
+    warc = _one_page_warc(tmp_path, "https://shop.example/faq", jsonld_page([], raw_json=block))
+    result = process_file(warc, Config())
+    assert result.counters.get("skip.parse.crash", 0) == 0, result.counters
+    assert reconcile(result.counters) == []
+    assert result.counters["qa.extracted"] == 2 and result.counters["qa.kept"] == 2
+    by_q = {r["question"]: r for r in result.records}
+    assert "How do I track my parcel \ufffd after ordering it online?" in by_q
+    for rec in result.records:
+        for value in rec.values():
+            if isinstance(value, str):
+                value.encode("utf-8")  # every text is well-formed: no lone surrogate left
+
