@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from hostile_corpus import write_pages
-from support.messy import jsonld_page
+from support.messy import ALEMANNIC, jsonld_page
 
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -44,3 +44,12 @@ def test_a_lone_surrogate_from_a_json_escape_costs_one_character_not_the_page(tm
             if isinstance(value, str):
                 value.encode("utf-8")  # every text is well-formed: no lone surrogate left
 
+
+def test_alemannic_is_not_labelled_tosk_albanian(tmp_path):
+    # fastText lid.176 labels are Wikipedia codes: its "als" is Alemannic, whose ISO 639-3 code
+    # is gsw; ISO 639-3 "als" is Tosk Albanian, another language. The lake's language column and
+    # partition are ISO 639-3, so the label must be mapped, not copied.
+    warc = _one_page_warc(tmp_path, "https://basel.example/faq", jsonld_page([ALEMANNIC]))
+    result = process_file(warc, Config())
+    assert [r["language"] for r in result.records] == ["gsw"]
+    assert result.counters.get("kept.lang.gsw") == 1 and "kept.lang.als" not in result.counters
