@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from hostile_corpus import write_pages
-from support.messy import ALEMANNIC, jsonld_page
+from support.messy import ALEMANNIC, charset_pages, jsonld_page
 
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -53,3 +53,26 @@ def test_alemannic_is_not_labelled_tosk_albanian(tmp_path):
     result = process_file(warc, Config())
     assert [r["language"] for r in result.records] == ["gsw"]
     assert result.counters.get("kept.lang.gsw") == 1 and "kept.lang.als" not in result.counters
+
+
+def test_declared_charsets_are_read_as_browsers_read_them(tmp_path):
+    # Web pages declare "iso-8859-1", "us-ascii", "gb2312", "shift_jis", "euc-kr" and mean the
+    # wider encodings browsers decode those labels with (WHATWG Encoding Standard: windows-1252,
+    # gb18030, windows-31j, windows-949); a byte order mark overrides any declared charset.
+    # Decoded by the narrow codec, “quotes”, €, 镕, ① and 똠 became C1 controls or U+FFFD.
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = charset_pages()
+    path = tmp_path / "charsets.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for kind, content_type, payload, _ in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(f"https://{kind.replace('_', '-')}.example/faq", "response",
+                                                          payload=BytesIO(payload), http_headers=headers))
+    result = process_file(str(path), Config())
+    got = {r["url"].split("//")[1].split(".")[0].replace("-", "_"): r["question"] for r in result.records}
+    assert got == {kind: question for kind, _, _, question in pages}

@@ -226,3 +226,37 @@ def messy_pages() -> list[tuple[str, str, bytes, list]]:
         jsonld_page([("How do I write a script tag in a forum post without running it?",
                       "Type &amp;lt;script&amp;gt;alert(4)&amp;lt;/script&amp;gt; and the forum shows the tag as plain text.")]), [])
     return pages
+
+
+# --- pages whose declared charset is a label browsers read as a wider encoding (WHATWG Encoding
+# Standard): (kind, content type, page bytes, the question a browser shows). Every page's text
+# holds characters only the wider encoding has.
+def _charset_page(question: str, answer: str, charset: str, encoding: str, *, meta: bool, bom: bytes = b"") -> bytes:
+    head = f"<meta charset='{charset}'>" if meta else ""
+    return bom + microdata_page([(question, answer)]).replace(
+        b"<meta charset='utf-8'>", head.encode("ascii")).decode("utf-8").encode(encoding)
+
+
+def charset_pages() -> list[tuple[str, str, bytes, str]]:
+    fr_q = "Qu’est-ce que le « forfait Sérénité » coûte en €uros par mois ?"
+    fr_a = "Le forfait “Sérénité” coûte 9 € par mois – sans engagement, résiliable à tout moment."
+    zh_q = "朱镕基总理的讲话在哪里可以找到？"
+    zh_a = "您可以在我们网站的新闻栏目中找到朱镕基总理讲话的全文以及相关的新闻报道和图片资料。"
+    ja_q = "会員登録の手順①と手順②の違いは何ですか。"
+    ja_a = "手順①ではメールアドレスを登録し、手順②ではお支払い方法を登録していただきます。"
+    ko_q = "똠방각하 배송은 얼마나 걸리나요?"
+    ko_a = "똠방각하 상품의 배송은 주문 확인 후 보통 삼 일에서 오 일 정도 걸립니다. 감사합니다."
+    de_q = "Wie lange dauert der Versand nach Österreich und in die Schweiz?"
+    de_a = "Der Versand dauert in der Regel zwei bis drei Werktage – auch in die Schweiz und nach Österreich."
+    return [
+        ("latin1_header_cp1252_bytes", "text/html; charset=iso-8859-1",
+         _charset_page(fr_q, fr_a, "iso-8859-1", "cp1252", meta=False), fr_q),
+        ("ascii_meta_cp1252_bytes", "text/html",
+         _charset_page(fr_q.replace("Qu’", "Que"), fr_a, "us-ascii", "cp1252", meta=True), fr_q.replace("Qu’", "Que")),
+        ("gb2312_meta_gbk_bytes", "text/html", _charset_page(zh_q, zh_a, "gb2312", "gbk", meta=True), zh_q),
+        ("shift_jis_header_cp932_bytes", "text/html; charset=Shift_JIS",
+         _charset_page(ja_q, ja_a, "Shift_JIS", "cp932", meta=False), ja_q),
+        ("euc_kr_meta_cp949_bytes", "text/html", _charset_page(ko_q, ko_a, "euc-kr", "cp949", meta=True), ko_q),
+        ("utf8_bom_with_latin1_header", "text/html; charset=iso-8859-1",
+         _charset_page(de_q, de_a, "iso-8859-1", "utf-8", meta=False, bom=b"\xef\xbb\xbf"), de_q),
+    ]

@@ -1,9 +1,18 @@
 """Bytes to text for web pages whose declared charset may be missing or a lie.
 
 Only pages that pass the byte prefilter are decoded, so this is off the hot path. The order is
-as a browser does: a declared charset (HTTP header, else ``<meta charset>`` in the first 2 KB)
-wins and stray bad bytes become U+FFFD; without one, strict UTF-8, then Resiliparse's detector. A
-page none of them decodes is skipped with reason ``undecodable``.
+as a browser does (WHATWG Encoding Standard, "decode" and the HTML encoding sniffing): a byte
+order mark wins over everything; then a declared charset (HTTP header, else ``<meta charset>``
+in the first 2 KB), stray bad bytes becoming U+FFFD; without one, strict UTF-8, then Resiliparse's
+detector. A page none of them decodes is skipped with reason ``undecodable``.
+
+A declared label is read as browsers read it, not as Python's codec of that name: web pages say
+``iso-8859-1`` or ``us-ascii`` and write windows-1252 (“quotes”, €, – and ’ live in its 0x80-0x9F,
+which ISO-8859-1 makes C1 control characters), say ``gb2312`` and write GBK, ``shift_jis`` and
+write Windows-31J (①, ～), ``euc-kr`` and write windows-949; the standard maps those labels to
+the wider encodings (:data:`_WHATWG`), and every browser shows the page that way. A ``<meta>``
+declaring UTF-16 is read as UTF-8 (the standard's rule: a page whose ``<meta>`` could be read as
+ASCII is not UTF-16).
 """
 
 from __future__ import annotations
@@ -13,6 +22,20 @@ import re
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]{1,40})""", re.I)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]{1,40})", re.I)
+
+# Python codec (as codecs.lookup names it) -> the codec of the encoding the WHATWG Encoding
+# Standard decodes that label with. (windows-1252's five bytes Python leaves undefined, 0x81,
+# 0x8D, 0x8F, 0x90 and 0x9D, become U+FFFD instead of the standard's C1 controls.)
+_WHATWG = {
+    "iso8859-1": "cp1252", "ascii": "cp1252",
+    "iso8859-9": "cp1254",
+    "tis-620": "cp874", "iso8859-11": "cp874",
+    "gb2312": "gb18030", "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+}
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def _codec(name: str | None) -> str | None:
@@ -24,17 +47,27 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def web_codec(name: str | None) -> str | None:
+    """The Python codec a browser's decoder for charset label ``name`` corresponds to."""
+    codec = _codec(name)
+    return _WHATWG.get(codec, codec) if codec else None
+
+
 def declared_charsets(payload: bytes, content_type: str | None) -> list[str]:
     found = []
     if content_type and (m := _HTTP_CHARSET.search(content_type)):
-        found.append(m.group(1))
+        found.append(web_codec(m.group(1)))
     if m := _META_CHARSET.search(payload[:2048]):
-        found.append(m.group(1).decode("ascii", "replace"))
-    return [c for c in map(_codec, found) if c]
+        codec = web_codec(m.group(1).decode("ascii", "replace"))
+        found.append("utf-8" if codec and codec.startswith("utf-16") else codec)
+    return [c for c in found if c]
 
 
 def decode_html(payload: bytes, content_type: str | None) -> str | None:
     """The page as text, or None when no candidate encoding decodes it without errors."""
+    for bom, codec in _BOMS:
+        if payload.startswith(bom):
+            return payload[len(bom):].decode(codec, "replace")
     declared = declared_charsets(payload, content_type)
     if declared:
         return payload.decode(declared[0], "replace")
@@ -45,9 +78,9 @@ def decode_html(payload: bytes, content_type: str | None) -> str | None:
     from resiliparse.parse.encoding import detect_encoding
 
     detected = _codec(detect_encoding(payload))
-    if detected:
+    for codec in dict.fromkeys((_WHATWG.get(detected, detected), detected) if detected else ()):
         try:
-            return payload.decode(detected)
+            return payload.decode(codec)
         except (UnicodeDecodeError, LookupError):
-            return None
+            continue
     return None
