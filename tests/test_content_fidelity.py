@@ -76,3 +76,15 @@ def test_declared_charsets_are_read_as_browsers_read_them(tmp_path):
     result = process_file(str(path), Config())
     got = {r["url"].split("//")[1].split(".")[0].replace("-", "_"): r["question"] for r in result.records}
     assert got == {kind: question for kind, _, _, question in pages}
+
+
+def test_the_extract_summary_names_pages_lost_before_their_pairs_were_counted():
+    # A page cut by the sandbox (crash, time or memory cap) or skipped whole (too large,
+    # unreadable, undecodable) loses its pairs before they are counted as extracted, so the
+    # "dropped:" line cannot show them; the summary must, or a run that lost pages reads clean.
+    from webfaq_jobs.extract import summary
+
+    manifest = {"run_id": "r", "status": "complete", "manifest_path": "m", "output": {},
+                "counters": {"files.ok": 1, "files.total": 1, "prefilter.hit": 4, "pages.parsed": 1,
+                             "skip.parse.crash": 1, "skip.parse.timeout": 2, "skip.page.page_too_large": 1}}
+    assert "pages skipped: timeout 2, crash 1, page_too_large 1" in summary(manifest).splitlines()
