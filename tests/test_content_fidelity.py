@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from hostile_corpus import write_pages
-from support.messy import ALEMANNIC, charset_pages, jsonld_page
+from support.messy import ALEMANNIC, charset_pages, jsonld_page, jsonld_wrapped_blocks
 
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -88,3 +88,19 @@ def test_the_extract_summary_names_pages_lost_before_their_pairs_were_counted():
                 "counters": {"files.ok": 1, "files.total": 1, "prefilter.hit": 4, "pages.parsed": 1,
                              "skip.parse.crash": 1, "skip.parse.timeout": 2, "skip.page.page_too_large": 1}}
     assert "pages skipped: timeout 2, crash 1, page_too_large 1" in summary(manifest).splitlines()
+
+
+def test_json_ld_blocks_written_the_way_templates_write_them_are_read(tmp_path):
+    # A leading byte order mark, CDATA or HTML-comment wrappers, a trailing semicolon, PHP's \'
+    # escape and two objects in one block: strict JSON refuses all of them and the page's pairs
+    # were lost (block_errors.json-ld.invalid_json). Each is read now, and counted as repaired.
+    blocks = jsonld_wrapped_blocks()
+    pages = [(kind, f"https://{kind.replace('_', '-')}.example/faq", jsonld_page([], raw_json=text), [])
+             for kind, text, _ in blocks if text]
+    path = tmp_path / "wrapped.warc.gz"
+    write_pages(path, pages)
+    result = process_file(str(path), Config())
+    assert sorted(r["question"] for r in result.records) == sorted(q for _, _, q in blocks)
+    assert result.counters.get("block_errors.json-ld.invalid_json", 0) == 0
+    assert result.counters["blocks_repaired.json-ld"] == len(pages)
+    assert reconcile(result.counters) == []

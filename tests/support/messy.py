@@ -260,3 +260,31 @@ def charset_pages() -> list[tuple[str, str, bytes, str]]:
         ("utf8_bom_with_latin1_header", "text/html; charset=iso-8859-1",
          _charset_page(de_q, de_a, "iso-8859-1", "utf-8", meta=False, bom=b"\xef\xbb\xbf"), de_q),
     ]
+
+
+# --- JSON-LD blocks as CMSs and templates write them, which strict JSON (and extruct's comment
+# fallback) refuses: (kind, block text, its question).
+def jsonld_wrapped_blocks() -> list[tuple[str, str, str]]:
+    answer = "Delivery usually takes between three and five working days after the order is confirmed."
+
+    def block(kind: str) -> tuple[str, str]:
+        q = f"How long does delivery take with the {kind.replace('_', ' ')} option?"
+        return q, json.dumps({"@context": "https://schema.org", "@type": "FAQPage", "mainEntity": [
+            {"@type": "Question", "name": q, "acceptedAnswer": {"@type": "Answer", "text": answer}}]})
+
+    out = []
+    for kind, wrap in [
+        ("byte_order_mark", lambda b: "\ufeff" + b),                        # an included file saved with a BOM
+        ("cdata_line_comments", lambda b: "//<![CDATA[\n" + b + "\n//]]>"),  # XHTML-era templates
+        ("bare_cdata", lambda b: "<![CDATA[" + b + "]]>"),
+        ("html_comment", lambda b: "<!--\n" + b + "\n-->"),
+        ("trailing_semicolon", lambda b: b + ";"),                          # JavaScript habits
+        ("php_escaped_quote", lambda b: b.replace("usually", "usually (it\\'s fast)")),  # PHP addslashes
+    ]:
+        q, b = block(kind)
+        out.append((kind, wrap(b), q))
+    q1, b1 = block("first_of_two_objects")
+    q2, b2 = block("second_of_two_objects")
+    out.append(("two_objects", b1 + "\n" + b2, q1))  # two items in one block, one after the other
+    out.append(("two_objects_second", "", q2))
+    return out
