@@ -288,3 +288,26 @@ def jsonld_wrapped_blocks() -> list[tuple[str, str, str]]:
     out.append(("two_objects", b1 + "\n" + b2, q1))  # two items in one block, one after the other
     out.append(("two_objects_second", "", q2))
     return out
+
+
+def write_messy_warc(path) -> int:
+    """One per-record-gzip WARC of every page above: :func:`messy_pages`, the
+    :func:`jsonld_wrapped_blocks` and the :func:`charset_pages` (with their own Content-Type).
+    Returns the number of pages."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = [(url, "text/html", html) for _, url, html, _ in messy_pages()]
+    pages += [(f"https://{kind.replace('_', '-')}.example/faq", "text/html", jsonld_page([], raw_json=text))
+              for kind, text, _ in jsonld_wrapped_blocks() if text]
+    pages += [(f"https://{kind.replace('_', '-')}.example/faq", content_type, payload)
+              for kind, content_type, payload, _ in charset_pages()]
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, content_type, payload in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=BytesIO(payload),
+                                                          http_headers=headers))
+    return len(pages)
