@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from hostile_corpus import write_pages
-from support.messy import ALEMANNIC, charset_pages, jsonld_page, jsonld_wrapped_blocks
+from support.messy import ALEMANNIC, bogus_charset_pages, charset_pages, jsonld_page, jsonld_wrapped_blocks
 
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -60,12 +60,25 @@ def test_declared_charsets_are_read_as_browsers_read_them(tmp_path):
     # wider encodings browsers decode those labels with (WHATWG Encoding Standard: windows-1252,
     # gb18030, windows-31j, windows-949); a byte order mark overrides any declared charset.
     # Decoded by the narrow codec, “quotes”, €, 镕, ① and 똠 became C1 controls or U+FFFD.
+    _assert_questions(tmp_path, charset_pages())
+
+
+def test_a_charset_no_browser_knows_is_ignored_not_obeyed(tmp_path):
+    # Python's codec registry answers to names no web page means as an encoding: byte
+    # transforms (base64) made the decode raise and the page was lost as skip.parse.crash;
+    # utf-7 rewrote "+ADw-b+AD4-" into a <b> tag, cp037 made the page EBCDIC garbage. A label
+    # outside the Encoding Standard's list is ignored, as browsers ignore it.
+    _assert_questions(tmp_path, bogus_charset_pages())
+
+
+def _assert_questions(tmp_path, pages):
+    """Each ``(kind, content type, payload, question)`` page, in one WARC: its question is
+    extracted exactly, and no page crashed."""
     from io import BytesIO
 
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    pages = charset_pages()
     path = tmp_path / "charsets.warc.gz"
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
@@ -76,6 +89,7 @@ def test_declared_charsets_are_read_as_browsers_read_them(tmp_path):
     result = process_file(str(path), Config())
     got = {r["url"].split("//")[1].split(".")[0].replace("-", "_"): r["question"] for r in result.records}
     assert got == {kind: question for kind, _, _, question in pages}
+    assert result.counters.get("skip.parse.crash", 0) == 0
 
 
 def test_the_extract_summary_names_pages_lost_before_their_pairs_were_counted():

@@ -311,3 +311,17 @@ def write_messy_warc(path) -> int:
             writer.write_record(writer.create_warc_record(url, "response", payload=BytesIO(payload),
                                                           http_headers=headers))
     return len(pages)
+
+
+def bogus_charset_pages() -> list[tuple[str, str, bytes, str]]:
+    """UTF-8 pages that declare a charset no browser decodes with (the Encoding Standard lists
+    no such label, so browsers ignore it): Python codec names that are byte transforms
+    (base64, rot13, zlib), always fail (undefined, idna), or would rewrite the page (utf-7 turns
+    ``+ADw-`` into ``<``, EBCDIC cp037, unicode_escape). As :func:`charset_pages`."""
+    out = []
+    for charset in ("base64", "rot13", "zlib", "undefined", "idna", "utf-7", "cp037", "unicode_escape", "utf-32"):
+        kind = "declared_" + charset.replace("-", "_")
+        q = f"Why does this page declare the charset {charset} at all?"
+        a = "Its template was copied from an old site; the page itself is UTF-8, café +ADw-b+AD4- included."
+        out.append((kind, "text/html", _charset_page(q, a, charset, "utf-8", meta=True), q))
+    return out

@@ -10,7 +10,9 @@ A declared label is read as browsers read it, not as Python's codec of that name
 ``iso-8859-1`` or ``us-ascii`` and write windows-1252 (“quotes”, €, – and ’ live in its 0x80-0x9F,
 which ISO-8859-1 makes C1 control characters), say ``gb2312`` and write GBK, ``shift_jis`` and
 write Windows-31J (①, ～), ``euc-kr`` and write windows-949; the standard maps those labels to
-the wider encodings (:data:`_WHATWG`), and every browser shows the page that way. A ``<meta>``
+the wider encodings (:data:`_WHATWG`), and every browser shows the page that way. A label that
+names no encoding of the standard (``base64``, ``rot13``, ``utf-7``, ``cp037``: Python knows
+them, browsers do not) is ignored, as browsers ignore it. A ``<meta>``
 declaring UTF-16 is read as UTF-8 (the standard's rule: a page whose ``<meta>`` could be read as
 ASCII is not UTF-16).
 """
@@ -35,6 +37,16 @@ _WHATWG = {
     "shift_jis": "cp932",
     "euc_kr": "cp949",
 }
+# The encodings of the Encoding Standard, as Python codecs (after the widening above). A label
+# whose codec is not one of them is no web encoding -- a byte transform such as base64 or rot13
+# (decoding raises), utf-7 (it would turn "+ADw-" into "<"), EBCDIC, utf-32 -- and is ignored, as
+# browsers ignore a label they do not know.
+_WEB_CODECS = frozenset(codecs.lookup(name).name for name in (
+    "utf-8", "utf-16-le", "utf-16-be", "utf-16", "cp866", "iso8859-2", "iso8859-3", "iso8859-4",
+    "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10", "iso8859-13", "iso8859-14",
+    "iso8859-15", "iso8859-16", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874", "cp1250",
+    "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "gb18030",
+    "big5hkscs", "euc_jp", "iso2022_jp", "cp932", "cp949"))
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
@@ -48,9 +60,11 @@ def _codec(name: str | None) -> str | None:
 
 
 def web_codec(name: str | None) -> str | None:
-    """The Python codec a browser's decoder for charset label ``name`` corresponds to."""
+    """The Python codec a browser's decoder for charset label ``name`` corresponds to; None for
+    a label that names no encoding of the Encoding Standard (browsers ignore it)."""
     codec = _codec(name)
-    return _WHATWG.get(codec, codec) if codec else None
+    codec = _WHATWG.get(codec, codec) if codec else None
+    return codec if codec in _WEB_CODECS else None
 
 
 def declared_charsets(payload: bytes, content_type: str | None) -> list[str]:
