@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from hostile_corpus import write_pages
-from support.messy import ALEMANNIC, bogus_charset_pages, charset_pages, jsonld_page, jsonld_wrapped_blocks
+from support.messy import (ALEMANNIC, bogus_charset_pages, charset_pages, jsonld_page, jsonld_wrapped_blocks,
+                           utf16_pages)
 
 from webfaq.config import Config
 from webfaq.counters import reconcile
@@ -69,6 +70,13 @@ def test_a_charset_no_browser_knows_is_ignored_not_obeyed(tmp_path):
     # utf-7 rewrote "+ADw-b+AD4-" into a <b> tag, cp037 made the page EBCDIC garbage. A label
     # outside the Encoding Standard's list is ignored, as browsers ignore it.
     _assert_questions(tmp_path, bogus_charset_pages())
+
+
+def test_a_utf16_page_without_byte_order_mark_is_read(tmp_path):
+    # The prefilter reads UTF-16 pages (NUL bytes in every other position) so they pass it; the
+    # decoder then read them as UTF-8, where NULs are valid, and the parsers found nothing: the
+    # page counted as parsed, its pairs lost without a counter.
+    _assert_questions(tmp_path, utf16_pages())
 
 
 def _assert_questions(tmp_path, pages):

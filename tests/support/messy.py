@@ -325,3 +325,17 @@ def bogus_charset_pages() -> list[tuple[str, str, bytes, str]]:
         a = "Its template was copied from an old site; the page itself is UTF-8, café +ADw-b+AD4- included."
         out.append((kind, "text/html", _charset_page(q, a, charset, "utf-8", meta=True), q))
     return out
+
+
+def utf16_pages() -> list[tuple[str, str, bytes, str]]:
+    """Pages in UTF-16 without a byte order mark (and so without a readable ``<meta>``), in JSON-LD
+    and microdata, little and big endian. As :func:`charset_pages`."""
+    out = []
+    for syntax, make in (("jsonld", jsonld_page), ("microdata", microdata_page)):
+        for codec in ("utf-16-le", "utf-16-be"):
+            kind = f"{syntax}_{codec.replace('-', '_')}"
+            q = f"How long does delivery take for the {syntax} page in {codec}?"
+            a = "Delivery usually takes between three and five working days after the order is confirmed."
+            html = make([(q, a)]).decode("utf-8").replace("<meta charset='utf-8'>", "")
+            out.append((kind, "text/html", html.encode(codec), q))
+    return out

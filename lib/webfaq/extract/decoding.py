@@ -2,7 +2,8 @@
 
 Only pages that pass the byte prefilter are decoded, so this is off the hot path. The order is
 as a browser does (WHATWG Encoding Standard, "decode" and the HTML encoding sniffing): a byte
-order mark wins over everything; then a declared charset (HTTP header, else ``<meta charset>``
+order mark wins over everything; a page in UTF-16 without one (:func:`utf16_codec`) is read as
+UTF-16; then a declared charset (HTTP header, else ``<meta charset>``
 in the first 2 KB), stray bad bytes becoming U+FFFD; without one, strict UTF-8, then Resiliparse's
 detector. A page none of them decodes is skipped with reason ``undecodable``.
 
@@ -50,6 +51,25 @@ _WEB_CODECS = frozenset(codecs.lookup(name).name for name in (
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
+def utf16_codec(payload: bytes) -> str | None:
+    """``utf-16`` (a byte order mark), ``utf-16-le``/``utf-16-be`` (no mark, but NUL bytes in at
+    least a third of the odd, resp. even, positions of the first 256 bytes and few in the
+    others: the markup's ASCII written in UTF-16), else None. The prefilter and the decoder ask
+    the same question, so a page the prefilter passes as UTF-16 is decoded as UTF-16."""
+    if payload[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    sample = payload[:256]
+    if b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd * 3 >= half and even * 4 <= odd:
+        return "utf-16-le"
+    if even * 3 >= half and odd * 4 <= even:
+        return "utf-16-be"
+    return None
+
+
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
@@ -82,6 +102,9 @@ def decode_html(payload: bytes, content_type: str | None) -> str | None:
     for bom, codec in _BOMS:
         if payload.startswith(bom):
             return payload[len(bom):].decode(codec, "replace")
+    codec = utf16_codec(payload)
+    if codec is not None:  # no byte order mark, and no <meta> an ASCII scan could read
+        return payload.decode(codec, "replace")
     declared = declared_charsets(payload, content_type)
     if declared:
         return payload.decode(declared[0], "replace")
