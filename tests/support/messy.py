@@ -339,3 +339,11 @@ def utf16_pages() -> list[tuple[str, str, bytes, str]]:
             html = make([(q, a)]).decode("utf-8").replace("<meta charset='utf-8'>", "")
             out.append((kind, "text/html", html.encode(codec), q))
     return out
+
+
+# A German answer and the same answer with soft hyphens (&shy;, U+00AD), as CMSs insert them as
+# hyphenation hints: one text on screen.
+SOFT_HYPHEN_ANSWER = ("Der Versand dauert in der Regel zwei bis drei Werktage, auch in die Schweiz und "
+                      "nach Österreich, sofern die Bestellung vor zwölf Uhr eingeht.")
+SOFT_HYPHENATED = (SOFT_HYPHEN_ANSWER.replace("Versand", "Ver\u00adsand").replace("Bestellung", "Be\u00adstel\u00adlung")
+                   .replace("Werktage", "Werk\u00adtage"))
