@@ -330,6 +330,9 @@ def summary(manifest: dict[str, Any]) -> str:
         f"records {c.get('warc.records', 0)}, HTML pages {c.get('responses.html', 0)}, prefilter hits "
         f"{c.get('prefilter.hit', 0)}, QA extracted {c.get('qa.extracted', 0)}, kept {c.get('qa.kept', 0)}",
     ]
+    skipped = {k.split(".", 2)[2]: v for k, v in c.items() if k.startswith(("skip.parse.", "skip.page.")) and v}
+    if skipped:  # their pairs were never counted as extracted: the "dropped:" line cannot show them
+        lines.append("pages skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items(), key=lambda x: -x[1])))
     drops = {k[5:]: v for k, v in c.items() if k.startswith("drop.")}
     if drops:
         lines.append("dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda x: -x[1])))
