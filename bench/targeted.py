@@ -40,8 +40,8 @@ from support.cccrawl import evolve, first_world, write_crawl  # noqa: E402
 from support.faqsynth import write_lake  # noqa: E402
 from support.rangeserver import RangeServer  # noqa: E402
 from webfaq.config import Config  # noqa: E402
+from webfaq.extract.ccindex import DuckDBEngine, make_plan  # noqa: E402
 from webfaq.extract.pipeline import QAProcessor, process_unit  # noqa: E402
-from webfaq.lake.ccindex import DuckDBEngine, make_plan  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 

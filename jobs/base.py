@@ -487,9 +487,14 @@ class SparkJob:
         the next writer, every table it had swapped included."""
         self.commit_guard()
         done = lake.swap_partitions(self.fs, staged, path, self.run_id, parts, last=False)
+        self.published(path)
+        return done
+
+    @staticmethod
+    def published(path: str) -> None:
+        """A table of the run's publish is swapped or committed: the crash points between tables."""
         failpoint("swap.after_table")
         failpoint(f"swap.after_table.{path.rstrip('/').rsplit('/', 1)[-1]}")
-        return done
 
     def finish_publish(self) -> None:
         """The end of this run's publish: every table it swapped stays as it is now (its trash and
@@ -497,16 +502,51 @@ class SparkJob:
         them back, so the tables a run writes change together or not at all."""
         lake.end_swaps(self.fs, self.run_id)
 
+    def roll_back_publish(self, manifest: dict[str, Any]) -> None:
+        """A run that failed before :meth:`finish_publish` puts back every table it had swapped
+        (``lake.roll_back_run``, newest first), so the lake is not left half-published until
+        the next writer; what it did goes into ``manifest["rolled_back"]``, with one line on
+        stderr. Only while this run still holds the lease: a run that lost it leaves its
+        journal, because the new holder rolls it back at its start (``recover``) and may have
+        swapped its own tables since, which a late roll-back here would race or undo. A
+        roll-back that fails (a full disk) leaves the journal too; the next writer finishes it."""
+        if self._spark is None or not self.fs.exists(lake.join(self.cfg.lake.path, "_trash", self.run_id)):
+            return  # nothing swapped, or the publish had ended
+        try:
+            self.lease.check()
+        except Exception as exc:  # noqa: BLE001 - LeaseLost, or a store that cannot tell: do not touch the lake
+            self.leave_publish(manifest, f"this run no longer holds the lake ({describe_error(exc)})")
+            return
+        try:
+            manifest["rolled_back"] = lake.roll_back_run(self.fs, self.cfg.lake.path, self.run_id)
+        except Exception as exc:  # noqa: BLE001 - the run's own error is the one to report
+            self.leave_publish(manifest, f"its roll-back failed: {describe_error(exc)}")
+            return
+        print(f"{self.name}: run {self.run_id} rolled back its publish "
+              f"({', '.join(manifest['rolled_back']['tables'])}): those tables are as before the run",
+              file=sys.stderr)
+
+    def leave_publish(self, manifest: dict[str, Any], why: str) -> None:
+        """Leave this failed run's swap journal to the next writer's ``recover``, and say so."""
+        note = f"{why}; its swap journal _trash/{self.run_id} stays, and the next writer rolls its publish back"
+        manifest["rolled_back"] = {"left": note}
+        print(f"{self.name}: run {self.run_id} did not roll back its publish: {note}", file=sys.stderr)
+
     def commit_delta(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str], schema) -> int:
         """``lake.commit_delta`` of this run on top of the version it read, after the lease
-        check; a conflict is a failed run (nothing of it stays in the table)."""
+        check; a conflict is a failed run (nothing of it stays in the table). The version it
+        commits on is journalled first, as a swap is: until :meth:`finish_publish`, a run that
+        fails or dies has the table restored to it (``lake.roll_back_run``)."""
         self.commit_guard()
         expected = self.table_version(path)
+        lake.journal_delta_commit(self.fs, path, self.run_id, expected)
         try:
-            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected)
+            n = lake.commit_delta(self.fs, staged, path, replace, partition_by, schema, expected_version=expected,
+                                  run_id=self.run_id)
         except lake.DeltaConflict as exc:
             raise JobFailed(str(exc)) from exc
         self.delta_versions[path] = 0 if expected is None else expected + 1
+        self.published(path)
         return n
 
     def publish(self, staged: str, path: str, replace: dict[str, list[str]], partition_by: list[str]) -> list[str]:
@@ -590,6 +630,8 @@ class SparkJob:
             recovered = recover(self.fs, self.cfg.lake.path, keep=self.lease.runs)
             if any(recovered.values()):
                 manifest["recovered"] = recovered  # what a run that died had left behind
+            for line in recovered.get("refused", []):
+                print(f"{self.name}: did not roll back a dead run: {line}", file=sys.stderr)
             manifest.update(self.run())
             self.finish_publish()  # a job that swapped without ending its publish ends it here
             self.fs.delete(self.stage())  # a complete run's staging is scratch (a failed one's: recover())
@@ -604,6 +646,8 @@ class SparkJob:
                             traceback=traceback.format_exc(limit=20))
             raise
         finally:
+            if manifest["status"] != "complete":
+                self.roll_back_publish(manifest)  # before its manifest, and while it holds the lease
             manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
             manifest["durations_s"] = dict(self.phases, total=round(
                 (dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 3))

@@ -75,6 +75,8 @@ class DedupJob(SparkJob):
         crawls, old = self.plan_crawls()
         out: dict[str, Any] = {"crawls": crawls, "old_crawls": old, "params": asdict(self.params),
                                "mode": "incremental" if cfg.dedup.incremental else "from_scratch"}
+        if self.incremental_refused:
+            out["incremental_refused"] = self.incremental_refused  # why the stage loop's run went from scratch
         spark = self.spark
         batch_key = "spark.sql.execution.arrow.maxRecordsPerBatch"
         previous_batch = spark.conf.get(batch_key, None)
@@ -100,6 +102,13 @@ class DedupJob(SparkJob):
             out["tables"] = self.swap(crawls, relabelled)
         return out
 
+    # Set by the run/refresh stage loop, which chooses incremental mode itself: when the lake's
+    # stored index cannot serve an increment, that run deduplicates every crawl from scratch
+    # instead of failing (a monthly refresh must not stop on a lake written by an older release
+    # or other settings); a user who asked for --dedup-incremental gets the refusal.
+    full_if_refused = False
+    incremental_refused: str | None = None
+
     def plan_crawls(self) -> tuple[list[str], list[str]]:
         """The crawls to deduplicate and, when incremental, the already deduplicated crawls they
         are compared against (which must all be older, with the same LSH parameters)."""
@@ -111,18 +120,31 @@ class DedupJob(SparkJob):
         if not self.cfg.dedup.incremental:
             return crawls, []
         old = sorted(set(lake.crawl_dirs(self.fs, self.table(self.bands_table))) - set(crawls))
+        problem = self.incremental_problem(crawls, old)
+        if problem is None:
+            return crawls, old
+        if not self.full_if_refused:
+            raise JobFailed(f"{problem}; run dedup once without --dedup-incremental to recompute")
+        self.cfg.dedup.incremental = False
+        self.incremental_refused = problem
+        print(f"{self.name}: not incremental ({problem}): every crawl is deduplicated from scratch",
+              file=sys.stderr)
+        return sorted(available), []
+
+    def incremental_problem(self, crawls: list[str], old: list[str]) -> str | None:
+        """Why the lake's stored index (representatives and band hashes of ``old``) cannot serve
+        an incremental run over ``crawls``; None when it can."""
         present = sorted(set(old) & set(lake.crawl_dirs(self.fs, self.table(self.output))))
         if present and "dedup_status" in self.read_crawls(self.output, present).columns:
-            raise JobFailed(f"{self.table(self.output)} holds flagged rows (the layout before "
-                            f"{self.dropped_table}); run dedup once without --dedup-incremental")
+            return f"{self.table(self.output)} holds flagged rows (the layout before {self.dropped_table})"
         if old and max(old) >= min(crawls):
-            raise JobFailed(f"incremental crawls {crawls} must be newer than the deduplicated {old}; "
-                            "run without --dedup-incremental to recompute")
+            return f"incremental crawls {crawls} must be newer than the deduplicated {old}"
         for crawl in old:
-            stored = json.loads(self.fs.read_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json")))
+            path = lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json")
+            stored = json.loads(self.fs.read_text(path)) if self.fs.exists(path) else None
             if stored != self.params.fingerprint():
-                raise JobFailed(f"crawl {crawl} was deduplicated with {stored}, not {self.params.fingerprint()}")
-        return crawls, old
+                return f"crawl {crawl} was deduplicated with {stored}, not {self.params.fingerprint()}"
+        return None
 
     # ----------------------------------------------------------------- stages
     def deduplicate(self, crawls: list[str], old: list[str], counters: Counters) -> dict[str, Any]:
@@ -494,12 +516,13 @@ class DedupJob(SparkJob):
                 "partitions_relabelled": [f"crawl={c}" for c in relabelled]}
 
     def place_params(self, crawls: list[str]) -> None:
-        """Move each staged ``crawl=/_params.json`` of the band table into the lake's table."""
+        """Copy each staged ``crawl=/_params.json`` of the band table into the lake's table, as
+        part of the run's publish (a roll-back puts the old one back)."""
         for crawl in crawls:
             src = lake.join(self.stage(self.bands_table), f"crawl={crawl}", "_params.json")
             if self.fs.exists(src):
-                self.fs.write_text(lake.join(self.table(self.bands_table), f"crawl={crawl}", "_params.json"),
-                                   self.fs.read_text(src))
+                lake.replace_side_file(self.fs, self.table(self.bands_table), f"crawl={crawl}/_params.json",
+                                       self.fs.read_text(src), self.run_id)
 
     def output_rows(self, table: str, crawls: list[str]) -> dict[str, Any]:
         """Rows of ``table`` staged per crawl and language, for `webfaq verify` to compare with

@@ -30,7 +30,7 @@ from webfaq.extract.pipeline import extract_to_work, result_file_name, staging_f
 from webfaq.extract.records import FAQ_COLUMNS, FAQ_FIELDS, PARTITION_COLUMNS, arrow_schema
 from webfaq.faults import failpoint
 from webfaq.lake.inputs import listed_inputs, resolve_inputs, selected_inputs
-from webfaq.lake.storage import redact
+from webfaq.redaction import redact
 
 
 def ddl(fields: list[tuple[str, str]]) -> str:
@@ -330,6 +330,9 @@ def summary(manifest: dict[str, Any]) -> str:
         f"records {c.get('warc.records', 0)}, HTML pages {c.get('responses.html', 0)}, prefilter hits "
         f"{c.get('prefilter.hit', 0)}, QA extracted {c.get('qa.extracted', 0)}, kept {c.get('qa.kept', 0)}",
     ]
+    skipped = {k.split(".", 2)[2]: v for k, v in c.items() if k.startswith(("skip.parse.", "skip.page.")) and v}
+    if skipped:  # their pairs were never counted as extracted: the "dropped:" line cannot show them
+        lines.append("pages skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items(), key=lambda x: -x[1])))
     drops = {k[5:]: v for k, v in c.items() if k.startswith("drop.")}
     if drops:
         lines.append("dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda x: -x[1])))

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover
     from run import PipelineJob, summary  # type: ignore[no-redef]
 
 from webfaq.lake.inputs import is_crawl_id
-from webfaq.lake.storage import read_bytes, redact
+from webfaq.lake.storage import read_bytes
+from webfaq.redaction import redact
 
 
 def newest_crawl(collinfo: bytes, where: str = "the collection list") -> str:

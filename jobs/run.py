@@ -131,6 +131,8 @@ class PipelineJob(SparkJob):
         """One stage, as its own command would run it, then its summary."""
         make, summary = stage_jobs()[stage]
         job = make(self.stage_config(stage, crawl, crawls), argparse.Namespace(inputs=list(inputs)))
+        if stage == "dedup":
+            job.full_if_refused = True  # an increment the lake's index cannot serve goes from scratch
         job.join_lease(self.lease)  # one writer: the run and its stages, in this process
         manifest = job.execute()
         print(summary(manifest), flush=True)

@@ -5,7 +5,7 @@
 
 :class:`TargetedExtractJob` is the extract job with other units of work: instead of the crawl's
 WARC listing it plans, from Common Crawl's URL index and the lake's FAQ pages of earlier crawls
-(``webfaq.lake.ccindex``), one ranged task per WARC file holding planned captures plus the
+(``webfaq.extract.ccindex``), one ranged task per WARC file holding planned captures plus the
 discovery sample's whole files. Everything after that is the extract job's own: one Spark task
 per unit, the per-unit result file as resume marker, the counters and their reconciliation,
 the failure budget, the atomic replacement of the crawl's partitions. Its runs are extract runs
@@ -26,8 +26,8 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import lake
 from webfaq.errors import UsageError
-from webfaq.lake.ccindex import DuckDBEngine, IndexProblem, Plan, candidate_schema, index_problem, make_plan, \
-    scan_key, scan_to_work
+from webfaq.extract.ccindex import (DuckDBEngine, IndexProblem, Plan, candidate_schema, index_problem, make_plan,
+                                    scan_key, scan_to_work)
 from webfaq.lake.storage import FetchError
 
 # fetch failures that say the crawl (or its index) is not where the settings point: usage errors

@@ -137,3 +137,88 @@ def test_dedup_killed_between_its_tables_is_rolled_back_whole(spark, tmp_path):
     report = verify(str(lake))
     assert report["ok"], report["problems"]
     assert {p["table"].rsplit("/", 1)[1] for p in report["partitions_checked"]} >= {"faq_dedup", "faq_dedup_dropped"}
+
+
+def _manifest(lake: Path, run_id: str) -> dict:
+    import json
+
+    return json.loads((lake / "_runs" / f"{run_id}.json").read_text())
+
+
+def test_dedup_failing_between_its_tables_rolls_its_own_publish_back(spark, tmp_path, monkeypatch, capsys):
+    """An exception (a full disk here) after two of dedup's five tables were swapped: the failing
+    run itself puts every table back before it records its failure, so right after it, with no
+    other run, the tables are byte for byte the previous run's and verify is clean."""
+    from support.faqsynth import write_lake
+    from test_dedup_job import C1, C2, OUTPUT_TABLES, build_rows, run_dedup
+    from webfaq.lake.verify import verify
+    from webfaq_jobs.dedup import DedupJob
+
+    lake = tmp_path / "lake"
+    write_lake(build_rows()[0], lake)
+    run_dedup(lake, "--dedup-crawls", C1)
+    before = _table_files(lake, OUTPUT_TABLES)
+    monkeypatch.setenv(ENV, "swap.after_table.faq_dedup_bands=enospc")  # the second table's swap is done
+    argv = ["--lake", str(lake), "--dedup-crawls", C2, "--dedup-incremental", "--run-id", "failing-dedup"]
+    assert DedupJob.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "run failed" in err and "Traceback" not in err, err
+    monkeypatch.delenv(ENV)
+    assert _table_files(lake, OUTPUT_TABLES) == before
+    assert not (lake / "_trash" / "failing-dedup").exists()
+    manifest = _manifest(lake, "failing-dedup")
+    assert manifest["status"] == "failed" and "No space left" in manifest["error"]
+    assert manifest["rolled_back"]["tables"] == ["faq_dedup_bands", "faq_dedup_vertices"]  # newest first
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]
+
+
+def _delta_state(lake: Path, tables) -> dict[str, str]:
+    """What readers of the Delta tables see: each active file (and each crawl's band
+    parameters, which the log does not hold) -> sha256 of its bytes."""
+    import hashlib
+
+    from webfaq.lake import delta_active_files
+
+    state = {}
+    for t in tables:
+        files = [rel for rel, _ in delta_active_files(str(lake / t))]
+        files += [str(p.relative_to(lake / t)) for p in (lake / t).glob("crawl=*/_params.json")]
+        state.update({f"{t}/{rel}": hashlib.sha256((lake / t / rel).read_bytes()).hexdigest() for rel in files})
+    return state
+
+
+@pytest.mark.parametrize("how", ["killed", "raised"])
+def test_a_delta_dedup_stopped_between_its_tables_is_restored_whole(spark, tmp_path, monkeypatch, how):
+    """With --format delta each table is its own commit: dedup stopped after two of its five left
+    two new tables and three old ones. Each commit now journals the version it goes on top of;
+    a run that raised restores its own tables, a killed one's are restored by the next writer
+    (each only while the table's newest commit is the run's), so readers see the tables, and
+    their band parameters, as before the run, and verify agrees."""
+    from support.faqsynth import write_lake
+    from test_dedup_job import C1, C2, OUTPUT_TABLES, build_rows, run_dedup
+    from webfaq.lake.verify import verify
+    from webfaq_jobs.base import JobFailed
+
+    lake = tmp_path / "lake"
+    write_lake(build_rows()[0], lake)
+    run_dedup(lake, "--format", "delta", "--dedup-crawls", C1)
+    before = _delta_state(lake, OUTPUT_TABLES)
+    argv = ["--lake", str(lake), "--format", "delta", "--dedup-crawls", C2, "--dedup-incremental"]
+    point = "swap.after_table.faq_dedup_bands"  # vertices and bands committed, three tables to go
+    if how == "killed":
+        crashed = subprocess.run([WEBFAQ, "dedup", *argv], capture_output=True, text=True, timeout=900,
+                                 env=dict(os.environ, **{ENV: point}))
+        assert crashed.returncode == EXIT_CODE, crashed.stderr[-2000:]
+        assert _delta_state(lake, OUTPUT_TABLES) != before  # the mix a reader saw until the next writer
+        with pytest.raises(JobFailed, match="no such crawl"):  # the next writer (it recovers first, then fails)
+            run_dedup(lake, "--format", "delta", "--dedup-crawls", "CC-TEST-NONE")
+    else:
+        monkeypatch.setenv(ENV, f"{point}=enospc")
+        with pytest.raises(OSError, match="No space left"):
+            run_dedup(lake, *argv[2:])
+        monkeypatch.delenv(ENV)
+    assert _delta_state(lake, OUTPUT_TABLES) == before
+    assert not any((lake / "_trash").iterdir()) if (lake / "_trash").exists() else True
+    report = verify(str(lake))
+    assert report["ok"], report["problems"]

@@ -310,6 +310,29 @@ def test_incremental_refuses_older_crawls_and_other_parameters(scratch, spark, s
         run_dedup(inc, "--dedup-crawls", C2, "--dedup-incremental")
 
 
+def test_the_stage_loop_deduplicates_from_scratch_when_the_stored_index_cannot_serve(scratch, spark, source_lake,
+                                                                                      tmp_path, capsys):
+    """A monthly refresh on a lake whose band hashes were stored with another folding (the
+    release before FOLD_VERSION 2 wrote no "fold") goes from scratch instead of failing."""
+    from webfaq_jobs.dedup import DedupJob
+
+    lake, _ = scratch
+    inc = fresh_lake(source_lake, tmp_path)
+    run_dedup(inc, "--dedup-crawls", C1)
+    params = inc / "faq_dedup_bands" / f"crawl={C1}" / "_params.json"
+    older = json.loads(params.read_text())
+    older.pop("fold")
+    params.write_text(json.dumps(older))
+    job = DedupJob.from_argv(["--lake", str(inc), "--dedup-crawls", C2, "--dedup-incremental"])
+    job.full_if_refused = True  # what the run/refresh stage loop sets
+    manifest = job.execute()
+    assert manifest["mode"] == "from_scratch" and manifest["crawls"] == [C1, C2]
+    assert "was deduplicated with" in manifest["incremental_refused"]
+    assert "every crawl is deduplicated from scratch" in capsys.readouterr().err
+    assert out_rows(inc) == out_rows(lake)
+    assert json.loads(params.read_text()) == job.params.fingerprint()  # the index now serves the next increment
+
+
 def test_cross_language_with_jaccard_check(spark, dataset, source_lake, tmp_path, monkeypatch):
     monkeypatch.setenv("WEBFAQ_SHUFFLE_PARTITIONS", "8")
     lake = fresh_lake(source_lake, tmp_path)

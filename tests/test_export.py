@@ -287,3 +287,81 @@ def test_a_folder_made_at_out_during_an_export_is_never_replaced(exported, tmp_p
     assert "exists and is not empty" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["mywork.txt"] and (out / "mywork.txt").read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the temp folder is gone
+
+
+# --------------------------------------------------------------------------- temp folders of killed exports
+
+def _stopped(pid: int) -> bool:
+    """Whether ``pid`` stopped itself (failpoint ``=stop``): state T in /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
+
+
+def _killed_export(lake: Path, out: Path) -> None:
+    """A real `webfaq export` process SIGKILLed (whole process group, as an OOM killer or a lost
+    node does) once its temp folder is complete, right before it would rename it into place."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from webfaq.faults import ENV
+
+    command = [str(Path(sys.executable).parent / "webfaq"), "export", "--lake", str(lake), "--out", str(out)]
+    proc = subprocess.Popen(command, env=dict(os.environ, **{ENV: "export.before_publish=stop"}),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    while not _stopped(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert _stopped(proc.pid), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "never stopped"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(60)
+    proc.stderr.close()
+
+
+def test_a_killed_exports_temp_folder_is_removed_by_the_next_export_on_this_machine(tmp_path, capsys):
+    """A killed export's `.<out>.tmp-*` folder (a whole export's size) stayed forever: the next
+    export could not tell it from a live export's. Now its owner record (host, boot, pid and the
+    pid's start time) lets the next export to the same --out remove it once its process is gone;
+    folders whose owner runs, is on another host or is unknown stay, named in one line, and
+    another --out's leftovers are not touched."""
+    import json
+
+    from webfaq.lake.lease import this_process
+
+    lake, hub = tmp_path / "lake", tmp_path / "hub"
+    write_lake([faq_row(CRAWL, f"https://s{i % 3}.example/faq", "eng", f"question {i}?", f"answer {i}.")
+                for i in range(30)], lake)
+    (lake / "_runs").mkdir()  # a lake, if one no job has run on
+    out = hub / "out"
+    _killed_export(lake, out)
+    (killed,) = [p for p in hub.iterdir() if p.name.startswith(".out.tmp-")]
+    token = killed.name.rsplit("-", 1)[1]
+    record = json.loads((hub / f".out.owner-{token}").read_text())
+    assert record["pid"] > 0 and record["pid_start"] and record["host"]
+    assert (killed / "data" / "eng").is_dir() and not out.exists()
+
+    def plant(name: str, owner: dict | None) -> Path:
+        (hub / name).mkdir()
+        (hub / name / "part-00000.parquet").write_text("an export in progress")
+        if owner is not None:
+            (hub / name.replace(".tmp-", ".owner-")).write_text(json.dumps(owner))
+        return hub / name
+
+    dead_other_out = plant(".other.tmp-0000000a", record)  # another --out: not this export's business
+    running = plant(".out.tmp-0000000b", dict(this_process(), out="out"))  # this test's own process runs
+    elsewhere = plant(".out.tmp-0000000c", dict(record, host="another-host"))
+    unknown = plant(".out.tmp-0000000d", None)  # an export from before owner records
+    assert cli(["export", "--lake", str(lake), "--out", str(out)]) == 0
+    removed, left = capsys.readouterr().err.splitlines()
+    assert removed.startswith("webfaq export: removed 1 temp folder") and killed.name in removed
+    assert left.startswith("webfaq export: left 3 temp folder(s)")
+    assert all(p.name in left for p in (running, elsewhere, unknown)) and "still runs" in left
+    assert not killed.exists() and not (hub / f".out.owner-{token}").exists()
+    assert all((p / "part-00000.parquet").exists() for p in (dead_other_out, running, elsewhere, unknown))
+    assert (out / "data" / "eng").is_dir() and read_card(out)[0]["configs"]
+    assert sorted(p.name for p in hub.iterdir() if p.name.startswith(".out.")) == sorted(
+        [running.name, ".out.owner-0000000b", elsewhere.name, ".out.owner-0000000c", unknown.name])

@@ -161,10 +161,11 @@ def corpus():
 
 def test_corpus_jsonld_items_equal_extruct(corpus):
     """Our script scan + per-block parsing returns exactly extruct's JSON-LD items on every page
-    where extruct succeeds; where extruct fails (a broken block), ours is a superset."""
+    where extruct succeeds; where extruct fails (a broken block), ours is a superset (a block
+    whose template wrapped it, e.g. in a trailing ";", is read: ``blocks_repaired.json-ld``)."""
     from extruct.jsonld import JsonLdExtractor
 
-    compared = failed = 0
+    compared = failed = repaired = 0
     for url, html in corpus:
         counters = Counters()
         ours = jsonld.parse_items(html, counters)
@@ -177,12 +178,15 @@ def test_corpus_jsonld_items_equal_extruct(corpus):
             theirs = JsonLdExtractor().extract_items(tree)
         except ValueError:
             failed += 1
-            assert counters["block_errors.json-ld.invalid_json"] >= 1, url
+            # a block it refuses is ours to refuse too, or to read as its template wrote it
+            # (a trailing ";" after the array: Typo3 pages of this corpus)
+            assert counters["block_errors.json-ld.invalid_json"] + counters["blocks_repaired.json-ld"] >= 1, url
+            repaired += counters["blocks_repaired.json-ld"]
             continue
         compared += 1
         assert ours == theirs, url
         assert not counters, url
-    assert compared > 950 and failed < 20
+    assert compared > 950 and failed < 20 and repaired == 2
 
 
 def _materialise(v):

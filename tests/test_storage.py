@@ -1,7 +1,7 @@
 import pytest
-
 from webfaq.config import Config, RetryConfig
-from webfaq.lake.storage import FetchError, open_stream, read_bytes, redact, with_retries
+from webfaq.lake.storage import FetchError, open_stream, read_bytes, with_retries
+from webfaq.redaction import redact
 
 
 def test_transient_errors_are_retried_with_backoff_then_succeed():

@@ -77,15 +77,17 @@ def test_recover_rolls_every_table_back_at_each_crash_point(tmp_path, done):
 
 
 class Dying(lake.LocalFS):
-    """A LocalFS whose process dies (raises) before its ``budget``-th change."""
+    """A LocalFS whose process dies (raises ``error``, an interrupt unless told) before its
+    ``budget``-th change."""
 
-    def __init__(self, root, budget: int):
+    def __init__(self, root, budget: int, error: BaseException | None = None):
         super().__init__(root)
         self.budget = budget
+        self.error = error or KeyboardInterrupt("killed")
 
     def _spend(self):
         if self.budget == 0:
-            raise KeyboardInterrupt("killed")
+            raise self.error
         self.budget -= 1
 
     def rename(self, src, dst):
@@ -163,3 +165,196 @@ def test_a_single_table_journal_of_before_is_still_rolled_back(tmp_path):
     _file(tmp_path / "_trash" / RUN / "_swap.json", json.dumps({"table": "faq", "parts": ["crawl=A"]}))
     assert lake.recover(fs, str(tmp_path))["restored"] == ["faq/crawl=A"]
     assert (tmp_path / "faq" / "crawl=A" / "f").read_text() == "old"
+
+
+# --------------------------------------------------------------------------- a run that fails mid-publish
+
+class Held:
+    """A lease as a job sees it: ``check`` raises LeaseLost once another run took the lake."""
+
+    def __init__(self, lost: bool):
+        self.lost = lost
+
+    def check(self) -> None:
+        from webfaq.lake.lease import LeaseLost
+
+        if self.lost:
+            raise LeaseLost(f"run {RUN} lost the lake lease to run 20991231T000000Z-dedup-abcdef")
+
+
+def failing_run(root: Path, lost: bool = False, fs: lake.LocalFS | None = None):
+    """A job that swapped every table of TABLES (publish not ended) when it failed."""
+    import argparse
+
+    from webfaq.config import Config
+    from webfaq_jobs.base import SparkJob
+
+    class Job(SparkJob):
+        name = "dedup"
+
+        @property
+        def fs(self):
+            return self._fs
+
+    cfg = Config()
+    cfg.lake.path, cfg.job.run_id = str(root), RUN
+    job = Job(cfg, argparse.Namespace())
+    job._fs, job._spark, job.lease = fs or lake.LocalFS(root), object(), Held(lost)
+    for table, (_, _, parts) in TABLES.items():
+        lake.swap_partitions(lake.LocalFS(root), str(root / "_staging" / RUN / table), str(root / table), RUN, parts,
+                             last=False)
+    return job
+
+
+def test_a_failing_run_rolls_its_own_publish_back_newest_table_first(tmp_path, capsys):
+    build(tmp_path)
+    before = listing(tmp_path)
+    manifest: dict = {}
+    failing_run(tmp_path).roll_back_publish(manifest)
+    assert listing(tmp_path) == before and not (tmp_path / "_trash" / RUN).exists()
+    assert manifest["rolled_back"]["tables"] == list(reversed(TABLES))
+    assert "vertices/crawl=A" in manifest["rolled_back"]["restored"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"dedup: run {RUN} rolled back its publish (faq_dedup, embeddings/model=m, vertices)")
+
+
+def test_a_run_that_lost_the_lease_leaves_its_publish_to_the_new_holder(tmp_path, capsys):
+    """Another run may hold the lake now: it rolls this run's journal back at its start and may
+    have swapped its own tables since, so a roll-back here could undo them. Nothing is touched."""
+    build(tmp_path)
+    before = listing(tmp_path)
+    job = failing_run(tmp_path, lost=True)
+    after = listing(tmp_path)
+    manifest: dict = {}
+    job.roll_back_publish(manifest)
+    assert listing(tmp_path) == after != before and (tmp_path / "_trash" / RUN / "_swap.json").exists()
+    assert "no longer holds the lake" in manifest["rolled_back"]["left"]
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "did not roll back its publish" in line and "lost the lake lease" in line
+    lake.recover(lake.LocalFS(tmp_path), str(tmp_path))  # the new holder's start
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("budget", [0, 3])
+def test_a_roll_back_that_fails_leaves_the_journal_for_the_next_writer(tmp_path, budget, capsys):
+    build(tmp_path)
+    before = listing(tmp_path)
+    manifest: dict = {}
+    full = Dying(tmp_path, budget, OSError(28, "No space left on device"))
+    failing_run(tmp_path, fs=full).roll_back_publish(manifest)
+    assert "its roll-back failed: " in manifest["rolled_back"]["left"]
+    assert (tmp_path / "_trash" / RUN / "_swap.json").exists()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "No space left on device" in line and "the next writer rolls its publish back" in line
+    lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    assert listing(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- Delta tables
+
+def delta_commit(root: Path, table: str, run: str, crawl: str, ids: list[str], journal: bool = True) -> None:
+    """One commit of ``run`` to the Delta table ``table`` as a job makes it: journalled first
+    (the version it goes on top of), then ``lake.commit_delta`` tagged with the run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from webfaq.extract.records import arrow_schema
+
+    fs = lake.LocalFS(root)
+    staged = root / "_staging" / run / table
+    (staged / f"crawl={crawl}").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"id": ids, "crawl": [crawl] * len(ids)}), staged / f"crawl={crawl}" / f"part-{run}.parquet")
+    version = lake.delta_version(str(root / table))
+    if journal:
+        lake.journal_delta_commit(fs, str(root / table), run, version)
+    lake.commit_delta(fs, str(staged), str(root / table), {"crawl": [crawl]}, ["crawl"],
+                      arrow_schema([("id", "string"), ("crawl", "string")]), expected_version=version, run_id=run)
+
+
+def delta_ids(table: Path) -> list[tuple[str, str]] | None:
+    from deltalake import DeltaTable
+
+    if not DeltaTable.is_deltatable(str(table)):
+        return None
+    return sorted((r["crawl"], r["id"]) for r in DeltaTable(str(table)).to_pyarrow_table().to_pylist())
+
+
+def delta_lake(root: Path) -> dict[str, list | None]:
+    """Two Delta tables a previous run left, then a run (RUN) that committed to both and created
+    a third, and died before it ended its publish."""
+    delta_commit(root, "faq_dedup", "before", "A", ["a0"], journal=False)
+    delta_commit(root, "faq_dedup_vertices", "before", "A", ["v0"], journal=False)
+    (root / "faq_dedup_vertices" / "crawl=A" / "_params.json").write_text("old parameters")
+    before = {t: delta_ids(root / t) for t in ("faq_dedup", "faq_dedup_vertices", "faq_dedup_bands")}
+    delta_commit(root, "faq_dedup_vertices", RUN, "A", ["v1"])
+    fs = lake.LocalFS(root)  # files beside the data that the log does not hold (dedup's band parameters)
+    lake.replace_side_file(fs, str(root / "faq_dedup_vertices"), "crawl=A/_params.json", "new parameters", RUN)
+    lake.replace_side_file(fs, str(root / "faq_dedup_bands"), "crawl=B/_params.json", "new parameters", RUN)
+    delta_commit(root, "faq_dedup_bands", RUN, "B", ["b1"])  # created by the run
+    delta_commit(root, "faq_dedup", RUN, "B", ["b1"])
+    return before
+
+
+def test_a_dead_runs_delta_commits_are_restored_every_table_of_it(tmp_path):
+    before = delta_lake(tmp_path)
+    assert delta_ids(tmp_path / "faq_dedup") != before["faq_dedup"]
+    result = lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    assert {t: delta_ids(tmp_path / t) for t in before} == before
+    assert result["restored"] == ["faq_dedup@0", "faq_dedup_bands@none", "faq_dedup_bands/crawl=B/_params.json",
+                                  "faq_dedup_vertices/crawl=A/_params.json", "faq_dedup_vertices@0"]
+    assert [p for p in (tmp_path / "faq_dedup_bands").rglob("*") if p.is_file()] == []
+    assert (tmp_path / "faq_dedup_vertices" / "crawl=A" / "_params.json").read_text() == "old parameters"
+    assert not (tmp_path / "_trash" / RUN).exists()
+
+
+def test_an_interrupted_delta_roll_back_is_finished_by_the_next_writer(tmp_path):
+    before = delta_lake(tmp_path)
+    for budget in range(3):  # cut after each of the restore commit, the created table's file, its log
+        with pytest.raises(KeyboardInterrupt):
+            lake.recover(Dying(tmp_path, budget), str(tmp_path)) if budget else _die_after_first_restore(tmp_path)
+    lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    assert {t: delta_ids(tmp_path / t) for t in before} == before
+    assert (tmp_path / "faq_dedup_vertices" / "crawl=A" / "_params.json").read_text() == "old parameters"
+
+
+def _die_after_first_restore(root: Path) -> None:
+    """A recovery that dies right after its first Delta restore commit (newest table first)."""
+    from unittest import mock
+
+    from deltalake import DeltaTable
+
+    real = DeltaTable.restore
+
+    def restore_then_die(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise KeyboardInterrupt("killed")
+
+    with mock.patch.object(DeltaTable, "restore", restore_then_die):
+        lake.recover(lake.LocalFS(root), str(root))
+
+
+def test_a_delta_commit_after_the_dead_runs_is_never_undone(tmp_path):
+    """Another writer committed to one of the tables after the dead run (outside the lease: a
+    user's own Spark job): restoring would drop that commit, so nothing of the dead run is rolled
+    back, one line says why, and its journal stays for a person to decide."""
+    before = delta_lake(tmp_path)
+    delta_commit(tmp_path, "faq_dedup_vertices", "someone-else", "C", ["c1"], journal=False)
+    now = {t: delta_ids(tmp_path / t) for t in before}
+    result = lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    (line,) = result["refused"]
+    assert line.startswith("faq_dedup_vertices: not restored to version 0 for run dead-run: its newest commit")
+    assert {t: delta_ids(tmp_path / t) for t in before} == now != before
+    assert (tmp_path / "faq_dedup_vertices" / "crawl=A" / "_params.json").read_text() == "new parameters"
+    assert (tmp_path / "_trash" / RUN / "_swap.json").exists()
+
+
+def test_a_delta_commit_of_the_run_that_never_landed_blocks_nothing(tmp_path):
+    """The run journalled a commit that another writer's commit beat (its conflict failed the
+    run): that table is not the run's to restore, and its other tables are restored."""
+    before = delta_lake(tmp_path)
+    lake.journal_delta_commit(lake.LocalFS(tmp_path), str(tmp_path / "faq"), RUN, None)
+    delta_commit(tmp_path, "faq", "someone-else", "C", ["c1"], journal=False)
+    result = lake.recover(lake.LocalFS(tmp_path), str(tmp_path))
+    assert "refused" not in result and "faq@none" not in result["restored"]
+    assert {t: delta_ids(tmp_path / t) for t in before} == before
+    assert delta_ids(tmp_path / "faq") == [("C", "c1")]

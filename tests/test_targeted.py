@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import shared_path
 from support.cccrawl import CrawlFiles, evolve, first_world, plant_site, write_crawl
 from support.faqsynth import write_lake
@@ -24,9 +23,9 @@ from support.kill import kill_mid_extract
 from support.rangeserver import RangeServer
 from webfaq.config import Config
 from webfaq.counters import reconcile
+from webfaq.extract.ccindex import DuckDBEngine, make_plan
 from webfaq.extract.pipeline import process_file, process_unit
 from webfaq.extract.targeted import RangeTask, coalesce
-from webfaq.lake.ccindex import DuckDBEngine, make_plan
 from webfaq.lake.inputs import in_sample
 
 A, B, C = "CC-MAIN-2099-01", "CC-MAIN-2099-02", "CC-MAIN-2099-03"
@@ -383,8 +382,7 @@ def test_records_sharing_an_offset_coalesce_into_one_read():
     """Range merging orders a file's records totally: with many records at one offset, both
     windows of the SQL agree on the file's first record, so no record lands in two reads."""
     import duckdb
-
-    from webfaq.lake.ccindex import ranges_sql
+    from webfaq.extract.ccindex import ranges_sql
 
     con = duckdb.connect()
     con.execute("CREATE TABLE targets AS SELECT 'f' AS warc_filename, 0::BIGINT AS rec_offset, "

@@ -3,16 +3,19 @@ TiKV). ``failpoint("swap.after_trash")`` acts when the environment variable WEBF
 names that point, so tests can prove that a driver dying at the worst moment never leaves a
 half-written lake, and that a full disk is reported as what it is.
 
-WEBFAQ_FAILPOINT is a comma-separated list of ``point`` (kill the process right there) or
+WEBFAQ_FAILPOINT is a comma-separated list of ``point`` (kill the process right there),
 ``point=enospc`` (raise ``OSError(ENOSPC)`` right there, as a write to a full file system does:
 the points sit inside the real write paths, after the temporary file exists, so the clean-up and
-error reporting that run are the ones a full disk triggers). The variable is inherited by Spark's
-executors when it is set before the session starts. Costs one dict lookup when unset."""
+error reporting that run are the ones a full disk triggers) or ``point=stop`` (the process stops
+itself with SIGSTOP, so a test can SIGKILL it at that point, as an OOM killer or a lost node
+would, without racing it). The variable is inherited by Spark's executors when it is set before
+the session starts. Costs one dict lookup when unset."""
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 
 ENV = "WEBFAQ_FAILPOINT"
 EXIT_CODE = 86
@@ -28,4 +31,7 @@ def failpoint(name: str) -> None:
             continue
         if kind == "enospc":
             raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (failpoint {name})")
+        if kind == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+            continue  # resumed (SIGCONT) instead of killed: go on
         os._exit(EXIT_CODE)

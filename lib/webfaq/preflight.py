@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Callable
 
 from webfaq.errors import UsageError
-from webfaq.lake.storage import redact
+from webfaq.redaction import redact
 
 REMOTE_SCHEMES = ("s3", "http", "https")
 GLOB_CHARS = "*?["

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from webfaq.dedup.minhash import MinHasher, band_hashes, jaccard, lsh_params, shingle_hashes
+from webfaq.dedup.minhash import FOLD_VERSION, MinHasher, band_hashes, jaccard, lsh_params, shingle_hashes
 
 KEY_SEP = "\u0000"  # separates order-key fields: sorts before any character a field can hold
 
@@ -85,7 +85,9 @@ class DedupParams:
         keys = ("num_perm", "bands", "rows", "seed", "scheme", "hash_name", "ngram", "char_ngram",
                 "char_languages", "text", "cross_language")
         data = asdict(self)
-        return {k: list(data[k]) if isinstance(data[k], tuple) else data[k] for k in keys}
+        out = {k: list(data[k]) if isinstance(data[k], tuple) else data[k] for k in keys}
+        out["fold"] = FOLD_VERSION  # how texts are normalised before shingling
+        return out
 
 
 # --------------------------------------------------------------------------- record text

@@ -314,6 +314,18 @@ def _load_langdetect_factory():
 
 _LABEL_PREFIX = "__label__"
 
+# lid.176's labels are Wikipedia language codes. Where such a code is also an ISO 639-3 code
+# of ANOTHER language, copying it would mislabel the text: "als" is Alemannic on Wikipedia
+# (ISO 639-3 gsw) but Tosk Albanian in ISO 639-3. Every other 3-letter label of lid.176 is the
+# ISO 639-3 code of its language (or, for nah and eml, no current code: kept as the reference).
+_FASTTEXT_LABELS = {"als": "gsw"}
+
+
+def fasttext_label_to_iso639_3(label: str) -> str | None:
+    """A lid.176 label -> ISO 639-3: :func:`to_iso639_3`, except the Wikipedia codes that name
+    another language in ISO 639-3 (:data:`_FASTTEXT_LABELS`)."""
+    return _FASTTEXT_LABELS.get(label.lower()) or to_iso639_3(label)
+
 
 class FastTextIdentifier(_BaseIdentifier):
     def __init__(self, cfg: LangIdConfig):
@@ -325,10 +337,12 @@ class FastTextIdentifier(_BaseIdentifier):
         try:
             labels, probs = self.model.predict(text, k=k)
         except (UnicodeError, TypeError):  # lone surrogates: pybind11 cannot convert the str
-            text = text.encode("utf-8", "replace").decode("utf-8")
+            from webfaq.extract.text_clean import well_formed
+
+            text = well_formed(text)
             labels, probs = self.model.predict(text, k=k)
         return [
-            (to_iso639_3(label[len(_LABEL_PREFIX):] if label.startswith(_LABEL_PREFIX) else label),
+            (fasttext_label_to_iso639_3(label[len(_LABEL_PREFIX):] if label.startswith(_LABEL_PREFIX) else label),
              _clamp(prob))
             for label, prob in zip(labels, probs)
         ]

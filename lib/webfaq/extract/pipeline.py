@@ -25,7 +25,8 @@ from webfaq.extract.sandbox import PageSandbox, parse_page
 from webfaq.extract.schemaorg import RawQA
 from webfaq.extract.text_clean import clean_pair, lid_text
 from webfaq.extract.warc_reader import HtmlPage, WarcFormatError, bytes_opener, iter_html_pages, steady_heap
-from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, read_range, redact, with_retries
+from webfaq.lake.storage import FetchError, ReadAhead, ResumableStream, read_range, with_retries
+from webfaq.redaction import redact
 
 
 @dataclass

@@ -22,7 +22,8 @@ A few substring searches on the undecoded payload; no decoding and no whole-page
    * RDFa: likewise inside a ``typeof`` attribute, or the page mentions ``rdf:type`` /
      ``rdf-syntax-ns#`` (a type given as an ``rdf:type`` triple).
 
-Payloads in UTF-16 (BOM, or NUL bytes in their first bytes) are transcoded to UTF-8 first, so
+Payloads in UTF-16 (BOM, or NUL bytes in every other one of their first bytes; the decoder's
+own test, so a page passed as UTF-16 is decoded as UTF-16) are transcoded to UTF-8 first, so
 an ASCII-incompatible encoding does not hide a page. Blind spots, by construction: markup that
 spells a marker with escapes (``"FAQ\\u0050age"`` or ``"\\u0040type"`` in JSON,
 ``FAQ&#80;age`` in an attribute), a type attribute value with more than ~500 bytes before the
@@ -38,31 +39,18 @@ from typing import Iterable
 
 from stringzilla import find as _simd_find
 
+from webfaq.extract.decoding import utf16_codec
+
 _FAQ = b"FAQPage"
 _EMPTY: frozenset[str] = frozenset()
 
 
 def _utf16_to_utf8(payload: bytes) -> bytes | None:
-    """UTF-16 payload (BOM, or NULs in its first bytes) -> UTF-8; None if it is not UTF-16."""
-    head = payload[:2]
-    if head == b"\xff\xfe" or head == b"\xfe\xff":
-        codec = "utf-16"
-    else:
-        sample = payload[:256]
-        if b"\x00" not in sample:
-            return None
-        even = sample[0::2].count(0)
-        odd = sample[1::2].count(0)
-        if odd > even:
-            codec = "utf-16-le"
-        elif even > odd:
-            codec = "utf-16-be"
-        else:
-            return None
-    try:
-        return payload.decode(codec, "replace").encode("utf-8", "replace")
-    except Exception:  # noqa: BLE001
+    """UTF-16 payload (:func:`webfaq.extract.decoding.utf16_codec`) -> UTF-8; None if it is not UTF-16."""
+    codec = utf16_codec(payload)
+    if codec is None:
         return None
+    return payload.decode(codec, "replace").encode("utf-8", "replace")
 
 
 def _find_faqpage(payload: bytes) -> int:

@@ -1,7 +1,7 @@
 """Targeted reads: the planned captures of one WARC file, fetched by HTTP range and extracted
 exactly as a full pass extracts them.
 
-A targeted refresh (``webfaq refresh --targeted``, planned by ``webfaq.lake.ccindex``) reads a
+A targeted refresh (``webfaq refresh --targeted``, planned by ``webfaq.extract.ccindex``) reads a
 few records of many WARC files instead of whole files. One :class:`RangeTask` is one WARC file's
 share of the plan: its captures, with neighbouring records coalesced into one request when the
 gap between them is small. The task is a unit of the ordinary extract job: the same retries

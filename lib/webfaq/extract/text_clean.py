@@ -25,6 +25,11 @@ Notes on fidelity (see also the module tests):
   like the reference implementation (so ``"“x”"`` loses both pairs). Nothing is re-filtered after
   stripping (also as the reference): a question made only of emojis passes F4 and ends up empty.
 * No Unicode normalisation and no lowercasing anywhere.
+* Not a method step: a literal is first made well-formed Unicode (:func:`well_formed`). JSON
+  allows escapes of unpaired UTF-16 halves (``"\\ud800"``) and ``json.loads`` returns them as lone
+  surrogates, which no UTF-8 writer can encode (the md5 id, Parquet, JSON lines): the page
+  crashed and all its pairs were lost. Each lone surrogate becomes U+FFFD, as a UTF-8 decoder
+  treats an invalid sequence; a pair given as two separate halves becomes its one character.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ __all__ = [
     "strip_decorations",
     "clean_pair",
     "lid_text",
+    "well_formed",
     "FILTER_REASONS",
 ]
 
@@ -100,6 +106,18 @@ def _html_to_text(text: str) -> str:
         return " ".join(text.split())
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """``text`` as well-formed Unicode: surrogate pairs joined into their character, every lone
+    surrogate replaced by U+FFFD (what a UTF-8 decoder makes of an invalid sequence). Every other
+    string is returned as it is."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _normalize_newlines(text: str) -> str:
     """Literal ``\\r\\n`` / ``\\n`` escapes -> real newline; collapse ``\\s*\\n+\\s*`` -> ``\\n``.
 
@@ -124,6 +142,7 @@ def clean_literal(text: str, *, keep_real_newlines: bool = True) -> str:
     """
     if not text:
         return ""
+    text = well_formed(text)
     if keep_real_newlines and ("\n" in text or "\r" in text):
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
     text = html.unescape(text)

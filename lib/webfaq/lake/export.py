@@ -24,6 +24,12 @@ batches, so memory is bounded by a batch and a row group, not by the lake. The f
 under a temp name next to ``--out`` and renamed into place: a crash leaves no half export, and
 a non-empty ``--out`` is refused unless ``--overwrite``. Language and pair names become folder
 names, so they must match :data:`LANGUAGE` / :data:`PAIR` exactly.
+
+A killed export cannot remove its temp folder, and the next one cannot tell it from a live
+export's (on another host sharing the folder, say) by its name. So an export first records its
+owner next to it (``.<out>.owner-<token>``: host, boot id, pid and the pid's start time), and a
+later export to the same ``--out`` removes the folders of an owner that ran on this machine and
+is gone (:func:`clean_leftovers`); others stay, named in one line on stderr.
 """
 
 from __future__ import annotations
@@ -34,14 +40,18 @@ import os
 import re
 import secrets
 import shutil
+import sys
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from webfaq.lake.lease import LakeChanged, reader_mark, reader_store, written_since
+from webfaq.faults import failpoint
+from webfaq.lake.lease import (LakeChanged, on_this_machine, process_alive, reader_mark, reader_store, this_process,
+                               written_since)
 from webfaq.lake.manifest import read_manifests
-from webfaq.lake.table import LakeFS, delta_active_files, is_data_file, is_delta, join, lake_fs
+from webfaq.lake.table import (LakeFS, delta_active_files, is_data_file, is_delta, join, lake_fs,
+                               removed_on_failure)
 
 LANGUAGE = re.compile(r"[a-z]{3}")            # ISO 639-3, as the lake's language partitions
 PAIR = re.compile(r"[a-z]{3}-[a-z]{3}")       # <l1>-<l2>, l1 < l2
@@ -90,9 +100,15 @@ class Export:
 
 # --------------------------------------------------------------------------- entry point
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
-           rows_per_file: int = ROWS_PER_FILE, license: str = "other") -> Export:
-    """Write the export of ``lake`` to the local folder ``out`` (see the module docstring)."""
+           rows_per_file: int = ROWS_PER_FILE, license: str = "other",
+           say: Callable[[str], None] = _stderr) -> Export:
+    """Write the export of ``lake`` to the local folder ``out`` (see the module docstring).
+    ``say`` gets the one line about temp folders earlier exports left next to ``out``."""
     target = Path(out)
     if "://" in str(out):
         raise ExportError(f"--out must be a local folder (the Hub uploads from one), not {out}")
@@ -102,26 +118,36 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
     store = reader_store(lake, s3)
     mark = reader_mark(store, lake) if store else None  # LakeBusy while a run writes the lake
     result = Export(lake=lake.rsplit("/", 1)[-1], license=license)
-    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir(parents=True)
+    for line in clean_leftovers(target):
+        say(line)
+    token = _claim(target)
+    tmp = _leftover(target, "tmp", token)
     try:
-        manifests = read_manifests(fs, lake)
-        export_qa(fs, lake, tmp, result, rows_per_file)
-        export_bitext(fs, lake, tmp, result, rows_per_file, manifests)
-        export_benchmark(fs, lake, tmp, result)
-        if not result.configs:
-            raise ExportError(f"{lake} holds no faq, faq_dedup, bitext or benchmark data to export")
-        result.runs = source_runs(lake, manifests, result)
-        (tmp / "README.md").write_text(card(result), encoding="utf-8")
-        if mark is not None and (writer := written_since(store, lake, mark)) is not None:
-            raise LakeChanged(f"the lake {lake} was written while it was exported, by {writer.describe()}; "
-                              "nothing was exported: export again when that run has finished")
+        _build(fs, lake, tmp, result, rows_per_file, store, mark)
         _check_target(target, overwrite, lake)  # again: --out may have been filled meanwhile
-        _publish(tmp, target)
+        _publish(tmp, target, _leftover(target, "old", token))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _release(target, token)
     return result
+
+
+def _build(fs: LakeFS, lake: str, tmp: Path, result: Export, rows_per_file: int, store: Any, mark: Any) -> None:
+    """Write the whole export into ``tmp``; LakeChanged when a writer took the lake meanwhile."""
+    manifests = read_manifests(fs, lake)
+    export_qa(fs, lake, tmp, result, rows_per_file)
+    export_bitext(fs, lake, tmp, result, rows_per_file, manifests)
+    export_benchmark(fs, lake, tmp, result)
+    if not result.configs:
+        raise ExportError(f"{lake} holds no faq, faq_dedup, bitext or benchmark data to export")
+    result.runs = source_runs(lake, manifests, result)
+    (tmp / "README.md").write_text(card(result), encoding="utf-8")
+    if mark is not None and (writer := written_since(store, lake, mark)) is not None:
+        raise LakeChanged(f"the lake {lake} was written while it was exported, by {writer.describe()}; "
+                          "nothing was exported: export again when that run has finished")
+    failpoint("export.before_publish")
 
 
 CARD_TITLE = "# WebFAQ Lake export"
@@ -178,16 +204,110 @@ def _first_heading(card_file: TextIO) -> str | None:
     return next((line for line in rest if line.strip()), None)
 
 
-def _publish(tmp: Path, target: Path) -> None:
-    """Rename the finished folder into place; an existing target is moved aside first and
-    removed only once the new folder is there."""
+def _publish(tmp: Path, target: Path, old: Path) -> None:
+    """Rename the finished folder into place; an existing target is moved aside to ``old``
+    first and removed only once the new folder is there."""
     if not target.exists() or (target.is_dir() and not any(target.iterdir())):
         os.replace(tmp, target)  # an empty directory is replaced by the rename itself
         return
-    old = target.parent / f".{target.name}.old-{secrets.token_hex(4)}"
     os.replace(target, old)
     os.replace(tmp, target)
     shutil.rmtree(old)
+
+
+# --------------------------------------------------------------------------- temp folders of killed exports
+
+_LEFTOVER = re.compile(r"\.(?P<out>.+)\.(?P<kind>tmp|old|owner)-(?P<token>[0-9a-f]{8})")
+_OWNER_MAX = 4096  # an owner record is ~150 bytes; anything bigger is not one
+
+
+def _leftover(target: Path, kind: str, token: str) -> Path:
+    """``.<out>.<kind>-<token>`` next to ``target``: the export's temp folder (``tmp``), the
+    earlier export it moves aside (``old``), and the record of its owner (``owner``). Only the
+    random token varies: nothing read from the lake or a record becomes a path."""
+    return target.parent / f".{target.name}.{kind}-{token}"
+
+
+def _claim(target: Path) -> str:
+    """Record this process as the owner of a new token, then make its temp folder (so every
+    temp folder has a complete owner record from its first moment). Returns the token."""
+    token = secrets.token_hex(4)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record = dict(this_process(), out=target.name,
+                  started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    owner = _leftover(target, "owner", token)
+    with removed_on_failure(lambda: owner.unlink(missing_ok=True)):  # a full disk leaves no half record
+        with open(owner, "x", encoding="utf-8") as fh:
+            fh.write(json.dumps(record))
+            fh.flush()
+            os.fsync(fh.fileno())
+        _leftover(target, "tmp", token).mkdir()
+    return token
+
+
+def _release(target: Path, token: str) -> None:
+    """The export ended: its owner record goes, unless a folder of it is still there (a removal
+    that failed: the record lets a later export on this machine remove it)."""
+    if not any(_leftover(target, kind, token).exists() for kind in ("tmp", "old")):
+        _leftover(target, "owner", token).unlink(missing_ok=True)
+
+
+def _owner_gone(record_path: Path) -> str | None:
+    """None when the owner recorded at ``record_path`` ran on this machine and its process is
+    gone (pid and start time: a reused pid is not it); else why its folders must stay."""
+    try:
+        if not record_path.is_file() or record_path.is_symlink():  # not a FIFO, which would block
+            return "no owner record"
+        with open(record_path, encoding="utf-8", errors="replace") as fh:
+            record = json.loads(fh.read(_OWNER_MAX))
+        host, boot, pid, start = record["host"], record["boot"], record["pid"], record["pid_start"]
+        if not (isinstance(pid, int) and pid > 0 and all(isinstance(v, str) for v in (host, boot, start))):
+            raise ValueError("unexpected field types")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "owner record unreadable"
+    if not on_this_machine(host, boot):
+        return f"owned by pid {pid} on host {host[:64]!r}" + (" (since rebooted)" if host == this_process()["host"]
+                                                               else "")
+    if process_alive(pid, start):
+        return f"its export, pid {pid}, still runs"
+    return None
+
+
+def clean_leftovers(target: Path) -> list[str]:
+    """Remove the temp folders (and moved-aside earlier exports) that exports to ``target``
+    killed on this machine left next to it, with their owner records; leave those whose owner
+    may be alive or is unknown. Returns at most two lines to show: what went, what stayed.
+    Only real folders and files whose names follow the pattern for this ``--out`` are
+    touched (a symlink is never followed, another ``--out``'s leftovers are never touched)."""
+    if not target.parent.is_dir():
+        return []
+    groups: dict[str, list[Path]] = {}
+    for entry in sorted(target.parent.iterdir()):
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match and match["out"] == target.name and not entry.is_symlink():
+            groups.setdefault(match["token"], []).append(entry)
+    removed, left = [], []
+    for token, entries in groups.items():
+        folders = [e for e in entries if e.is_dir() and e != _leftover(target, "owner", token)]
+        why = _owner_gone(_leftover(target, "owner", token))
+        if why is not None:
+            left += [f"{f.name} ({why})" for f in folders]
+            continue
+        for folder in folders:
+            try:
+                shutil.rmtree(folder)
+                removed.append(folder.name)
+            except OSError as exc:
+                left.append(f"{folder.name} (its export is gone, but it could not be removed: {exc.strerror})")
+        _release(target, token)
+    lines = []
+    if removed:
+        lines.append(f"webfaq export: removed {len(removed)} temp folder(s) that a killed export to {target} left: "
+                     f"{', '.join(removed)}")
+    if left:
+        lines.append(f"webfaq export: left {len(left)} temp folder(s) next to {target} that another export may "
+                     f"own: {'; '.join(left)}; remove them by hand once no export to {target} runs")
+    return lines
 
 
 # --------------------------------------------------------------------------- reading the lake

@@ -29,7 +29,8 @@ from typing import Callable
 from webfaq import preflight
 from webfaq.config import Config
 from webfaq.errors import UsageError
-from webfaq.lake.storage import FetchError, glob_prefix, list_s3, read_bytes, redact, split_s3
+from webfaq.lake.storage import FetchError, glob_prefix, list_s3, read_bytes, split_s3
+from webfaq.redaction import redact
 
 # ASCII digits only (\d takes any script's), matched whole: "$" would take a trailing newline
 CRAWL_RE = re.compile(r"CC-MAIN-[0-9]{4}-[0-9]{2}")

@@ -107,6 +107,20 @@ def process_alive(pid: int, start: str) -> bool:
     return not start or not _pid_start(pid) or _pid_start(pid) == start
 
 
+def this_process() -> dict[str, Any]:
+    """host, boot id, pid and pid start time of this process: together they name it on this
+    machine, so a later process with the same pid, or the same pid after a reboot, is not
+    taken for it (the lease's holder record; an export's owner record)."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "boot": _boot_id(), "pid": pid, "pid_start": _pid_start(pid)}
+
+
+def on_this_machine(host: str, boot: str) -> bool:
+    """Whether a process recorded by :func:`this_process` ran on this machine since its last boot
+    (only then can its pid be looked up here)."""
+    return host == socket.gethostname() and boot == _boot_id()
+
+
 def _now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -132,7 +146,7 @@ class Holder:
         return f"run {self.run_id} (job {self.job}, host {self.host}, pid {self.pid}, started {self.started})"
 
     def same_machine(self) -> bool:
-        return self.host == socket.gethostname() and self.boot == _boot_id()
+        return on_this_machine(self.host, self.boot)
 
 
 @dataclass
@@ -364,9 +378,8 @@ def acquire(store: LeaseStore, lake: str, run_id: str, job: str, ttl_s: float = 
         view = read_view(store, lake)
         state = view.state()
         if state != "held":
-            holder = Holder(generation=view.generation + 1, run_id=run_id, job=job, host=socket.gethostname(),
-                            pid=os.getpid(), started=_now_iso(), ttl_s=float(ttl_s), boot=_boot_id(),
-                            pid_start=_pid_start(os.getpid()))
+            holder = Holder(generation=view.generation + 1, run_id=run_id, job=job, started=_now_iso(),
+                            ttl_s=float(ttl_s), **this_process())
             if store.create_exclusive(_file(lake, holder.generation, "json"), json.dumps(asdict(holder))):
                 lease = Lease(store, lake, holder, view if state in ("dead", "expired") else None).start()
                 _forget_old_generations(store, lake, holder.generation)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import BinaryIO, Callable, TypeVar
 
 from webfaq.config import RetryConfig, S3Config
-from webfaq.redaction import redact  # noqa: F401 - re-exported: input URIs are recorded redacted
+from webfaq.redaction import redact
 
 T = TypeVar("T")
 

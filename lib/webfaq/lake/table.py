@@ -445,7 +445,7 @@ def swap_partitions(fs: LakeFS, staged_table: str, table: str, run_id: str, part
                     "trash": _relative(fs.root, trash),
                     "existing": [p for p in partitions if fs.exists(join(table, p))],
                     "staged": [p for p in partitions if fs.exists(join(staged_table, p))]})
-    fs.write_text(join(trash_run, "_swap.json"), json.dumps(entries))
+    _write_journal(fs, run_id, entries)
     fs.mkdirs(table)
     for part in partitions:
         target = join(table, part)
@@ -464,6 +464,45 @@ def end_swaps(fs: LakeFS, run_id: str) -> None:
     """The run's swaps are all done: its old partitions and journal go, and the new ones stay
     whatever happens next (the run's publish is complete)."""
     fs.delete(join(fs.root, "_trash", check_name("run id", run_id)))
+
+
+def _write_journal(fs: LakeFS, run_id: str, entries: list[dict]) -> None:
+    fs.write_text(join(fs.root, "_trash", check_name("run id", run_id), "_swap.json"), json.dumps(entries))
+
+
+def journal_delta_commit(fs: LakeFS, table: str, run_id: str, version: int | None) -> None:
+    """Append to the run's journal, before its Delta commit to ``table``, the version the commit
+    goes on top of (None: the commit creates the table), so that :func:`roll_back_run` can
+    restore the table to it should the run fail or die before it ends its publish: a run's Delta
+    tables then change together or not at all, like its Parquet ones."""
+    entries = _journal(fs, fs.root, run_id) or []
+    _write_journal(fs, run_id, entries + [{"table": _relative(fs.root, table), "delta": True, "version": version}])
+
+
+def replace_side_file(fs: LakeFS, table: str, rel: str, text: str, run_id: str) -> None:
+    """Write ``rel`` (e.g. ``crawl=C/_params.json``) in the Delta table ``table``, a file its log
+    does not hold (dedup's band parameters), as part of the run's publish: its old content goes to
+    the run's trash and the journal first, so a roll-back puts it back along with the table's
+    version (a restored table with the failed run's parameters would mislead the next run)."""
+    for segment in rel.split("/")[:-1]:
+        check_partition(table.rsplit("/", 1)[-1], segment)
+    check_name("file name", rel.rsplit("/", 1)[-1].lstrip("_"))  # "_": hidden from table readers
+    entries, target = _journal(fs, fs.root, run_id) or [], join(table, rel)
+    old = join("_trash", run_id, "_files", str(len(entries))) if fs.exists(target) else None
+    if old is not None:
+        fs.write_text(join(fs.root, old), fs.read_text(target))
+    _write_journal(fs, run_id, entries + [{"table": _relative(fs.root, table), "file": rel, "old": old}])
+    fs.write_text(target, text)
+
+
+def _restore_side_file(fs: LakeFS, lake: str, entry: dict, done: list[str]) -> None:
+    """Undo :func:`replace_side_file` (repeatable: the trashed copy stays until the journal goes)."""
+    target = join(lake, entry["table"], entry["file"])
+    if entry["old"] is None:
+        fs.delete(target)
+    else:
+        fs.write_text(target, fs.read_text(join(lake, entry["old"])))
+    done.append(f"{entry['table']}/{entry['file']}")
 
 
 def _journal(fs: LakeFS, lake: str, run: str) -> list[dict] | None:
@@ -491,6 +530,57 @@ def _roll_back(fs: LakeFS, lake: str, run: str, entry: dict, complete: bool, don
         _put_back(fs, old, target, f"{table}/{part}", done)
 
 
+RUN_KEY = "webfaq_run"  # commitInfo field naming the run that made a Delta commit
+
+
+class RollBackRefused(RuntimeError):
+    """A dead or failed run's Delta commit cannot be undone: another commit came after it. Nothing
+    of the run is rolled back, and its journal stays (one line says which table and why)."""
+
+
+def _delta_restore(lake: str, run: str, entry: dict, s3: Any = None) -> bool:
+    """Whether the journalled Delta commit of ``run`` landed and is to be undone. Raises
+    :class:`RollBackRefused` when the table's newest commit is not the run's (a restore would
+    drop someone else's commit), before anything of the run is rolled back. ``s3``: the lake's
+    S3 settings."""
+    from deltalake import DeltaTable
+
+    path, before = join(lake, entry["table"]), entry["version"]
+    if not DeltaTable.is_deltatable(_local(path), delta_storage_options(path, s3)):
+        return False  # the commit that was to create it never landed
+    table = delta_table(path, s3)
+    since = table.history(table.version() - (-1 if before is None else before))  # newest first
+    if not any(c.get(RUN_KEY) == run for c in since):
+        return False  # its commit never landed (a conflict, or it died before): nothing to undo
+    last = since[0]
+    if last.get(RUN_KEY) != run:
+        raise RollBackRefused(f"{entry['table']}: not restored to version {before} for run {run}: its newest "
+                              f"commit (version {table.version()}, {last.get('operation')}) is not that run's; "
+                              f"nothing of the run was rolled back (_trash/{run} stays)")
+    restored_to = (last.get("operationParameters") or {}).get("version")
+    return not (last.get("operation") == "RESTORE" and restored_to == str(before))  # restored already
+
+
+def _restore_delta(fs: LakeFS, lake: str, run: str, entry: dict, landed: bool, done: list[str]) -> None:
+    """Undo one journalled Delta commit of a run: restore the table to the version before it, as
+    one commit of its own (tagged with the run, so a repeated roll-back sees it done); a table
+    the commit created loses the files it added, then its log (in that order, so an interrupted
+    removal is finished by the next one), and is as absent as before."""
+    from deltalake import CommitProperties
+
+    if not landed:
+        return
+    table = join(lake, entry["table"])
+    if entry["version"] is None:
+        for rel, _ in delta_active_files(table, s3=fs.s3):
+            fs.delete(join(table, rel))
+        fs.delete(join(table, "_delta_log"))
+    else:
+        delta_table(table, fs.s3).restore(entry["version"], commit_properties=CommitProperties(
+            custom_metadata={RUN_KEY: run}, max_commit_retries=0))
+    done.append(f"{entry['table']}@{entry['version'] if entry['version'] is not None else 'none'}")
+
+
 def _put_back(fs: LakeFS, old: str, target: str, name: str, done: list[str]) -> None:
     """Rename a trashed partition back into place, unless a partition is there already."""
     if fs.exists(old) and not fs.exists(target):
@@ -506,6 +596,38 @@ def _restore_trashed(fs: LakeFS, lake: str, run: str, done: list[str]) -> None:
             _put_back(fs, join(lake, "_trash", run, table, part), join(lake, table, part), f"{table}/{part}", done)
 
 
+def roll_back_run(fs: LakeFS, lake: str, run: str) -> dict[str, list[str]]:
+    """Undo every table swap ``run`` journalled, newest first, then delete its trash and journal:
+    the tables it swapped are as the run found them. The next writer's :func:`recover` calls it
+    for a run that died, and a run that fails before it ends its publish calls it for itself
+    (``SparkJob.roll_back_publish``), so the lake does not stay half-published until the next
+    writer. A Delta commit of the run is undone by restoring its table to the journalled version
+    before it, and only when the table's newest commit is the run's own: otherwise
+    :class:`RollBackRefused` is raised before anything changes. Repeatable: the journal goes
+    last, so an interrupted roll-back is finished by the next call. Returns the journalled tables
+    (newest first) and what was put back (``table/partition``; ``table@version`` for Delta)."""
+    restored: list[str] = []
+    entries = _journal(fs, lake, run)
+    if entries is None:
+        _restore_trashed(fs, lake, run, restored)
+    restores = {i: _delta_restore(lake, run, e, fs.s3) for i, e in enumerate(entries or []) if e.get("delta")}
+    for i, entry in reversed(list(enumerate(entries or []))):
+        if entry.get("delta"):
+            _restore_delta(fs, lake, run, entry, restores[i], restored)
+            continue
+        if "file" in entry:
+            _restore_side_file(fs, lake, entry, restored)
+            continue
+        if "staged" not in entry:  # the single-table journal: roll back what never arrived
+            for part in entry["parts"]:
+                _put_back(fs, join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part),
+                          f"{entry['table']}/{part}", restored)
+            continue
+        _roll_back(fs, lake, run, entry, i < len(entries) - 1, restored)
+    fs.delete(join(lake, "_trash", run))
+    return {"tables": [e["table"] for e in reversed(entries or [])], "restored": restored}
+
+
 def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[str]]:
     """Undo what runs that died left behind: every table swap a dead run journalled is rolled
     back, newest first (its new partitions removed, the old ones put back from ``_trash``), so
@@ -513,7 +635,8 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
     Delta commit had moved into a table but never committed are removed; other trash and
     staging dirs are deleted. A journal of one table (a dict, the format before runs published
     several tables as one) or trash without a journal only get the partitions whose
-    replacement never arrived put back.
+    replacement never arrived put back. A run whose Delta commit has a newer commit on top is
+    not rolled back: ``refused`` says so in one line per run, and its trash stays.
 
     Only for the holder of the lake's writer lease (``lease.py``), at the start of a job: then
     every run not in ``keep`` (the runs under that lease) is dead, and its leftovers are safe
@@ -523,17 +646,11 @@ def recover(fs: LakeFS, lake: str, keep: Iterable[str] = ()) -> dict[str, list[s
     for run in fs.list_dirs(join(lake, "_trash")):
         if run in keep:
             continue
-        entries = _journal(fs, lake, run)
-        if entries is None:
-            _restore_trashed(fs, lake, run, done["restored"])
-        for i, entry in reversed(list(enumerate(entries or []))):
-            if "staged" not in entry:  # the single-table journal: roll back what never arrived
-                for part in entry["parts"]:
-                    _put_back(fs, join(lake, "_trash", run, entry["table"], part), join(lake, entry["table"], part),
-                              f"{entry['table']}/{part}", done["restored"])
-                continue
-            _roll_back(fs, lake, run, entry, i < len(entries) - 1, done["restored"])
-        fs.delete(join(lake, "_trash", run))
+        try:
+            done["restored"] += roll_back_run(fs, lake, run)["restored"]
+        except RollBackRefused as exc:
+            done.setdefault("refused", []).append(str(exc))
+            continue
         done["removed"].append(f"_trash/{run}")
     for run in fs.list_dirs(join(lake, "_staging")):
         if run not in keep:
@@ -586,7 +703,7 @@ def remove_uncommitted(fs: LakeFS, staging_run: str) -> list[str]:
 
 def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, list[str]],
                  partition_by: list[str], schema, storage_options: dict[str, str] | None = None,
-                 expected_version: Any = CURRENT) -> int:
+                 expected_version: Any = CURRENT, run_id: str | None = None) -> int:
     """Move Spark-written Parquet files from ``staged_table`` into the Delta table at ``table``
     and commit them in one transaction that replaces the partitions in ``replace``
     (column -> values, e.g. {"crawl": ["CC-MAIN-2024-22"]}). ``schema`` is the table's pyarrow
@@ -599,7 +716,9 @@ def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, l
     :class:`DeltaConflict` after deleting the files it had moved in.
 
     Spark part-file names carry a per-job UUID, so moving them next to the files they replace
-    never collides; the replaced files stay on disk (for time travel) until ``vacuum``."""
+    never collides; the replaced files stay on disk (for time travel) until ``vacuum``. With
+    ``run_id`` the commit names the run in its commitInfo (``webfaq_run``): a roll-back restores
+    only a table whose newest commit is the run's own."""
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
 
@@ -628,7 +747,7 @@ def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, l
             moved.append(f.path)
             adds.append(AddAction(f.path, f.size, _partition_values(f.path), f.mtime_ms, True, "{}"))
         failpoint("delta.before_commit")
-        no_retry = CommitProperties(max_commit_retries=0)
+        no_retry = CommitProperties(max_commit_retries=0, custom_metadata={RUN_KEY: run_id} if run_id else None)
         if expected_version is None:
             create_table_with_add_actions(uri, Schema.from_arrow(schema), adds, mode="error", partition_by=partition_by,
                                           storage_options=storage_options, commit_properties=no_retry)

@@ -18,7 +18,9 @@ extruct only takes the exact string ``application/ld+json`` -- a deliberate diff
 
 Each block is parsed on its own (``json.loads(strict=False)``, then extruct's fallback of
 dropping a leading comment line and parsing with ``jstyleson``, which accepts comments and
-trailing commas). A block that still fails is counted (``block_errors.json-ld.<reason>``) and
+trailing commas), then :func:`_repaired`: the block read past template wrappers (a byte order
+mark, CDATA, an HTML comment, trailing semicolons), PHP's ``\\'`` escape and several objects in
+a row (``blocks_repaired.json-ld``). A block that still fails is counted (``block_errors.json-ld.<reason>``) and
 skipped; the page's other blocks still count. extruct instead loses every JSON-LD block of a
 page when one block fails -- a deliberate difference.
 
@@ -235,9 +237,11 @@ def _parse_int(literal: str) -> int | str:
         return literal
 
 
-def parse_block(text: str) -> Any:
-    """Parse one block like extruct does (json, then the jstyleson fallback). Raises on failure.
-    Floats and the constants ``NaN``/``Infinity`` need no hook: Python parses them at any length."""
+def parse_block(text: str, counters: Any = None) -> Any:
+    """Parse one block like extruct does (json, then the jstyleson fallback), then, where both
+    fail, as written by templates (:func:`_repaired`, counted ``blocks_repaired.json-ld``).
+    Raises on failure. Floats and the constants ``NaN``/``Infinity`` need no hook: Python parses
+    them at any length."""
     try:
         return json.loads(text, strict=False, parse_int=_parse_int)
     except ValueError:
@@ -245,7 +249,65 @@ def parse_block(text: str) -> Any:
             raise
         import jstyleson  # extruct's own dependency; only needed for broken blocks
 
-        return jstyleson.loads(_HTML_OR_JS_COMMENTLINE.sub("", text), strict=False, parse_int=_parse_int)
+        try:
+            return jstyleson.loads(_HTML_OR_JS_COMMENTLINE.sub("", text), strict=False, parse_int=_parse_int)
+        except ValueError:
+            data = _repaired(text)
+            if counters is not None:
+                counters.add(f"blocks_repaired.{SYNTAX}")
+            return data
+
+
+# What templates wrap a JSON-LD block in, and what strict JSON refuses in it: a byte order mark
+# (an included file saved with one), XHTML-era CDATA sections written bare or inside // or /* */
+# comments, an HTML comment, trailing semicolons, PHP addslashes' \' escape, and several objects
+# one after the other. Browsers' and search engines' JSON-LD readers take them; so did the
+# method's source (Web Data Commons reads JSON-LD leniently). No JSON value starts or ends with
+# one of these wrappers, so peeling them off the ends never cuts into the value.
+_WRAP_HEADS = ("\ufeff", "<!--", "<![CDATA[", "//", "/*", "*/")
+_WRAP_TAILS = ("-->", "]]>", "//", "/*", "*/", ";")
+_ESCAPE_PAIR = re.compile(r"(\\\\)|\\'")
+_BETWEEN_OBJECTS = re.compile(r"[\s;,]*")
+
+
+def _peel(t: str) -> str:
+    """``t`` without the template wrappers at its ends (linear: indexes, not slices)."""
+    start, end = 0, len(t)
+    changed = True
+    while changed:
+        changed = False
+        while start < end and t[start].isspace():
+            start += 1
+        while end > start and t[end - 1].isspace():
+            end -= 1
+        for head in _WRAP_HEADS:
+            if t.startswith(head, start, end):
+                start += len(head)
+                changed = True
+        for tail in _WRAP_TAILS:
+            if t.endswith(tail, start, end):
+                end -= len(tail)
+                changed = True
+    return t[start:end]
+
+
+def _repaired(text: str) -> Any:
+    """A block strict JSON and jstyleson refused, read past template wrappers (:func:`_peel`),
+    with ``\\'`` read as ``'``; several values one after another are a list. Raises ValueError
+    when that does not parse either."""
+    t = _peel(text)
+    t = _ESCAPE_PAIR.sub(lambda m: m.group(1) or "'", t)
+    decoder = json.JSONDecoder(strict=False, parse_int=_parse_int)
+    values, pos = [], 0
+    while True:
+        pos = _BETWEEN_OBJECTS.match(t, pos).end()
+        if pos >= len(t):
+            break
+        value, pos = decoder.raw_decode(t, pos)
+        values.append(value)
+    if not values:
+        raise ValueError("no JSON value in the block")
+    return values[0] if len(values) == 1 else values
 
 
 def parse_items(html: str, counters: Any = None) -> list:
@@ -257,7 +319,7 @@ def parse_items(html: str, counters: Any = None) -> list:
             _count(counters, "too_large")
             continue
         try:
-            data = parse_block(text)
+            data = parse_block(text, counters)
         except RecursionError:
             _count(counters, "too_deep")
             continue

@@ -35,8 +35,8 @@ from webfaq.config import Config
 from webfaq.errors import UsageError
 from webfaq.extract.targeted import RangeTask
 from webfaq.lake.inputs import crawl_listing_url, in_sample, join_url
-from webfaq.lake.storage import (FetchError, list_matching, object_size, read_bytes, read_range, redact, text_lines,
-                                 with_retries)
+from webfaq.lake.storage import FetchError, list_matching, object_size, read_bytes, read_range, text_lines, with_retries
+from webfaq.redaction import redact
 
 # The index columns a plan reads (of the ~30 in cc-index-table's schema).
 SCAN_COLUMNS = ["url", "url_host_name", "url_path", "fetch_status", "content_mime_detected",
