@@ -67,7 +67,7 @@ class AlignJob(SparkJob):
     name = "align"
     description = "Align QAs across languages within each website: faq_dedup -> bitext (Spark)."
     example = "webfaq align --lake ./lake --align-crawls CC-MAIN-2024-22"
-    config_sections = ["align", "embed", "lake", "job"]
+    config_sections = ["align", "embed", "lake", "s3", "job"]
     source_section = "align"
     output, export = "bitext", "bitext_jsonl"
 
@@ -342,7 +342,7 @@ class AlignJob(SparkJob):
         """Rows the lake's bitext table holds now (0 when there is none)."""
         path = self.table(self.output)
         if lake.is_delta(self.fs, path):
-            files = [lake.join(path, rel) for rel, _ in lake.delta_active_files(path)]
+            files = [lake.join(path, rel) for rel, _ in lake.delta_active_files(path, s3=self.cfg.s3)]
         else:
             files = [lake.join(path, f.path) for f in self.fs.list_files(path)
                      if f.path.startswith("pair=") and lake.is_data_file(f.path)]

@@ -88,10 +88,11 @@ class HadoopFS:
     s3:/s3a: (EMRFS) and gs: lakes, with the cluster's credentials. Made for one lake ``root``:
     nothing outside it is read, created, renamed or deleted (``webfaq.lake.names.confine``)."""
 
-    def __init__(self, spark, root: str):
+    def __init__(self, spark, root: str, s3: Any = None):
         self._jvm = spark._jvm
         self._conf = spark._jsc.hadoopConfiguration()
         self.root = root
+        self.s3 = s3  # the lake's S3 settings, for what deltalake opens (webfaq.lake.delta_table)
 
     def _p(self, path: str, write: bool = False):
         confine(self.root, path, allow_root=not write)
@@ -321,7 +322,12 @@ class SparkJob:
             return
         if preflight.is_local(cfg.lake.path) and not os.path.isdir(cfg.lake.path):
             return  # no lake yet, so no holder (and nothing is created by looking)
-        refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+        try:
+            refuse_if_held(lease_store(cfg.lake.path, cfg.s3), cfg.lake.path)
+        except FetchError as exc:
+            if exc.transient:
+                raise
+            raise UsageError(f"lake {redact(cfg.lake.path)}: cannot be reached: {exc.args[0]}") from None
 
     def preflight(self) -> None:
         """What can be known before the run starts: the lake can be written and holds the table
@@ -330,10 +336,30 @@ class SparkJob:
         shuffle_partitions()  # read when Spark starts: a bad value is refused before that
         path = self.cfg.lake.path
         preflight.check_writable_lake(path)
+        if not preflight.is_local(path):
+            self.check_lake_file_system()
         tables = self.source_tables()
         if tables:
             exists = lake.LocalFS(path).exists if preflight.is_local(path) else self.fs.exists
             preflight.check_source_table(path, tables, self.name, exists)
+
+    def check_lake_file_system(self) -> None:
+        """A remote lake is read and written by Spark through Hadoop's FileSystem of its scheme.
+        Spark from pip has none for s3:// or s3a:// (EMR's EMRFS and hadoop-aws are the
+        cluster's); found out only at the first write, the run had taken the lease, started
+        and failed with a Java exception name. Raises UsageError with what to do instead."""
+        path = self.cfg.lake.path
+        try:
+            self.fs.exists(path)
+        except Exception as exc:  # noqa: BLE001 - py4j wraps the Java exception
+            if "UnsupportedFileSystemException" not in str(exc) and "No FileSystem for scheme" not in str(exc):
+                raise
+            scheme = path.split("://", 1)[0]
+            hint = ("on EMR s3:// is EMRFS; elsewhere put hadoop-aws on Spark's classpath (spark.jars.packages "
+                    "org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>) and use s3a://"
+                    if scheme in ("s3", "s3a", "s3n") else f"configure Hadoop's file system for {scheme}://")
+            raise UsageError(f"lake {redact(path)}: this Spark has no Hadoop file system for {scheme}:// ({hint}); "
+                             "webfaq verify, report and export read such a lake without Spark") from None
 
     # ----------------------------------------------------------------- Spark
     @property
@@ -344,7 +370,7 @@ class SparkJob:
 
     @property
     def fs(self) -> HadoopFS:
-        return HadoopFS(self.spark, self.cfg.lake.path)
+        return HadoopFS(self.spark, self.cfg.lake.path, self.cfg.s3)
 
     @contextlib.contextmanager
     def phase(self, name: str):
@@ -430,7 +456,7 @@ class SparkJob:
         reader = self.spark.read.option("basePath", path)
         if lake.is_delta(self.fs, path):
             where = {"crawl": crawls} if crawls is not None else None
-            files = lake.delta_active_files(path, where, version=self.table_version(path))
+            files = lake.delta_active_files(path, where, version=self.table_version(path), s3=self.cfg.s3)
             if not files:
                 raise JobFailed(f"{path}: no active files for crawls {crawls}")
             return reader.parquet(*[lake.join(path, rel) for rel, _ in files])
@@ -443,7 +469,7 @@ class SparkJob:
         first (None: no table). The lease keeps other writers out; the version check in
         ``lake.commit_delta`` is what makes a commit over someone else's refuse, lease or not."""
         if path not in self.delta_versions:
-            self.delta_versions[path] = lake.delta_version(path) if lake.is_delta(self.fs, path) else None
+            self.delta_versions[path] = lake.delta_version(path, self.cfg.s3) if lake.is_delta(self.fs, path) else None
         return self.delta_versions[path]
 
     def commit_guard(self) -> None:
@@ -546,9 +572,7 @@ class SparkJob:
         import pyarrow.parquet as pq
 
         if not files:
-            from deltalake import DeltaTable
-
-            return pa.schema(DeltaTable(path.replace("file://", "")).schema().to_arrow())
+            return pa.schema(lake.delta_table(path, self.cfg.s3).schema().to_arrow())
         filesystem, where = lake.arrow_fs(lake.join(staged, files[0].path))
         with filesystem.open_input_file(where) as fh:
             schema = pq.read_schema(fh)

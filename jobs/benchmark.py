@@ -54,7 +54,7 @@ class BenchmarkJob(SparkJob):
     name = "benchmark"
     description = "Build per-language retrieval benchmarks (BEIR) and BM25 hard negatives from the lake (Spark)."
     example = "webfaq benchmark --lake ./lake --benchmark-languages eng,deu"
-    config_sections = ["benchmark", "embed", "lake", "job"]
+    config_sections = ["benchmark", "embed", "lake", "s3", "job"]
     source_section = "benchmark"
 
     def __init__(self, cfg, args):

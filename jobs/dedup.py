@@ -61,7 +61,7 @@ class DedupJob(SparkJob):
     description = "Flag exact and MinHash-LSH near-duplicate FAQ records: faq -> faq_dedup (Spark)."
     example = ("webfaq dedup --lake ./lake\n"
                "webfaq dedup --lake ./lake --dedup-crawls CC-MAIN-2024-26 --dedup-incremental")
-    config_sections = ["dedup", "lake", "job"]
+    config_sections = ["dedup", "lake", "s3", "job"]
     source, output, dropped_table = "faq", "faq_dedup", "faq_dedup_dropped"
     components_table, vertices_table, bands_table = "faq_dedup_components", "faq_dedup_vertices", "faq_dedup_bands"
 

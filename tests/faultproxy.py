@@ -81,7 +81,8 @@ class FaultProxy:
         for key, value in resp.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                 req.send_header(key, value)
-        req.send_header("Content-Length", str(len(data)))
+        # a HEAD has no body: its Content-Length is the object's (pyarrow sizes files by it)
+        req.send_header("Content-Length", resp.getheader("Content-Length", "0") if method == "HEAD" else str(len(data)))
         req.end_headers()
         if method == "HEAD":
             return

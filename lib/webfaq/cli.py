@@ -112,6 +112,7 @@ def _existing_lake(args: argparse.Namespace):
     from webfaq.lake import lake_fs
 
     s3 = config_from_args(args).s3
+    preflight.check_lake_path(args.lake)  # before anything is opened with it (it may hold credentials)
     preflight.check_existing_lake(args.lake, exists=None if preflight.is_local(args.lake)
                                   else lake_fs(args.lake, s3).exists)
     return s3

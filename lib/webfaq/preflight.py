@@ -52,9 +52,20 @@ def local_path(uri: str) -> str:
 
 def check_lake_path(lake: str) -> None:
     """A lake path that names something: an empty one (``--lake ''``, or ``file:``) would make
-    the current directory the lake, writing the lake's folders among whatever is there."""
+    the current directory the lake, writing the lake's folders among whatever is there. A lake
+    URI names a bucket or host and no credentials: ``s3://KEY:SECRET@b/lake`` was echoed by
+    pyarrow's error, and a query (``?versionId=``) would be part of every key while the
+    redacted name shown left it out."""
     if not lake.strip() or (lake.startswith("file:") and not local_path(lake).strip()):
         raise UsageError(f"lake {lake!r}: an empty path; give the lake's directory or URI (--lake PATH)")
+    if "://" not in lake or lake.startswith("file:"):
+        return
+    typed_scheme, _, rest = lake.partition("://")
+    problem = authority_problem(typed_scheme.lower(), rest.split("/", 1)[0])
+    if problem is None and ("?" in rest or "#" in rest):
+        problem = "a query or fragment is no part of a lake's path"
+    if problem:
+        raise UsageError(f"lake {redact(lake)}: {problem}")
 
 
 def _nearest_existing(path: str) -> str:
@@ -177,14 +188,26 @@ def url_problem(uri: str) -> str | None:
     scheme, authority = typed_scheme.lower(), rest.split("/", 1)[0]
     if scheme not in REMOTE_SCHEMES:
         return f"{typed_scheme}:// is not supported (inputs are local paths, s3:// or http(s):// URLs)"
-    if "@" in authority:
-        return "user:password in a URL is not supported (use a signed URL, or --s3-profile for s3://)"
-    if scheme == "s3" and not authority:
-        return "no bucket (s3://BUCKET/KEY)"
-    if scheme == "s3" and not _S3_BUCKET.fullmatch(authority):
-        return f"{authority!r} is not an S3 bucket name"
+    if (problem := authority_problem(scheme, authority)):
+        return problem
     if scheme != "s3" and not urllib.parse.urlsplit(uri).hostname:
         return f"no host ({scheme}://HOST/PATH)"
+    return None
+
+
+S3_SCHEMES = ("s3", "s3a", "s3n")
+
+
+def authority_problem(scheme: str, authority: str) -> str | None:
+    """What is wrong with the part of a URI between ``scheme://`` and the path, for inputs and
+    lakes alike, or None: user:password (never echoed), an S3 URI without a bucket or with a
+    name no bucket can have."""
+    if "@" in authority or (scheme in S3_SCHEMES and ":" in authority):  # no bucket name holds ":"
+        return "user:password in a URL is not supported (use a signed URL, or --s3-profile for s3://)"
+    if scheme in S3_SCHEMES and not authority:
+        return f"no bucket ({scheme}://BUCKET/KEY)"
+    if scheme in S3_SCHEMES and not _S3_BUCKET.fullmatch(authority):
+        return f"{authority!r} is not an S3 bucket name"
     return None
 
 

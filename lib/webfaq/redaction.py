@@ -49,6 +49,11 @@ def redact(uri: str) -> str:
         if parts.port:
             netloc += f":{parts.port}"
     except ValueError:  # a port that is no number: keep only what stands after the user-info
+        rest = uri.split("://", 1)[-1]
+        if "@" not in parts.netloc and "@" in rest:
+            # user:password whose password holds a "/" (AWS secret keys do): a URL parser ends the
+            # authority there and takes the secret for host and port; the host follows the "@"
+            return redact(f"{parts.scheme}://{rest.split('@', 1)[1]}")
         netloc = parts.netloc.rsplit("@", 1)[-1]
     if not netloc and "://" in uri:  # s3:///key: urlunsplit would drop the empty authority with its //
         return f"{parts.scheme}://{parts.path}"

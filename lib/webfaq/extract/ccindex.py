@@ -654,9 +654,9 @@ def known_urls_arrow(lake_path: str, crawl: str, cfg: Config):
     if not fs.exists(table):
         return empty
     if is_delta(fs, table):
-        from deltalake import DeltaTable
+        from webfaq.lake.table import delta_table
 
-        dataset = DeltaTable(table).to_pyarrow_dataset()
+        dataset = delta_table(table, fs.s3).to_pyarrow_dataset()
     else:
         keys = pa.schema([("crawl", pa.string()), ("language", pa.string())])
         filesystem, where = fs.arrow(table)

@@ -18,7 +18,7 @@ _FROM = {
                  "write_manifest"],
     "names": ["BadName", "OutsideLake", "check_name", "confine", "valid_name"],
     "table": ["ArrowFS", "DeltaConflict", "FileInfo", "LakeFS", "LocalFS", "arrow_fs", "commit_delta", "crawl_dirs",
-              "delta_active_files", "delta_version", "end_swaps", "is_data_file", "is_delta", "join",
+              "delta_active_files", "delta_table", "delta_version", "end_swaps", "is_data_file", "is_delta", "join",
               "journal_delta_commit", "lake_fs", "recover", "removed_on_failure", "replace_side_file", "roll_back_run",
               "staging_path", "swap_partitions", "table_path", "write_parquet_atomic"],
 }

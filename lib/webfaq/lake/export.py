@@ -318,7 +318,7 @@ def table_files(fs: LakeFS, table: str) -> list[tuple[str, dict[str, str]]]:
     if not fs.exists(table):
         return []
     if is_delta(fs, table):
-        return delta_active_files(table)
+        return delta_active_files(table, s3=fs.s3)
     out = []
     for f in fs.list_files(table):
         if is_data_file(f.path) and not f.path.startswith(("_", ".")):

@@ -30,6 +30,7 @@ no newer generation exists (:meth:`Lease.check`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -431,43 +432,65 @@ class S3LeaseStore:
         bucket, _, key = rest.partition("/")
         return bucket, key
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _errors(path: str, *handled: str):
+        """botocore's exceptions other than the ``handled`` error codes (which the caller
+        answers) become a classified FetchError naming ``path``: a lake in a bucket that does not
+        exist, or that refuses, is one line, not a traceback."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from webfaq.lake.storage import s3_error
+
+        try:
+            yield
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in handled:
+                raise
+            raise s3_error(exc, path) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, path) from exc
+
     def create_exclusive(self, path: str, text: str) -> bool:
         from botocore.exceptions import ClientError
 
+        taken = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
         bucket, key = self._key(path)
         try:
-            self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), IfNoneMatch="*")
+            with self._errors(path, *taken):
+                self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), IfNoneMatch="*")
             return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
-                return False
-            raise
+        except ClientError:  # only the codes of ``taken`` get here
+            return False
 
     def write_text(self, path: str, text: str) -> None:
         bucket, key = self._key(path)
-        self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+        with self._errors(path):
+            self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
 
     def read_text(self, path: str) -> str:
         from botocore.exceptions import ClientError
 
         bucket, key = self._key(path)
         try:
-            return self.client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            with self._errors(path, "NoSuchKey", "404"):
+                return self.client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
         except ClientError as exc:  # gone since it was listed (an older heartbeat): as a local file would be
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(path) from exc
-            raise
+            raise FileNotFoundError(path) from exc
 
     def list_names(self, path: str) -> list[str]:
         bucket, prefix = self._key(path.rstrip("/") + "/")
         names = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            names += [obj["Key"][len(prefix):] for obj in page.get("Contents", [])]
+        with self._errors(path.rstrip("/") + "/"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix,
+                                                                               Delimiter="/"):
+                names += [obj["Key"][len(prefix):] for obj in page.get("Contents", [])]
         return sorted(names)
 
     def delete(self, path: str) -> None:
         bucket, key = self._key(path)
-        self.client.delete_object(Bucket=bucket, Key=key)
+        with self._errors(path):
+            self.client.delete_object(Bucket=bucket, Key=key)
 
 
 def is_s3(uri: str) -> bool:

@@ -193,7 +193,7 @@ def output_files(fs: LakeFS, table: str, partitions: list[str]) -> list[str]:
     Delta table the files its log holds active, else the files in those directories."""
     if is_delta(fs, table):
         wanted = set(partitions)
-        return sorted(rel for rel, _ in delta_active_files(table) if rel.split("/", 1)[0] in wanted)
+        return sorted(rel for rel, _ in delta_active_files(table, s3=fs.s3) if rel.split("/", 1)[0] in wanted)
     return sorted(f"{part}/{f.path}" for part in partitions
                   for f in fs.list_files(join(table, part)) if is_data_file(f.path))
 

@@ -79,7 +79,8 @@ def split_s3(uri: str) -> tuple[str, str]:
 
 
 def _classify_boto(exc: Exception) -> FetchError:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError,
+                                     ProfileNotFound)
 
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
@@ -91,9 +92,23 @@ def _classify_boto(exc: Exception) -> FetchError:
             return FetchError("access_denied", code)
         transient = code in _TRANSIENT_S3_CODES or status.startswith("5")
         return FetchError("s3_error", code or status, transient=transient)
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound)):
+        # nothing a retry changes: said at once (a retried listing took seconds, a WARC file
+        # six attempts, and both read as a network failure)
+        return FetchError("no_credentials", str(exc) if isinstance(exc, ProfileNotFound) else
+                          f"{exc} (--s3-profile NAME, or the AWS_* variables; --s3-anonymous for public buckets)")
     if isinstance(exc, BotoCoreError):
         return FetchError("network_error", type(exc).__name__, transient=True)
     return FetchError("network_error", type(exc).__name__, transient=True)
+
+
+def s3_error(exc: Exception, uri: str) -> FetchError:
+    """botocore's exception for ``uri`` as a classified FetchError naming it: a missing bucket,
+    a refusal or throttling reads as one line (``s3://b/lake/_lease/: not_found: NoSuchBucket``)
+    wherever S3 is called, never as botocore's own exception and its traceback."""
+    err = _classify_boto(exc)
+    err.uri = uri
+    return err
 
 
 def _classify_http(exc: Exception) -> FetchError:

@@ -27,7 +27,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterable, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Protocol, TypeVar
 
 from webfaq.faults import failpoint
 from webfaq.lake.names import check_name, check_partition, confine
@@ -42,6 +42,7 @@ class FileInfo:
 
 class LakeFS(Protocol):
     root: str
+    s3: Any  # the lake's S3 settings (an S3Config), or None
 
     def exists(self, path: str) -> bool: ...
     def mkdirs(self, path: str) -> None: ...
@@ -75,6 +76,8 @@ class Confined:
 class LocalFS(Confined):
     """LakeFS on the local file system (tests, single-machine runs, report/verify tools), for
     the lake at ``root``."""
+
+    s3: Any = None  # no S3 settings: a local lake
 
     def __init__(self, root: str):
         self.root = str(root)
@@ -172,6 +175,7 @@ class ArrowFS(Confined):
 
     def __init__(self, root: str, s3: Any = None):
         self.root = root.rstrip("/")
+        self.s3 = s3  # the lake's S3 settings: its Delta tables are opened with them too
         self.fs, self.base = arrow_fs(self.root, s3)
         self.base = self.base.rstrip("/")
 
@@ -258,6 +262,31 @@ class ArrowFS(Confined):
         return self.fs, self.path(path)
 
 
+T = TypeVar("T")
+
+
+def read_retried(fs: LakeFS, path: str, read: Callable[[BinaryIO], T], retry: Any = None) -> T:
+    """``read(file)`` of the lake file at ``path``; on an object store the file is opened and
+    read again when a read fails (with the ``[retry]`` settings' backoff). pyarrow's S3 client
+    does not retry a throttled range read (503 SlowDown becomes "INTERNAL_FAILURE ... Failed to
+    flush response stream"), so one busy moment of S3 made ``webfaq verify`` call a sound file
+    unreadable and its partition short of rows. Local files are read once."""
+    if isinstance(fs, LocalFS):
+        with fs.open_input(path) as fh:
+            return read(fh)
+    from webfaq.config import RetryConfig
+    from webfaq.lake.storage import FetchError, with_retries
+
+    def attempt() -> T:
+        try:
+            with fs.open_input(path) as fh:
+                return read(fh)
+        except OSError as exc:  # pyarrow's object-store errors; what ``read`` finds in the bytes is no OSError
+            raise FetchError("read_error", f"{type(exc).__name__}: {exc}", transient=True) from exc
+
+    return with_retries(attempt, retry or RetryConfig())
+
+
 def lake_fs(uri: str, s3: Any = None) -> "LocalFS | ArrowFS":
     """The file system of the lake at ``uri`` for code that runs without Spark: local paths
     and file:// directly, anything else (s3://, gs://, hdfs://) through pyarrow."""
@@ -282,7 +311,7 @@ def crawl_dirs(fs: LakeFS, table: str) -> list[str]:
     """The crawls a table holds: its ``crawl=<id>`` partition directories, or for a Delta table
     the crawls of the files its log holds active (a replaced crawl's directory can remain)."""
     if is_delta(fs, table):
-        return sorted({values.get("crawl") for _, values in delta_active_files(table)} - {None})
+        return sorted({values.get("crawl") for _, values in delta_active_files(table, s3=fs.s3)} - {None})
     return sorted(d.split("=", 1)[1] for d in fs.list_dirs(table) if d.startswith("crawl="))
 
 
@@ -290,16 +319,65 @@ def is_delta(fs: LakeFS, table: str) -> bool:
     return fs.exists(join(table, "_delta_log"))
 
 
+def s3_access(s3: Any = None) -> dict[str, str]:
+    """How the lake's S3 is reached, from the ``[s3]`` settings: ``endpoint`` and ``region``
+    when an endpoint is given (MinIO, a test server), and the keys of ``--s3-profile`` when one
+    is named. Empty: the default credential chain and AWS. boto3 (the lease, the inputs), pyarrow
+    and deltalake each have their own client; all three must reach the same store, or the lease
+    is taken in one place while the data is read (or written) in another."""
+    access: dict[str, str] = {}
+    if s3 is None:
+        return access
+    if getattr(s3, "endpoint_url", None):
+        access.update(endpoint=s3.endpoint_url, region=s3.region)
+    if getattr(s3, "profile", None):
+        import boto3
+
+        creds = boto3.session.Session(profile_name=s3.profile).get_credentials()
+        if creds is not None:
+            frozen = creds.get_frozen_credentials()
+            access.update(key=frozen.access_key, secret=frozen.secret_key)
+            if frozen.token:
+                access["token"] = frozen.token
+    return access
+
+
+def is_s3_uri(uri: str) -> bool:
+    return uri.startswith(("s3://", "s3a://", "s3n://"))
+
+
+def delta_storage_options(table: str, s3: Any = None) -> dict[str, str] | None:
+    """deltalake's storage options for the table at ``table``: on S3 the endpoint, region and
+    profile keys of :func:`s3_access` (deltalake reads none of the ``[s3]`` settings itself
+    and would go to AWS whatever ``--s3-endpoint`` says). None: deltalake's defaults."""
+    if not is_s3_uri(table):
+        return None
+    access = s3_access(s3)
+    names = {"endpoint": "AWS_ENDPOINT_URL", "region": "AWS_REGION", "key": "AWS_ACCESS_KEY_ID",
+             "secret": "AWS_SECRET_ACCESS_KEY", "token": "AWS_SESSION_TOKEN"}
+    options = {names[k]: v for k, v in access.items()}
+    if access.get("endpoint", "").startswith("http://"):
+        options["AWS_ALLOW_HTTP"] = "true"
+    return options or None
+
+
+def delta_table(table: str, s3: Any = None, version: int | None = None):
+    """The Delta table at ``table`` (a local path, file:// or s3://), opened with the lake's S3
+    settings (:func:`delta_storage_options`)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(_local(table), version=version, storage_options=delta_storage_options(table, s3))
+
+
 def delta_active_files(table: str, where: dict[str, list[str]] | None = None,
-                       version: int | None = None) -> list[tuple[str, dict[str, str]]]:
+                       version: int | None = None, s3: Any = None) -> list[tuple[str, dict[str, str]]]:
     """(path under ``table``, partition values) of the files a Delta table's log holds active
     now (or at ``version``), optionally only those whose partition values are in ``where``
     (column -> values). Files that later commits replaced stay on disk until vacuum, so a Delta
-    table must never be read by listing its directories."""
+    table must never be read by listing its directories. ``s3``: the lake's S3 settings."""
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    dt = DeltaTable(_local(table), version=version)
+    dt = delta_table(table, s3, version)
     keys = dt.metadata().partition_columns
     out = []
     for action in pa.table(dt.get_add_actions(flatten=True)).to_pylist():  # arro3 -> pyarrow
@@ -309,11 +387,12 @@ def delta_active_files(table: str, where: dict[str, list[str]] | None = None,
     return sorted(out)
 
 
-def delta_version(table: str) -> int | None:
+def delta_version(table: str, s3: Any = None) -> int | None:
     """The Delta table's current version, None when there is no table yet."""
     from deltalake import DeltaTable
 
-    return DeltaTable(_local(table)).version() if DeltaTable.is_deltatable(_local(table)) else None
+    options = delta_storage_options(table, s3)
+    return delta_table(table, s3).version() if DeltaTable.is_deltatable(_local(table), options) else None
 
 
 def is_data_file(path: str) -> bool:
@@ -459,16 +538,17 @@ class RollBackRefused(RuntimeError):
     of the run is rolled back, and its journal stays (one line says which table and why)."""
 
 
-def _delta_restore(lake: str, run: str, entry: dict) -> bool:
+def _delta_restore(lake: str, run: str, entry: dict, s3: Any = None) -> bool:
     """Whether the journalled Delta commit of ``run`` landed and is to be undone. Raises
     :class:`RollBackRefused` when the table's newest commit is not the run's (a restore would
-    drop someone else's commit), before anything of the run is rolled back."""
+    drop someone else's commit), before anything of the run is rolled back. ``s3``: the lake's
+    S3 settings."""
     from deltalake import DeltaTable
 
-    uri, before = _local(join(lake, entry["table"])), entry["version"]
-    if not DeltaTable.is_deltatable(uri):
+    path, before = join(lake, entry["table"]), entry["version"]
+    if not DeltaTable.is_deltatable(_local(path), delta_storage_options(path, s3)):
         return False  # the commit that was to create it never landed
-    table = DeltaTable(uri)
+    table = delta_table(path, s3)
     since = table.history(table.version() - (-1 if before is None else before))  # newest first
     if not any(c.get(RUN_KEY) == run for c in since):
         return False  # its commit never landed (a conflict, or it died before): nothing to undo
@@ -486,17 +566,17 @@ def _restore_delta(fs: LakeFS, lake: str, run: str, entry: dict, landed: bool, d
     one commit of its own (tagged with the run, so a repeated roll-back sees it done); a table
     the commit created loses the files it added, then its log (in that order, so an interrupted
     removal is finished by the next one), and is as absent as before."""
-    from deltalake import CommitProperties, DeltaTable
+    from deltalake import CommitProperties
 
     if not landed:
         return
     table = join(lake, entry["table"])
     if entry["version"] is None:
-        for rel, _ in delta_active_files(table):
+        for rel, _ in delta_active_files(table, s3=fs.s3):
             fs.delete(join(table, rel))
         fs.delete(join(table, "_delta_log"))
     else:
-        DeltaTable(_local(table)).restore(entry["version"], commit_properties=CommitProperties(
+        delta_table(table, fs.s3).restore(entry["version"], commit_properties=CommitProperties(
             custom_metadata={RUN_KEY: run}, max_commit_retries=0))
     done.append(f"{entry['table']}@{entry['version'] if entry['version'] is not None else 'none'}")
 
@@ -530,7 +610,7 @@ def roll_back_run(fs: LakeFS, lake: str, run: str) -> dict[str, list[str]]:
     entries = _journal(fs, lake, run)
     if entries is None:
         _restore_trashed(fs, lake, run, restored)
-    restores = {i: _delta_restore(lake, run, e) for i, e in enumerate(entries or []) if e.get("delta")}
+    restores = {i: _delta_restore(lake, run, e, fs.s3) for i, e in enumerate(entries or []) if e.get("delta")}
     for i, entry in reversed(list(enumerate(entries or []))):
         if entry.get("delta"):
             _restore_delta(fs, lake, run, entry, restores[i], restored)
@@ -613,7 +693,7 @@ def remove_uncommitted(fs: LakeFS, staging_run: str) -> list[str]:
             continue
         entry = json.loads(fs.read_text(join(staging_run, name)))
         table = entry["table"]
-        active = {rel for rel, _ in delta_active_files(table)} if is_delta(fs, table) else set()
+        active = {rel for rel, _ in delta_active_files(table, s3=fs.s3)} if is_delta(fs, table) else set()
         for rel in entry["files"]:
             if rel not in active and fs.exists(join(table, rel)):
                 fs.delete(join(table, rel))
@@ -650,6 +730,7 @@ def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, l
         for value in values:
             check_name(f"{name} partition value", value)
     uri = _local(table)
+    storage_options = storage_options or delta_storage_options(table, fs.s3)
     exists = DeltaTable.is_deltatable(uri, storage_options=storage_options)
     if expected_version is CURRENT:
         expected_version = DeltaTable(uri, storage_options=storage_options).version() if exists else None
@@ -681,7 +762,7 @@ def commit_delta(fs: LakeFS, staged_table: str, table: str, replace: dict[str, l
         fs.delete(_moves_journal(staged_table))
         if isinstance(exc, DeltaConflict):
             raise
-        now = delta_version(table)
+        now = delta_version(table, fs.s3)
         if now != expected_version:
             raise DeltaConflict(f"{table}: another writer committed (version {now}, this run read {expected_version}); "
                                 f"nothing of this run was kept") from exc
@@ -703,8 +784,13 @@ def arrow_fs(uri: str, s3: Any = None):
         return pafs.LocalFileSystem(), os.path.abspath(uri)
     if uri.startswith("s3a://") or uri.startswith("s3n://"):
         uri = "s3://" + uri.split("://", 1)[1]
-    if uri.startswith("s3://") and s3 is not None and s3.endpoint_url:
-        return pafs.S3FileSystem(endpoint_override=s3.endpoint_url, region=s3.region), uri[len("s3://"):]
+    if uri.startswith("s3://") and (access := s3_access(s3)):
+        names = {"endpoint": "endpoint_override", "region": "region", "key": "access_key",
+                 "secret": "secret_key", "token": "session_token"}
+        options = {names[k]: v for k, v in access.items()}
+        if "region" not in options:  # AWS with a profile's keys: the bucket's region, as from_uri finds it
+            options["region"] = pafs.resolve_s3_region(uri[len("s3://"):].split("/", 1)[0])
+        return pafs.S3FileSystem(**options), uri[len("s3://"):]
     if uri.startswith("file:") and not uri.startswith("file://"):
         uri = "file://" + uri[len("file:"):]
     return pafs.FileSystem.from_uri(uri)

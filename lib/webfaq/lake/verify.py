@@ -31,11 +31,12 @@ import contextlib
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, NamedTuple
+from typing import Any, BinaryIO, Iterator, NamedTuple
 
 from webfaq.counters import check_inputs, reconcile
 from webfaq.errors import describe_error
 from webfaq.lake import LakeFS, delta_active_files, is_delta, join, lake_fs
+from webfaq.lake.table import read_retried
 from webfaq.lake.lease import read_view, reader_store, written_since
 from webfaq.lake.manifest import NotParquet, output_partitions, parquet_facts, scan_manifests
 
@@ -145,14 +146,16 @@ def expected_files(lake: str, outputs: list[tuple[dict[str, Any], str]],
 def file_counts(fs: LakeFS, path: str) -> dict[str, int]:
     """Lines (newline-terminated, plus a last unterminated one) and bytes of a file, read in
     1 MiB blocks (a corpus file can be gigabytes)."""
-    lines = size = 0
-    last = b"\n"
-    with fs.open_input(path) as f:
+    def count(f: BinaryIO) -> dict[str, int]:
+        lines = size = 0
+        last = b"\n"
         while block := f.read(1 << 20):
             lines += block.count(b"\n")
             size += len(block)
             last = block[-1:]
-    return {"lines": lines + (last != b"\n"), "bytes": size}
+        return {"lines": lines + (last != b"\n"), "bytes": size}
+
+    return read_retried(fs, path, count)
 
 
 def _table(lake: str, out: dict[str, Any]) -> str:
@@ -177,7 +180,7 @@ def table_files(fs: LakeFS, table: str) -> dict[str, list[tuple[str, str]]]:
     files under ``""``)."""
     files: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if is_delta(fs, table):
-        for rel, values in delta_active_files(table):
+        for rel, values in delta_active_files(table, s3=fs.s3):
             keys = list(values)
             top = f"{keys[0]}={values[keys[0]]}" if keys else ""
             files[top].append((rel, (values[keys[1]] or "") if len(keys) > 1 else ""))
@@ -200,8 +203,7 @@ def check_file(fs: LakeFS, table: str, rel: str, recorded: dict[str, dict] | Non
         findings.add("MISSING", path, "the Delta log names it, the disk does not hold it")
         return 0
     try:
-        with fs.open_input(path) as fh:
-            facts = parquet_facts(fh)
+        facts = read_retried(fs, path, parquet_facts)
     except NotParquet as exc:
         findings.add("GARBAGE", path, str(exc))
         return 0

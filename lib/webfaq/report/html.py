@@ -179,9 +179,9 @@ def _dataset(path: str, fs: LakeFS):
     import pyarrow.dataset as ds
 
     if fs.exists(join(path, "_delta_log")):
-        from deltalake import DeltaTable
+        from webfaq.lake.table import delta_table
 
-        return DeltaTable(path).to_pyarrow_dataset()
+        return delta_table(path, fs.s3).to_pyarrow_dataset()
     import pyarrow as pa
 
     keys = pa.schema([("crawl", pa.string()), ("language", pa.string())])  # "2024" stays a string
