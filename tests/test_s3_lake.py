@@ -235,6 +235,8 @@ def test_verify_rides_out_a_throttled_read_of_a_lake_in_s3(delta_lake, s3_bucket
     ("s3:///lake", "no bucket (s3://BUCKET/KEY)"),
     ("s3a://my bucket/lake", "'my bucket' is not an S3 bucket name"),
     ("s3://b/lake?versionId=1", "a query or fragment is no part of a lake's path"),
+    ("s3://b//lake", "an empty, '.' or '..' segment in its path (object stores take them literally, as other keys)"),
+    ("s3://b/x/../lake/", "an empty, '.' or '..' segment in its path (object stores take them literally, as other keys)"),
 ])
 def test_a_lake_uri_that_cannot_name_a_lake_is_one_line_that_never_echoes_a_secret(command, lake, problem, tmp_path):
     argv = [command, "--lake", lake, "--s3-endpoint", "http://127.0.0.1:9"] + (

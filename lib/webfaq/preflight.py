@@ -64,6 +64,11 @@ def check_lake_path(lake: str) -> None:
     problem = authority_problem(typed_scheme.lower(), rest.split("/", 1)[0])
     if problem is None and ("?" in rest or "#" in rest):
         problem = "a query or fragment is no part of a lake's path"
+    segments = rest.split("/")[1:]
+    while segments and segments[-1] == "":
+        segments.pop()  # a trailing slash names the same prefix
+    if problem is None and any(s in ("", ".", "..") for s in segments):
+        problem = "an empty, '.' or '..' segment in its path (object stores take them literally, as other keys)"
     if problem:
         raise UsageError(f"lake {redact(lake)}: {problem}")
 
