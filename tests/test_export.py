@@ -300,9 +300,10 @@ def _stopped(pid: int) -> bool:
         return False
 
 
-def _killed_export(lake: Path, out: Path) -> None:
+def _killed_export(lake: Path, out: Path, point: str = "export.before_publish", *flags: str) -> None:
     """A real `webfaq export` process SIGKILLed (whole process group, as an OOM killer or a lost
-    node does) once its temp folder is complete, right before it would rename it into place."""
+    node does) at ``point``: by default once its temp folder is complete, right before it would
+    rename it into place."""
     import signal
     import subprocess
     import sys
@@ -310,8 +311,8 @@ def _killed_export(lake: Path, out: Path) -> None:
 
     from webfaq.faults import ENV
 
-    command = [str(Path(sys.executable).parent / "webfaq"), "export", "--lake", str(lake), "--out", str(out)]
-    proc = subprocess.Popen(command, env=dict(os.environ, **{ENV: "export.before_publish=stop"}),
+    command = [str(Path(sys.executable).parent / "webfaq"), "export", "--lake", str(lake), "--out", str(out), *flags]
+    proc = subprocess.Popen(command, env=dict(os.environ, **{ENV: f"{point}=stop"}),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 120
     while not _stopped(proc.pid) and proc.poll() is None and time.time() < deadline:
@@ -365,3 +366,25 @@ def test_a_killed_exports_temp_folder_is_removed_by_the_next_export_on_this_mach
     assert (out / "data" / "eng").is_dir() and read_card(out)[0]["configs"]
     assert sorted(p.name for p in hub.iterdir() if p.name.startswith(".out.")) == sorted(
         [running.name, ".out.owner-0000000b", elsewhere.name, ".out.owner-0000000c", unknown.name])
+
+
+def test_an_overwrite_killed_between_its_renames_puts_the_earlier_export_back(tmp_path, capsys):
+    """`--overwrite` moves the earlier export aside, then renames the new one into place. Killed
+    between the two, --out was gone; the next export removed both hidden folders, so if that one
+    failed too the user had no export at all. Now the earlier export is put back first (the killed
+    command never happened), and the next export without --overwrite is refused, not built."""
+    lake, hub = tmp_path / "lake", tmp_path / "hub"
+    write_lake([faq_row(CRAWL, f"https://s{i % 3}.example/faq", "eng", f"question {i}?", f"answer {i}.")
+                for i in range(30)], lake)
+    (lake / "_runs").mkdir()
+    out = hub / "out"
+    assert cli(["export", "--lake", str(lake), "--out", str(out)]) == 0
+    first = read_card(out)[0]
+    _killed_export(lake, out, "export.between_renames", "--overwrite")
+    assert not out.exists() and [p.name[:9] for p in sorted(hub.iterdir())] == [".out.old-", ".out.owne", ".out.tmp-"]
+    capsys.readouterr()
+    assert cli(["export", "--lake", str(lake), "--out", str(out)]) == 2  # --out holds an export again
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith(f"webfaq export: put back the earlier export at {out}")
+    assert lines[1].startswith("webfaq export: removed 1 temp folder")
+    assert read_card(out)[0] == first and [p.name for p in hub.iterdir()] == ["out"]

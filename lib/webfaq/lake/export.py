@@ -113,13 +113,13 @@ def export(lake: str, out: str | Path, overwrite: bool = False, s3: Any = None,
     if "://" in str(out):
         raise ExportError(f"--out must be a local folder (the Hub uploads from one), not {out}")
     lake = lake.rstrip("/")
+    for line in clean_leftovers(target):  # first: it may put an earlier export back at --out
+        say(line)
     _check_target(target, overwrite, lake)
     fs = lake_fs(lake, s3)
     store = reader_store(lake, s3)
     mark = reader_mark(store, lake) if store else None  # LakeBusy while a run writes the lake
     result = Export(lake=lake.rsplit("/", 1)[-1], license=license)
-    for line in clean_leftovers(target):
-        say(line)
     token = _claim(target)
     tmp = _leftover(target, "tmp", token)
     try:
@@ -211,6 +211,7 @@ def _publish(tmp: Path, target: Path, old: Path) -> None:
         os.replace(tmp, target)  # an empty directory is replaced by the rename itself
         return
     os.replace(target, old)
+    failpoint("export.between_renames")
     os.replace(tmp, target)
     shutil.rmtree(old)
 
@@ -276,7 +277,9 @@ def _owner_gone(record_path: Path) -> str | None:
 def clean_leftovers(target: Path) -> list[str]:
     """Remove the temp folders (and moved-aside earlier exports) that exports to ``target``
     killed on this machine left next to it, with their owner records; leave those whose owner
-    may be alive or is unknown. Returns at most two lines to show: what went, what stayed.
+    may be alive or is unknown. An export killed between ``_publish``'s two renames left no
+    ``target`` and the earlier export moved aside: that is put back, as if the killed command
+    had never run (its new folder is complete, but it was never published). Returns at most two lines to show: what went, what stayed.
     Only real folders and files whose names follow the pattern for this ``--out`` are
     touched (a symlink is never followed, another ``--out``'s leftovers are never touched)."""
     if not target.parent.is_dir():
@@ -286,13 +289,18 @@ def clean_leftovers(target: Path) -> list[str]:
         match = _LEFTOVER.fullmatch(entry.name)
         if match and match["out"] == target.name and not entry.is_symlink():
             groups.setdefault(match["token"], []).append(entry)
-    removed, left = [], []
+    removed, left, put_back = [], [], []
     for token, entries in groups.items():
         folders = [e for e in entries if e.is_dir() and e != _leftover(target, "owner", token)]
         why = _owner_gone(_leftover(target, "owner", token))
         if why is not None:
             left += [f"{f.name} ({why})" for f in folders]
             continue
+        old = _leftover(target, "old", token)
+        if old in folders and not target.exists() and not target.is_symlink():
+            os.replace(old, target)  # killed between its two renames: the command never happened
+            folders.remove(old)
+            put_back.append(old.name)
         for folder in folders:
             try:
                 shutil.rmtree(folder)
@@ -300,7 +308,8 @@ def clean_leftovers(target: Path) -> list[str]:
             except OSError as exc:
                 left.append(f"{folder.name} (its export is gone, but it could not be removed: {exc.strerror})")
         _release(target, token)
-    lines = []
+    lines = [f"webfaq export: put back the earlier export at {target} that a killed --overwrite export had moved "
+             f"aside ({name})" for name in put_back]
     if removed:
         lines.append(f"webfaq export: removed {len(removed)} temp folder(s) that a killed export to {target} left: "
                      f"{', '.join(removed)}")
