@@ -20,7 +20,7 @@ Stages, all on the executors (the driver sees per-language counts only):
    language's candidate answers with BM25 and mines its shard of training queries.
 
 Output ``<lake>/<table>/<language>/`` (corpus.jsonl, queries.jsonl, qrels/{train,test}.tsv,
-hard_negatives.jsonl, benchmark.json) is staged and swapped in per language as a whole.
+hard_negatives.jsonl, origins.tsv, benchmark.json) is staged and swapped in per language as a whole.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from webfaq.benchmark import beir
 from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                                      refine_origin)
-from webfaq.benchmark.split import (ORIGIN_SCHEMA, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
+from webfaq.benchmark.split import (ORIGIN_SCHEMA, ORIGINS_FILE, ORIGINS_HEADER, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
                                     SplitParams, assign_origins, pick_test_queries, plan_languages, select_languages)
 from webfaq.counters import Counters, reconcile
 
@@ -92,6 +92,7 @@ class BenchmarkJob(SparkJob):
         with self.phase("split"):
             split, origin_sides = self.split(refined, languages, counters)
         files = self.beir_files(split, languages)
+        files[ORIGINS_FILE] = self.origins_file(split, languages)
         if bm.negatives:
             with self.phase("negatives"):
                 files[beir.NEGATIVES] = self.negatives(split, params, languages, counters)
@@ -221,6 +222,9 @@ class BenchmarkJob(SparkJob):
         sp = SplitParams.from_config(self.cfg.benchmark)
         kept = refined.where((F.col("status") == STATUS_KEPT) & F.col("language").isin(languages)).drop("status")
         origins = kept.groupBy("language", "origin").agg(F.count(F.lit(1)).alias("n"))
+        pins = self.published_sides(languages, sp.seed)
+        if pins is not None:
+            origins = origins.join(pins, ["language", "origin"], "left")
         sides = self.staged(origins.groupBy("language").applyInPandas(
             functools.partial(assign_origins, params=sp), ORIGIN_SCHEMA), "sides")
         joined = kept.join(sides, ["language", "origin"])
@@ -242,6 +246,43 @@ class BenchmarkJob(SparkJob):
                 counters.add(f"split.{role}.lang.{r['language']}", r[role])
             origin_sides[(r["language"], "train")], origin_sides[(r["language"], "test")] = r["train_sites"], r["test_sites"]
         return split, origin_sides
+
+    def published_sides(self, languages: list[str], seed: int):
+        """(language, origin, pinned) of the benchmark this run replaces: each language's
+        ``origins.tsv``, when its ``benchmark.json`` has the same split seed. A refresh keeps these
+        websites on their sides (``webfaq.benchmark.split``), so nobody who trained on an earlier
+        month's train split finds its websites in a later test split. None when there is none."""
+        from functools import reduce
+
+        from pyspark.sql import functions as F
+
+        frames = []
+        for lang in languages:
+            folder = lake.join(self.table(self.cfg.benchmark.table), lang)
+            record, sides = lake.join(folder, "benchmark.json"), lake.join(folder, ORIGINS_FILE)
+            if not (self.fs.exists(record) and self.fs.exists(sides)):
+                continue
+            if (json.loads(self.fs.read_text(record)).get("split") or {}).get("seed") != seed:
+                continue  # another seed asks for another split
+            frames.append(self.spark.read.csv(sides, sep="\t", header=True, schema="origin string, side string",
+                                              quote="", escape="")
+                          .select(F.lit(lang).alias("language"), "origin", F.col("side").alias("pinned")))
+        return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
+
+    def origins_file(self, split, languages: list[str]):
+        """``origins.tsv``: every website of the split and its side (train, or test for the test
+        websites, held-out QAs included), with a header line. Users check website-disjointness
+        from it, and the next run keeps these sides."""
+        from pyspark.sql import functions as F
+
+        header = self.spark.createDataFrame([(l, "", "\t".join(ORIGINS_HEADER)) for l in languages],
+                                            "language string, _key string, value string")
+        sides = (split.groupBy("language", "origin")
+                 .agg(F.max((F.col("role") != ROLE_TRAIN).cast("int")).alias("_test"))
+                 .select("language", F.col("origin").alias("_key"),
+                         F.concat_ws("\t", "origin", F.when(F.col("_test") == 1, F.lit(SIDE_TEST))
+                                     .otherwise(F.lit(ROLE_TRAIN))).alias("value")))
+        return sides.unionByName(header)
 
     def beir_files(self, split, languages: list[str]) -> dict[str, Any]:
         """corpus.jsonl (every kept answer), queries.jsonl (train and test queries) and one qrels

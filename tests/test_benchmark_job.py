@@ -136,7 +136,7 @@ def test_beir_layout_and_qrels_point_at_existing_ids(built):
     root, _, _, _, _ = built
     for lang, folder in folders(root).items():
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            [beir.CORPUS, beir.QUERIES, beir.QRELS_DIR, beir.NEGATIVES, "benchmark.json"])
+            [beir.CORPUS, beir.QUERIES, beir.QRELS_DIR, beir.NEGATIVES, "origins.tsv", "benchmark.json"])
         lines = (folder / beir.CORPUS).read_text(encoding="utf-8").splitlines()
         assert all(list(json.loads(l)) == ["_id", "title", "text"] for l in lines)
         corpus, queries = beir.read_corpus(folder), beir.read_queries(folder)

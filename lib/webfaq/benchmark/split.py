@@ -17,6 +17,14 @@ The split rule (quoted in the README):
     of the language is in the corpus; train qrels hold train queries only, test qrels test
     queries only. So every language in the benchmark has at least one test and one train query.
 
+Refreshes keep sides (``pinned``): each benchmark folder publishes ``origins.tsv`` (every website
+of the split and its side). The next run with the same seed reads it back and keeps every website
+it names on its side; only websites it does not name walk the order above, against what is left of
+the target once the kept test websites' QAs are counted (the last of them stays train unless a kept
+train website exists). So a website in one month's test split never moves to train (or back) in a
+later month: a model trained on an earlier month's train split is never evaluated on its own
+websites. Without the file (a first run, another seed) the rule above runs unchanged.
+
 Consequences: no website has queries on both sides; no qrels file is empty; the split of a language depends only on
 (seed, language, its origins, their QA ids) -- not on partitioning, record order, other
 languages or the run -- so it is reproducible for a seed, and adding a website moves at most the
@@ -36,6 +44,8 @@ import pandas as pd
 ROLE_TRAIN, ROLE_TEST, ROLE_HELDOUT = "train", "test", "heldout"
 SIDE_TRAIN, SIDE_TEST = "train", "test"
 ORIGIN_SCHEMA = "language string, origin string, side string, origin_rank long, target long"
+ORIGINS_FILE = "origins.tsv"
+ORIGINS_HEADER = ("origin", "side")
 ROLE_SCHEMA = "language string, id string, role string"
 SPLIT_FUNNEL: list[tuple[str, list[str]]] = [
     ("refine.kept", ["split.train", "split.test", "split.heldout", "split.left_out"]),
@@ -93,22 +103,42 @@ def select_languages(sizes: Mapping[str, int], top: int, min_qas: int, explicit:
 
 
 def assign_origins(origins: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
-    """One language's websites (``language, origin, n``) -> each one's side, its rank in the
-    seeded order and the language's test target (:data:`ORIGIN_SCHEMA`)."""
+    """One language's websites (``language, origin, n`` and optionally ``pinned``: the side an
+    earlier run published for it, or null) -> each one's side, its rank in the seeded order and
+    the language's test target (:data:`ORIGIN_SCHEMA`).
+
+    Pinned websites keep their side, so a refresh never moves a published website across the
+    split; the others walk the seeded order against the target left over. Kept test websites rank
+    first, so ``pick_test_queries`` fills the target from them before new ones."""
     if origins.empty:
         return pd.DataFrame(columns=["language", "origin", "side", "origin_rank", "target"])
     lang = origins["language"].iloc[0]
     target = params.target(int(origins["n"].sum()))
+    pinned = origins["pinned"] if "pinned" in origins.columns else pd.Series([None] * len(origins), index=origins.index)
+    pinned = pinned.where(pinned.isin([SIDE_TRAIN, SIDE_TEST]), None)
     keys = [_key(params.seed, lang, o) for o in origins["origin"]]
-    ordered = origins.assign(_k=keys).sort_values(["_k", "origin"], kind="stable").reset_index(drop=True)
+    ordered = (origins.assign(_k=keys, _pin=pinned.to_numpy())
+               .sort_values(["_k", "origin"], kind="stable").reset_index(drop=True))
     n = ordered["n"].to_numpy(dtype=np.int64)
     takes = np.minimum(n, params.test_max_per_origin) if params.test_max_per_origin else n
-    before = np.cumsum(takes) - takes
-    not_last = np.arange(len(ordered)) < len(ordered) - 1
+    pin = ordered["_pin"].to_numpy(dtype=object)
+    is_pinned = pd.notna(ordered["_pin"]).to_numpy()
+    pinned_test = is_pinned & (pin == SIDE_TEST)
+    free = ~is_pinned
+    left = target - int(takes[pinned_test].sum())
+    before = np.cumsum(np.where(free, takes, 0)) - np.where(free, takes, 0)
+    free_rank = np.cumsum(free) - 1
+    # The last free website stays train, unless a kept train website already holds that place.
+    keep_last = not (is_pinned & (pin == SIDE_TRAIN)).any()
+    not_last = (free_rank < free.sum() - 1) | (not keep_last)
+    side = np.where(is_pinned, pin, np.where((before < left) & not_last, SIDE_TEST, SIDE_TRAIN))
+    # Rank: kept test websites first, then the rest, each in the seeded order.
+    rank_order = np.lexsort((np.arange(len(ordered)), ~pinned_test))
+    rank = np.empty(len(ordered), dtype=np.int64)
+    rank[rank_order] = np.arange(len(ordered), dtype=np.int64)
     return pd.DataFrame({
-        "language": lang, "origin": ordered["origin"],
-        "side": np.where((before < target) & not_last, SIDE_TEST, SIDE_TRAIN),
-        "origin_rank": np.arange(len(ordered), dtype=np.int64), "target": np.int64(target)})
+        "language": lang, "origin": ordered["origin"], "side": side.astype(str),
+        "origin_rank": rank, "target": np.int64(target)})
 
 
 def pick_test_queries(rows: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
@@ -127,10 +157,13 @@ def pick_test_queries(rows: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
                          "role": np.where(is_test, ROLE_TEST, ROLE_HELDOUT)})
 
 
-def split_language(rows: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
-    """The whole rule for one language's QAs (``language, origin, id``) in one process:
+def split_language(rows: pd.DataFrame, params: SplitParams, pinned: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The whole rule for one language's QAs (``language, origin, id``) in one process (``pinned``:
+    origin -> side an earlier run published):
     ``rows`` plus a ``role`` column. The Spark job runs the same two steps distributed."""
     counts = rows.groupby(["language", "origin"], as_index=False).size().rename(columns={"size": "n"})
+    if pinned:
+        counts["pinned"] = counts["origin"].map(pinned)
     sides = assign_origins(counts, params)
     joined = rows.merge(sides, on=["language", "origin"])
     test = pick_test_queries(joined[joined["side"] == SIDE_TEST], params)

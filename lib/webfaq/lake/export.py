@@ -59,7 +59,7 @@ QA_FIELDS = ["id", "origin", "url", "question", "answer"]  # WebFAQ 2.0's, in it
 QA_OURS = ["language", "crawl", "language_confidence", "syntax", "warc_file", "fetch_time"]
 BITEXT_TEXT = ["question1", "question2", "answer1", "answer2", "details"]
 BEIR_FILES = ("corpus.jsonl", "queries.jsonl", "qrels/train.tsv", "qrels/test.tsv", "hard_negatives.jsonl",
-              "benchmark.json")
+              "origins.tsv", "benchmark.json")
 ROWS_PER_FILE = 1_000_000  # ~0.3-1 GB of FAQ text per file: under the Hub's recommended size
 BATCH_ROWS = 65_536
 SPLIT = "default"          # WebFAQ's split name for QA and bitext configs
@@ -622,7 +622,7 @@ def card(result: Export) -> str:
                  "pairs per language pair). Pairs are mutual best matches within one website.", ""]
     if result.benchmarks:
         body += ["Retrieval benchmarks: `benchmark/<lang>/` is a BEIR folder (`corpus.jsonl`, `queries.jsonl`, "
-                 "`qrels/train.tsv`, `qrels/test.tsv`, `hard_negatives.jsonl`, `benchmark.json` with sizes, model "
+                 "`qrels/train.tsv`, `qrels/test.tsv`, `hard_negatives.jsonl`, `origins.tsv` (each website's side, kept across refreshes), `benchmark.json` with sizes, model "
                  "and split rule); configs `<lang>-corpus`, `<lang>-queries` and `<lang>-qrels` hold the same rows "
                  "as Parquet. A query's id is its answer's id prefixed with `q`. No website has queries in both "
                  "train and test.", ""]
