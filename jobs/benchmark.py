@@ -227,6 +227,8 @@ class BenchmarkJob(SparkJob):
             origins = origins.join(pins, ["language", "origin"], "left")
         sides = self.staged(origins.groupBy("language").applyInPandas(
             functools.partial(assign_origins, params=sp), ORIGIN_SCHEMA), "sides")
+        if pins is not None:
+            self.count_moved_sides(sides, pins, counters)
         joined = kept.join(sides, ["language", "origin"])
         test_side = joined.where(F.col("side") == SIDE_TEST).select("language", "origin", "id", "origin_rank", "target")
         roles = test_side.groupBy("language").applyInPandas(functools.partial(pick_test_queries, params=sp), ROLE_SCHEMA)
@@ -246,6 +248,23 @@ class BenchmarkJob(SparkJob):
                 counters.add(f"split.{role}.lang.{r['language']}", r[role])
             origin_sides[(r["language"], "train")], origin_sides[(r["language"], "test")] = r["train_sites"], r["test_sites"]
         return split, origin_sides
+
+    def count_moved_sides(self, sides, pins, counters: Counters) -> None:
+        """Websites whose side differs from the one published before (``split.sides_moved``,
+        per language; zero unless keeping the sides would have emptied one: see
+        ``split.assign_origins``), with one stderr line, since users who trained on the earlier
+        train split must know its websites may now be tested."""
+        from pyspark.sql import functions as F
+
+        moved = (sides.join(pins, ["language", "origin"]).where(F.col("side") != F.col("pinned"))
+                 .groupBy("language").count().collect())
+        for r in moved:
+            counters.add("split.sides_moved", r["count"])
+            counters.add(f"split.sides_moved.lang.{r['language']}", r["count"])
+        if moved:
+            print(f"{self.name}: split afresh for {', '.join(sorted(r['language'] for r in moved))}: the websites "
+                  "kept on one side of the earlier split are all gone from the lake, so websites changed side "
+                  "(split.sides_moved)", file=sys.stderr)
 
     def published_sides(self, languages: list[str], seed: int):
         """(language, origin, pinned) of the benchmark this run replaces: each language's

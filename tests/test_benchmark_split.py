@@ -62,6 +62,24 @@ def test_origin_order_is_per_language_and_seeded():
     assert set(a[a.side == "test"].origin) != set(other[other.side == "test"].origin)
 
 
+def test_published_sides_are_kept_unless_that_empties_a_side():
+    """A refresh keeps each website's published side; when the websites kept on one side are
+    all gone (here: only earlier test websites remain, and no new one), keeping the sides would
+    leave no train query, so the language is split afresh (and both sides are non-empty)."""
+    params = SplitParams(seed=1, test_fraction=0.2)
+    origins = pd.DataFrame({"language": "eng", "origin": [f"https://s{i}.example" for i in range(20)], "n": 3})
+    first = assign_origins(origins, params)
+    published = dict(zip(first["origin"], first["side"]))
+    grown = pd.concat([origins.assign(n=6), pd.DataFrame({"language": "eng", "n": 3,
+                                                          "origin": [f"https://new{i}.example" for i in range(10)]})])
+    kept = assign_origins(grown.assign(pinned=grown["origin"].map(published)), params)
+    assert all(published[o] == s for o, s in zip(kept["origin"], kept["side"]) if o in published)
+    only_test = origins[origins["origin"].map(published) == "test"]
+    assert len(only_test) >= 2
+    alone = assign_origins(only_test.assign(pinned=only_test["origin"].map(published)), params)
+    assert set(alone["side"]) == {"train", "test"}
+
+
 def test_select_languages():
     sizes = {"eng": 500, "deu": 300, "fra": 300, "ita": 40, "nld": 9}
     assert select_languages(sizes, top=2, min_qas=10) == ["deu", "eng"]  # fra loses the tie by code

@@ -21,7 +21,8 @@ Refreshes keep sides (``pinned``): each benchmark folder publishes ``origins.tsv
 of the split and its side). The next run with the same seed reads it back and keeps every website
 it names on its side; only websites it does not name walk the order above, against what is left of
 the target once the kept test websites' QAs are counted (the last of them stays train unless a kept
-train website exists). So a website in one month's test split never moves to train (or back) in a
+train website exists). Should the kept sides leave one side empty (its websites all gone), the
+language is split afresh instead, and the job counts the websites that moved. So a website in one month's test split never moves to train (or back) in a
 later month: a model trained on an earlier month's train split is never evaluated on its own
 websites. Without the file (a first run, another seed) the rule above runs unchanged.
 
@@ -103,6 +104,18 @@ def select_languages(sizes: Mapping[str, int], top: int, min_qas: int, explicit:
 
 
 def assign_origins(origins: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
+    """:func:`_assign_sides` with the published sides kept, unless keeping them leaves a side
+    without websites (every kept train website, or every test one, is gone from the lake and no
+    new website can take its place): then the language is split afresh, as on a first run, since
+    a benchmark without train or test queries is no benchmark. The job counts the websites that
+    changed side (``split.sides_moved``) and says so."""
+    sides = _assign_sides(origins, params)
+    if "pinned" in origins.columns and len(sides) >= 2 and sides["side"].nunique() < 2:
+        sides = _assign_sides(origins.drop(columns=["pinned"]), params)
+    return sides
+
+
+def _assign_sides(origins: pd.DataFrame, params: SplitParams) -> pd.DataFrame:
     """One language's websites (``language, origin, n`` and optionally ``pinned``: the side an
     earlier run published for it, or null) -> each one's side, its rank in the seeded order and
     the language's test target (:data:`ORIGIN_SCHEMA`).
