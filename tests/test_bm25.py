@@ -94,3 +94,19 @@ def test_analyzers():
     assert tokenize("ภาษา") == ["ภา", "าษ", "ษา"]
     assert tokenize("中") == ["中"]
     assert tokenize("Hello, World!", "whitespace") == ["Hello,", "World!"]
+
+
+def test_corpus_term_matrix_in_chunks_equals_one_pass():
+    """A language's index is built a chunk of documents at a time (memory bound: one chunk's
+    tokens, not the corpus's); chunk boundaries must not change the vocabulary or the counts,
+    including a chunk that adds no new token and documents without tokens."""
+    from webfaq.benchmark.bm25 import corpus_term_matrix
+
+    docs = ["a b a", "", "東京都 tokyo", "b c", "a", "c c c d", "!!", "d a 東京"] * 3
+    whole, vocab, lengths = corpus_term_matrix(docs, chunk=len(docs))
+    for chunk in (1, 2, 3, 5):
+        m, v, n = corpus_term_matrix(docs, chunk=chunk)
+        assert v == vocab and np.array_equal(n, lengths)
+        assert m.shape == whole.shape and (m != whole).nnz == 0
+        assert np.array_equal(m.indptr, whole.indptr) and np.array_equal(m.indices, whole.indices)
+    assert corpus_term_matrix([])[0].shape == (0, 0)

@@ -183,6 +183,25 @@ def test_py4j_errors_are_reported_as_their_cause(spark, tmp_path):
     assert describe_error(caught.value).startswith("java.io.FileNotFoundException: ")
 
 
+
+def test_a_killed_python_worker_is_reported_as_such_not_as_its_eof(spark):
+    """A Python worker killed from outside (what an out-of-memory kill by the OS or YARN does to a
+    task holding too much, e.g. one language's hard-negative index) reaches the driver as
+    SparkException("Python worker exited unexpectedly (crashed)") caused by a bare
+    java.io.EOFException; the deepest cause alone ("java.io.EOFException") says nothing."""
+    from webfaq.errors import describe_error
+
+    def killed(it):
+        os.kill(os.getpid(), 9)
+        yield from it
+
+    with pytest.raises(Exception) as caught:
+        spark.sparkContext.parallelize([1], 1).mapPartitions(killed).collect()
+    line = describe_error(caught.value)
+    assert line.startswith("Python worker exited unexpectedly (crashed) (in a Spark task)"), line
+    assert "memory" in line and "EOFException" not in line
+    assert describe_error(RuntimeError(str(caught.value))) == line  # the text alone (the JVM gone)
+
 def _no_temp_files(root: Path) -> list[str]:
     return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.name.endswith(".tmp")]
 

@@ -137,3 +137,34 @@ def test_text_modes():
     q, a = ["Q1", None], ["A1", "A2"]
     assert record_texts(q, a, "question+answer") == ["Q1 A1", " A2"]
     assert record_texts(q, a, "question") == ["Q1", ""] and record_texts(q, a, "answer") == ["A1", "A2"]
+
+
+def test_a_batch_is_shingled_in_slices_of_bounded_characters(monkeypatch):
+    """The vectorised shingling holds ~50 bytes per character of the batch at once, and Arrow
+    batches are cut by rows: 4,096 rows of 1 MB answers would be ~200 GB. Signatures and the
+    Jaccard check's sets are computed over slices of at most MAX_BATCH_CHARS characters (a
+    longer record alone), with the same result as one pass."""
+    import pandas as pd
+
+    from webfaq.dedup import rules
+
+    texts = [" ".join(f"w{i % 97} w{j}" for j in range(n)) for i, n in enumerate([400, 5, 3000, 50, 0, 700] * 3)]
+    pdf = pd.DataFrame({"question": ["q?"] * len(texts), "answer": texts, "language": ["eng"] * len(texts)})
+    params = rules.DedupParams()
+    whole_sig, whole_has = rules.signatures(pdf, params)
+    whole_sets = rules.shingle_sets(pdf, params)
+    seen: list[int] = []
+    real = rules.shingle_hashes
+
+    def spy(texts_, *args, **kwargs):
+        seen.append(sum(len(t) for t in texts_))
+        return real(texts_, *args, **kwargs)
+
+    monkeypatch.setattr(rules, "shingle_hashes", spy)
+    monkeypatch.setattr(rules, "MAX_BATCH_CHARS", 20_000)
+    sig, has = rules.signatures(pdf, params)
+    sets = rules.shingle_sets(pdf, params)
+    longest = max(len(f"q? {t}") for t in texts)
+    assert len(seen) > 2 and max(seen) <= max(20_000, longest)
+    assert np.array_equal(sig, whole_sig) and np.array_equal(has, whole_has)
+    assert len(sets) == len(whole_sets) and all(np.array_equal(a, b) for a, b in zip(sets, whole_sets))

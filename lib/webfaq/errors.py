@@ -60,6 +60,10 @@ def _java_cause(java, exc: BaseException) -> str:
             python = _python_cause(throwable.getMessage() or "")
             if python:
                 return python + IN_TASK
+        for throwable in chain:
+            crashed = _worker_crash(throwable.getMessage() or "")
+            if crashed:
+                return crashed
         root = chain[-1]
         return f"{root.getClass().getName()}: {root.getMessage() or ''}".rstrip(": ")
     except Exception:  # noqa: BLE001 - the gateway may be gone: the text must do
@@ -73,6 +77,9 @@ def _text_cause(exc: BaseException) -> str:
     python = _python_cause(text)
     if python:
         return python + IN_TASK
+    crashed = _worker_crash(text)
+    if crashed:
+        return crashed
     caused = re.findall(r"^Caused by: (.+)$", text, flags=re.M)
     if caused:
         return caused[-1].strip()
@@ -82,6 +89,23 @@ def _text_cause(exc: BaseException) -> str:
             return found.group(1).strip()
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+WORKER_CRASH = "Python worker exited unexpectedly (crashed)"
+WORKER_CRASH_NOTE = ("; killed from outside, most often for memory (the OS or YARN): see the executor's log, "
+                     "raise spark.executor.memoryOverhead (EXECUTOR_MEMORY_OVERHEAD in deploy/) for the stage")
+
+
+def _worker_crash(message: str) -> str | None:
+    """The sentence for an executor's Python worker that died without a Python exception.
+
+    Why: a worker killed by a signal (the usual out-of-memory kill) reaches the driver as
+    SparkException("Python worker exited unexpectedly (crashed)") caused by a bare
+    ``java.io.EOFException``; the deepest cause alone, "java.io.EOFException", names neither the
+    dead worker nor the likely reason."""
+    if WORKER_CRASH not in message:
+        return None
+    return WORKER_CRASH + IN_TASK + WORKER_CRASH_NOTE
 
 
 def _python_cause(message: str) -> str | None:

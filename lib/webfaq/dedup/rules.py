@@ -23,7 +23,7 @@ Rules (documented once, here):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -107,25 +107,59 @@ def char_flags(languages: Iterable[str | None], params: DedupParams) -> np.ndarr
     return np.fromiter((lang in char_langs for lang in languages), dtype=bool)
 
 
-def _shingle_hashes(pdf, params: DedupParams, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+MAX_BATCH_CHARS = 4_000_000  # characters shingled at once (~50 bytes of arrays each: ~200 MiB)
+
+
+def char_slices(lengths: Sequence[int], budget: int) -> Iterator[slice]:
+    """Consecutive slices of records whose lengths sum to at most ``budget`` (a longer record
+    gets a slice of its own).
+
+    Why: the vectorised shingling and MinHash hold ~50 bytes per character of what they are
+    given, and Spark cuts Arrow batches by rows (``--dedup-batch-rows``), not bytes; a website
+    with thousands of 1 MB answers would put gigabytes in one batch. Slicing bounds a task to
+    ~``budget`` characters plus its longest record, and changes no result (each record's
+    shingles and signature depend on that record alone)."""
+    lo, acc = 0, 0
+    for i, n in enumerate(lengths):
+        if i > lo and acc + n > budget:
+            yield slice(lo, i)
+            lo, acc = i, 0
+        acc += n
+    if lo < len(lengths):
+        yield slice(lo, len(lengths))
+
+
+def _shingle_hashes(pdf, params: DedupParams, prefix: str = "") -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Shingle hashes of a batch (columns [prefix]question/answer/language): word n-grams, or
-    character n-grams for languages written without spaces."""
+    character n-grams for languages written without spaces; one (hashes, counts) per slice of
+    at most ``MAX_BATCH_CHARS`` characters (:func:`char_slices`), in record order."""
     texts = record_texts(pdf[f"{prefix}question"], pdf[f"{prefix}answer"], params.text)
     flags = char_flags(pdf[f"{prefix}language"], params)
-    return shingle_hashes(texts, flags, np.where(flags, params.char_ngram, params.ngram), params.hash_name)
+    ngrams = np.where(flags, params.char_ngram, params.ngram)
+    for part in char_slices([len(t) for t in texts], MAX_BATCH_CHARS):
+        yield shingle_hashes(texts[part], flags[part], ngrams[part], params.hash_name)
 
 
 def shingle_sets(pdf, params: DedupParams, prefix: str = "") -> list[np.ndarray]:
     """Sorted unique 64-bit shingle hashes per record (the exact-Jaccard check's sets)."""
-    hashes, counts = _shingle_hashes(pdf, params, prefix)
-    return [np.unique(c) for c in np.split(hashes, np.cumsum(counts)[:-1])] if len(counts) else []
+    out: list[np.ndarray] = []
+    for hashes, counts in _shingle_hashes(pdf, params, prefix):
+        if len(counts):
+            out.extend(np.unique(c) for c in np.split(hashes, np.cumsum(counts)[:-1]))
+    return out
 
 
 def signatures(pdf, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
     """MinHash signatures of a batch (columns question, answer, language) and a mask of the
     records that have at least one shingle (the others take no part in LSH)."""
-    hashes, counts = _shingle_hashes(pdf, params)
-    return params.minhasher.signatures_from_hashes(hashes, counts), counts > 0
+    sigs, has = [], []
+    for hashes, counts in _shingle_hashes(pdf, params):
+        sigs.append(params.minhasher.signatures_from_hashes(hashes, counts))
+        has.append(counts > 0)
+    if not sigs:
+        empty = params.minhasher.signatures_from_hashes(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+        return empty, np.zeros(0, bool)
+    return np.concatenate(sigs), np.concatenate(has)
 
 
 # --------------------------------------------------------------------------- mapInPandas bodies
