@@ -138,13 +138,16 @@ def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
     return write_pages(path, _pages(n_light))
 
 
-def write_pages(path: Path, pages: Iterable[tuple[str, str, bytes, list]]) -> Corpus:
-    """Write ``(kind, url, html, honest pairs)`` pages as a per-record-gzip WARC of responses."""
+def write_pages(path: Path, pages: Iterable[tuple[str, str, bytes, list]],
+                content_types: dict[str, str] | None = None) -> Corpus:
+    """Write ``(kind, url, html, honest pairs)`` pages as a per-record-gzip WARC of responses,
+    each with Content-Type ``text/html`` unless ``content_types`` (url -> header) says otherwise."""
     corpus = Corpus(path)
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
         for kind, url, payload, qa in pages:
-            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html"),
+            content_type = (content_types or {}).get(url, "text/html")
+            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type),
                                                   ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
             writer.write_record(record)

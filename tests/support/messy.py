@@ -30,28 +30,32 @@ def jsonld_page(pairs: list[tuple[str, str]], *, raw_json: str | None = None, la
             f"<body><h1>FAQ</h1></body></html>").encode("utf-8", "surrogatepass")
 
 
-def microdata_page(pairs: list[tuple[str, str]], *, lang: str = "en", escape: bool = True) -> bytes:
+# (the FAQPage wrapper, a Question, its name, its acceptedAnswer, the answer's text) per syntax
+_ATTRIBUTES = {
+    "microdata": ('itemscope itemtype="https://schema.org/FAQPage"',
+                  'itemscope itemprop="mainEntity" itemtype="https://schema.org/Question"', 'itemprop="name"',
+                  'itemscope itemprop="acceptedAnswer" itemtype="https://schema.org/Answer"', 'itemprop="text"'),
+    "rdfa": ('vocab="https://schema.org/" typeof="FAQPage"', 'property="mainEntity" typeof="Question"',
+             'property="name"', 'property="acceptedAnswer" typeof="Answer"', 'property="text"'),
+}
+
+
+def _attribute_page(syntax: str, pairs: list[tuple[str, str]], lang: str, escape: bool) -> bytes:
+    """A FAQPage in attribute markup (microdata or RDFa): the two differ in attributes only."""
+    faq, question, name, answer, text = _ATTRIBUTES[syntax]
     esc = _html.escape if escape else (lambda s: s)
-    items = "".join(
-        '<div itemscope itemprop="mainEntity" itemtype="https://schema.org/Question">'
-        f'<h3 itemprop="name">{esc(q)}</h3>'
-        '<div itemscope itemprop="acceptedAnswer" itemtype="https://schema.org/Answer">'
-        f'<div itemprop="text">{esc(a)}</div></div></div>' for q, a in pairs)
+    items = "".join(f'<div {question}><h3 {name}>{esc(q)}</h3><div {answer}><div {text}>{esc(a)}</div></div></div>'
+                    for q, a in pairs)
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'></head><body>"
-            f'<div itemscope itemtype="https://schema.org/FAQPage">{items}</div>'
-            "</body></html>").encode("utf-8")
+            f"<div {faq}>{items}</div></body></html>").encode("utf-8")
+
+
+def microdata_page(pairs: list[tuple[str, str]], *, lang: str = "en", escape: bool = True) -> bytes:
+    return _attribute_page("microdata", pairs, lang, escape)
 
 
 def rdfa_page(pairs: list[tuple[str, str]], *, lang: str = "en", escape: bool = True) -> bytes:
-    esc = _html.escape if escape else (lambda s: s)
-    items = "".join(
-        '<div property="mainEntity" typeof="Question">'
-        f'<h3 property="name">{esc(q)}</h3>'
-        '<div property="acceptedAnswer" typeof="Answer">'
-        f'<div property="text">{esc(a)}</div></div></div>' for q, a in pairs)
-    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'></head><body>"
-            f'<div vocab="https://schema.org/" typeof="FAQPage">{items}</div>'
-            "</body></html>").encode("utf-8")
+    return _attribute_page("rdfa", pairs, lang, escape)
 
 
 # A plain English answer long enough for every filter and for language ID.
@@ -294,23 +298,17 @@ def write_messy_warc(path) -> int:
     """One per-record-gzip WARC of every page above: :func:`messy_pages`, the
     :func:`jsonld_wrapped_blocks` and the :func:`charset_pages` (with their own Content-Type).
     Returns the number of pages."""
-    from io import BytesIO
+    from hostile_corpus import write_pages
 
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
+    def url(kind: str) -> str:
+        return f"https://{kind.replace('_', '-')}.example/faq"
 
-    pages = [(url, "text/html", html) for _, url, html, _ in messy_pages()]
-    pages += [(f"https://{kind.replace('_', '-')}.example/faq", "text/html", jsonld_page([], raw_json=text))
-              for kind, text, _ in jsonld_wrapped_blocks() if text]
-    pages += [(f"https://{kind.replace('_', '-')}.example/faq", content_type, payload)
-              for kind, content_type, payload, _ in charset_pages()]
-    with open(path, "wb") as fh:
-        writer = WARCWriter(fh, gzip=True)
-        for url, content_type, payload in pages:
-            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(url, "response", payload=BytesIO(payload),
-                                                          http_headers=headers))
-    return len(pages)
+    charset = charset_pages()
+    pages = list(messy_pages())
+    pages += [(kind, url(kind), jsonld_page([], raw_json=text), []) for kind, text, _ in jsonld_wrapped_blocks() if text]
+    pages += [(kind, url(kind), payload, []) for kind, _, payload, _ in charset]
+    types = {url(kind): content_type for kind, content_type, _, _ in charset}
+    return write_pages(path, pages, content_types=types).pages
 
 
 def bogus_charset_pages() -> list[tuple[str, str, bytes, str]]:
