@@ -420,10 +420,9 @@ class S3LeaseStore:
 
     def __init__(self, lake: str, endpoint_url: str | None = None, region: str | None = None,
                  profile: str | None = None):
-        import boto3
+        from webfaq.lake.storage import boto_session
 
-        session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-        self.client = session.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = boto_session(profile).client("s3", endpoint_url=endpoint_url, region_name=region)
         self.lake = lake
 
     @staticmethod

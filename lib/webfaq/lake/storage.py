@@ -53,7 +53,6 @@ class FetchError(Exception):
 
 @lru_cache(maxsize=8)
 def _s3_client(endpoint_url: str | None, anonymous: bool, region: str, profile: str | None, timeout_s: float):
-    import boto3
     from botocore import UNSIGNED
     from botocore.config import Config as BotoConfig
 
@@ -63,8 +62,16 @@ def _s3_client(endpoint_url: str | None, anonymous: bool, region: str, profile: 
         connect_timeout=timeout_s,
         read_timeout=timeout_s,
     )
-    session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=cfg)
+    return boto_session(profile).client("s3", endpoint_url=endpoint_url, region_name=region, config=cfg)
+
+
+def boto_session(profile: str | None):
+    """The boto3 session of ``--s3-profile`` (the default credential chain without one): one
+    place for the inputs, the lease and the keys handed to pyarrow and deltalake, so all of
+    them use the same credentials."""
+    import boto3
+
+    return boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
 
 
 def s3_client(s3: S3Config, retry: RetryConfig):

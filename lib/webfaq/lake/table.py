@@ -331,9 +331,9 @@ def s3_access(s3: Any = None) -> dict[str, str]:
     if getattr(s3, "endpoint_url", None):
         access.update(endpoint=s3.endpoint_url, region=s3.region)
     if getattr(s3, "profile", None):
-        import boto3
+        from webfaq.lake.storage import boto_session
 
-        creds = boto3.session.Session(profile_name=s3.profile).get_credentials()
+        creds = boto_session(s3.profile).get_credentials()
         if creds is not None:
             frozen = creds.get_frozen_credentials()
             access.update(key=frozen.access_key, secret=frozen.secret_key)
