@@ -139,17 +139,27 @@ def write_corpus(path: Path, n_light: int = 1000) -> Corpus:
 
 
 def write_pages(path: Path, pages: Iterable[tuple[str, str, bytes, list]],
-                content_types: dict[str, str] | None = None) -> Corpus:
+                content_types: dict[str, str] | None = None,
+                http_headers: dict[str, list[tuple[str, str]]] | None = None,
+                raw_http: frozenset[str] = frozenset()) -> Corpus:
     """Write ``(kind, url, html, honest pairs)`` pages as a per-record-gzip WARC of responses,
-    each with Content-Type ``text/html`` unless ``content_types`` (url -> header) says otherwise."""
+    each with Content-Type ``text/html`` unless ``content_types`` (url -> header) says otherwise,
+    plus the HTTP headers ``http_headers`` lists for its url (a Content-Encoding over a payload
+    stored encoded, say). A url in ``raw_http`` has a whole HTTP message (status line, headers,
+    body) as its payload, written as it is."""
     corpus = Corpus(path)
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True)
         for kind, url, payload, qa in pages:
-            content_type = (content_types or {}).get(url, "text/html")
-            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type),
-                                                  ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
-            record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
+            if url in raw_http:
+                record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), length=len(payload),
+                                                   warc_headers_dict={"Content-Type": "application/http; msgtype=response"})
+            else:
+                content_type = (content_types or {}).get(url, "text/html")
+                headers = StatusAndHeaders("200 OK", [("Content-Type", content_type),
+                                                      ("Content-Length", str(len(payload))),
+                                                      *(http_headers or {}).get(url, [])], protocol="HTTP/1.1")
+                record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers)
             writer.write_record(record)
             corpus.pages += 1
             corpus.kinds[kind] = corpus.kinds.get(kind, 0) + 1

@@ -17,6 +17,7 @@ from typing import BinaryIO, Callable, Iterator
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from webfaq.counters import Counters
+from webfaq.extract import http_body
 
 try:  # ISA-L's inflate (python-isal): FastWARC parsing its output reads a CC WARC in ~10% fewer
     from isal.igzip import READ_BUFFER_SIZE, _IGzipReader  # CPU seconds than FastWARC inflating it
@@ -179,6 +180,7 @@ _TOO_LARGE = _HTML + ("skip.page.page_too_large",)
 _UNREADABLE_RECORD = ("warc.records", "skip.record.corrupt")
 _UNREADABLE_RESPONSE = _RESPONSE + ("skip.response.unreadable_http",)
 _UNREADABLE_PAGE = _HTML + ("skip.page.unreadable_payload",)
+_UNSUPPORTED_CODING = _HTML + (f"skip.page.{http_body.UNSUPPORTED}",)
 
 
 class _Pending:
@@ -355,8 +357,8 @@ def _read_records(open_at: Opener, tally: dict[tuple[str, ...], int], counters: 
                 if pending is not None and (page := take(pending)) is not None:
                     yield page
                 pending = _Pending(base + record.stream_pos)  # set first: a payload error implicates it
-                _outcome(record, pending, max_page_bytes, warcinfo is not None and not warcinfo)
                 records_read += 1
+                _outcome(record, pending, max_page_bytes, warcinfo is not None and not warcinfo)
         except OSError as exc:  # FastWARC reports bad gzip, bad headers and truncation as OSError
             error = exc
         finally:
@@ -373,7 +375,9 @@ def _read_records(open_at: Opener, tally: dict[tuple[str, ...], int], counters: 
                                       "no WARC records (empty file or not a WARC)")
             _count_lost(counters, "truncated")
             raise WarcFormatError(f"truncated final record (after {records_read} records)")
-        in_bad_region, start = True, resume
+        # A record FastWARC failed inside (HTTP headers it cannot parse) but whose own bytes check
+        # out ends where the next one starts: nothing between them was lost.
+        in_bad_region, start = not (keep and resume == search_from), resume
     if records_read == 0:
         raise WarcFormatError("no WARC records (empty file or not a WARC)")
 
@@ -401,7 +405,7 @@ def _after_stop(open_at: Opener, pending: _Pending | None, start: int, clean: bo
         return False, pending.start + 1  # its Content-Length is wrong: the next record may start inside
     if end is None:  # not checkable (a multi-record gzip member): trust FastWARC
         return True, None if clean else pending.start + 1
-    if clean and not _junk_after(open_at, end):
+    if not _junk_after(open_at, end):  # also where FastWARC failed inside a sound last record
         return True, None
     return True, end
 
@@ -573,7 +577,7 @@ def _outcome(record, pending: _Pending, max_page_bytes: int, want_info: bool) ->
         pending.outcome = _NOT_HTTP
         return
     pending.outcome = _UNREADABLE_RESPONSE
-    record.parse_http(auto_decode="all")
+    record.parse_http(auto_decode="none")  # codings are removed by http_body, leniently
     if record.http_headers is None:
         pending.outcome = _NOT_HTTP
     elif record.http_headers.status_code != 200:
@@ -583,7 +587,15 @@ def _outcome(record, pending: _Pending, max_page_bytes: int, want_info: bool) ->
     else:
         pending.outcome = _UNREADABLE_PAGE
         payload = record.reader.read(max_page_bytes + 1)
+        outcome = _HTML
+        if len(payload) <= max_page_bytes and http_body.needs_decoding(payload):
+            try:
+                payload, notes = http_body.decoded_body(payload, record.http_headers, max_page_bytes)
+            except http_body.UnsupportedCoding:
+                pending.outcome = _UNSUPPORTED_CODING
+                return
+            outcome += tuple(notes)
         if len(payload) > max_page_bytes:
             pending.outcome = _TOO_LARGE
         else:
-            pending.outcome, pending.page = _HTML, RecordPage(payload, record.headers, record.http_headers)
+            pending.outcome, pending.page = outcome, RecordPage(payload, record.headers, record.http_headers)
