@@ -72,6 +72,31 @@ def test_host_check_and_origin():
     assert not host_matches("https://EXAMPLE.com/faq")        # as the method's raw-substring check
 
 
+def test_one_website_written_two_ways_is_one_origin():
+    """An internationalised host in Unicode and in punycode (Common Crawl's form), or with the
+    trailing dot of a fully qualified name, is one website: alignment, near-duplicates and the
+    benchmark's website-disjoint split all go by origin."""
+    assert origin_of("https://bücher.de/faq") == origin_of("https://xn--bcher-kva.de/x") == "https://xn--bcher-kva.de"
+    assert origin_of("https://straße.de/") == "https://xn--strae-oqa.de"  # as browsers map it (UTS #46)
+    assert origin_of("https://пример.рф/faq") == "https://xn--e1afmkfd.xn--p1ai"
+    assert origin_of("https://example.com./faq") == origin_of("https://example.com/") == "https://example.com"
+    assert origin_of("http://[::1]:8080/x") == "http://[::1]:8080"
+    long_label = "https://" + "ä" * 70 + ".de/"  # over 63 characters: IDNA refuses it, kept as it is
+    assert origin_of(long_label) == long_label.rstrip("/")
+
+
+def test_pages_of_an_idn_website_under_both_spellings_share_one_origin(tmp_path):
+    from hostile_corpus import write_pages
+
+    page = shared_path("faq_html", "giromatch.com.kredit.html").read_bytes()
+    path = tmp_path / "idn.warc.gz"
+    write_pages(path, [("u", "https://bücher-kredit.de/faq", page, []),
+                       ("p", "https://xn--bcher-kredit-dlb.de/hilfe", page, [])])
+    result = process_file(str(path), Config())
+    assert result.status == "ok" and len(result.records) == 4
+    assert {r["origin"] for r in result.records} == {"https://xn--bcher-kredit-dlb.de"}
+
+
 def test_nquads_input_gives_cleaned_records():
     path = shared_path("wdc", "FAQPage_sample.txt.gz")
     cfg = Config()

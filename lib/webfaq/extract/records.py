@@ -45,7 +45,8 @@ def record_id(question: str, answer: str) -> str:
 
 
 def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]``: the paper's definition of a website (keeps a non-default port)."""
+    """``scheme://host[:port]``: the paper's definition of a website (keeps a non-default port),
+    with the host in one spelling (:func:`canonical_host`)."""
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
         return None
@@ -54,8 +55,32 @@ def origin_of(url: str) -> str | None:
     except ValueError:
         return None
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    host = parts.hostname
+    host = canonical_host(parts.hostname)
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def canonical_host(host: str) -> str:
+    """One spelling per host, so one website is one origin: a host is the website it names for
+    alignment (same website), near-duplicates (within a website) and the benchmark's
+    website-disjoint split, and one written two ways would be two websites.
+
+    * An internationalised name becomes its ASCII (punycode) form, as browsers map it (UTS #46,
+      non-transitional: ``straße.de`` is ``xn--strae-oqa.de``, not ``strasse.de``). Common Crawl's
+      URLs and its index already carry that form, which the targeted refresh matches against.
+    * A trailing dot (the fully qualified form, ``example.com.``) is dropped.
+    * An IPv6 address keeps its brackets, so the port stays readable (``[::1]:8080``).
+    A name the IDNA rules refuse is kept as it is (lowercased, as ``urlsplit`` gives it)."""
+    if ":" in host:
+        return f"[{host}]"
+    host = host[:-1] if host.endswith(".") and len(host) > 1 else host
+    if host.isascii():
+        return host
+    import idna
+
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return host
 
 
 def host_matches(url: str) -> bool:
