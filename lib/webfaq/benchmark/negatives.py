@@ -94,10 +94,10 @@ def _round(x: float) -> float:
 
 @dataclass
 class NegativeIndex:
-    """What mining needs of one language's candidate corpus, built once per language: the ids
+    """What mining needs of one language's candidate corpus, or of one shard of it: the ids
     (sorted), the BM25 index, a key per normalised answer text, and the answer vectors when
-    rescoring. The Spark job builds it in one task and every query-shard task of the language
-    reads it, so the corpus is not shipped to each shard."""
+    rescoring. The Spark job builds each shard once and every query task of the language reads
+    them, so the corpus is not shipped to each task."""
 
     language: str
     ids: np.ndarray
