@@ -10,10 +10,15 @@ import pandas as pd
 from webfaq.benchmark.negatives import TOTALS_TERM, NegativeParams, shard_terms, shard_weights
 
 
+def shard_of(doc_id: str, nshards: int) -> int:
+    """The shard of an answer (the job hashes with Spark's xxhash64; any hash gives the same lines)."""
+    return int(hashlib.md5(doc_id.encode()).hexdigest(), 16) % nshards
+
+
 def build_shards(docs: pd.DataFrame, root: str, params: NegativeParams, nshards: int) -> dict[str, list[str]]:
     """What the Spark job does around the two task bodies, in pandas: shard by id, count each
     shard's tokens, sum the document frequencies over the language, weight each shard."""
-    docs = docs.assign(shard=[int(hashlib.md5(i.encode()).hexdigest(), 16) % nshards for i in docs["id"]])
+    docs = docs.assign(shard=[shard_of(i, nshards) for i in docs["id"]])
     terms = pd.concat([shard_terms(g, root, params) for _, g in docs.groupby(["language", "shard"])])
     is_total = terms["term"] == TOTALS_TERM
     totals = {l: (int(g["df"].sum()), int(g["tokens"].sum())) for l, g in terms[is_total].groupby("language")}
