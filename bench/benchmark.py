@@ -299,6 +299,31 @@ def negatives_speed(n_docs: int) -> None:
         print(f"mine: corpus {n_docs}, {len(queries)} queries, k=200, dense={dense}: {s:.2f} s "
               f"({len(queries) / s:,.0f} queries/s, {out['kept'].sum() / s:,.0f} negatives/s, "
               f"{out['kept'].mean():.0f} kept per query)")
+    sharded_mining(corpus, queries, out)
+
+
+def sharded_mining(corpus: pd.DataFrame, queries: pd.DataFrame, one: pd.DataFrame) -> None:
+    """The Spark path's task body (mine_shard: every index shard in turn, best k kept) on the
+    corpus indexed in 1, 4 and 16 shards (dense): CPU seconds of the query task, and whether the
+    lines equal one index's (``one``, from ``mine``)."""
+    import tempfile
+
+    from webfaq.benchmark.negatives import NegativeParams, mine_shard
+    from support.shards import build_shards
+
+    params = NegativeParams(k=200, dense=True)
+    asked = queries.merge(corpus[["id", "answer", "a_emb"]], on="id").assign(language="eng")
+    base = None
+    for nshards in (1, 4, 16):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = build_shards(corpus[["language", "id", "answer", "a_emb"]], tmp, params, nshards)
+            t = time.process_time()
+            out = mine_shard(asked, paths, params)
+            s = time.process_time() - t
+        base = base or s
+        same = out.sort_values("query_id")["line"].tolist() == one.sort_values("query_id")["line"].tolist()
+        print(f"mine_shard: {nshards:>2} index shards, {len(asked)} queries: {s:.2f} CPU s "
+              f"({s / base:.2f}x one shard), lines equal to one index: {same}")
 
 
 def main() -> None:

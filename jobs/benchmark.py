@@ -40,7 +40,8 @@ except ImportError:  # pragma: no cover - spark-submit with only --py-files of l
 
 from webfaq import lake
 from webfaq.benchmark import beir
-from webfaq.benchmark.negatives import NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, NegativeParams, build_indexes, mine_shard
+from webfaq.benchmark.negatives import (INDEX_SCHEMA, NEGATIVES_FUNNEL, NEGATIVES_SCHEMA, TERMS_SCHEMA, TOTALS_TERM,
+                                        NegativeParams, mine_shard, shard_terms, shard_weights)
 from webfaq.benchmark.refine import (CARRIED, EMBEDDED_SCHEMA, REFINE_FUNNEL, REFINED_SCHEMA, STATUS_KEPT, RefineParams,
                                      refine_origin)
 from webfaq.benchmark.split import (ORIGIN_SCHEMA, ORIGINS_FILE, ORIGINS_HEADER, ROLE_HELDOUT, ROLE_SCHEMA, ROLE_TEST, ROLE_TRAIN, SIDE_TEST, SPLIT_FUNNEL,
@@ -325,27 +326,25 @@ class BenchmarkJob(SparkJob):
         return files
 
     def negatives(self, split, params: RefineParams | None, languages: list[str], counters: Counters):
-        """Each language's candidate answers are indexed once (one task per language, saved in
-        the run's staging area); its training queries, in shards of at most
-        ``queries_per_task``, are mined against that index, one task per shard. Returns the
-        hard_negatives.jsonl lines as a (language, _key, value) frame."""
+        """Each language's candidate answers are indexed once, in shards of at most
+        ``negatives_shard_docs`` (:meth:`negative_index`); its training queries, in tasks of at
+        most ``queries_per_task``, are mined against the language's shards, one shard in memory
+        at a time. Returns the hard_negatives.jsonl lines as a (language, _key, value) frame."""
         from pyspark.sql import functions as F
 
         bm = self.cfg.benchmark
         nparams = NegativeParams.from_config(bm, params.duplicate if params else 1.0)
         if nparams.dense and params is None:
             raise JobFailed("dense rescoring needs the embedding model")
-        shards = {l: max(1, math.ceil(counters[f"split.train.lang.{l}"] / bm.queries_per_task)) for l in languages}
-        counts = self.spark.createDataFrame(list(shards.items()), "language string, nshards int")
         emb = lambda c: [c] if nparams.dense else []  # noqa: E731
         docs = split if bm.negatives_from == "all" else split.where(F.col("role") == ROLE_TRAIN)
-        build = functools.partial(build_indexes, root=self.stage("work", "negative_index"), params=nparams)
-        paths = {r["language"]: r["path"] for r in docs.select("language", "id", "answer", *emb("a_emb"))
-                 .groupBy("language").applyInPandas(build, "language string, docs long, path string").collect()}
+        paths = self.negative_index(docs.select("language", "id", "answer", *emb("a_emb")), nparams, counters)
+        shards = {l: max(1, math.ceil(counters[f"split.train.lang.{l}"] / bm.queries_per_task)) for l in languages}
+        counts = self.spark.createDataFrame(list(shards.items()), "language string, nshards int")
         train = split.where(F.col("role") == ROLE_TRAIN)
         queries = (train.join(F.broadcast(counts), "language")
                    .withColumn("shard", F.pmod(F.xxhash64("id"), F.col("nshards")).cast("int"))
-                   .select("language", "shard", "id", "question", *emb("q_emb")))
+                   .select("language", "shard", "id", "question", "answer", *emb("q_emb"), *emb("a_emb")))
         body = functools.partial(mine_shard, paths=paths, params=nparams)
         mined = self.staged(queries.groupBy("language", "shard").applyInPandas(body, NEGATIVES_SCHEMA), "negatives")
         names = ["candidates", "removed_positive", "removed_duplicate", "removed_false_negative", "kept"]
@@ -356,6 +355,35 @@ class BenchmarkJob(SparkJob):
                 counters.add(f"negatives.{c.replace('removed_', 'removed.')}", r[c] or 0)
             counters.add(f"negatives.kept.lang.{r['language']}", r["kept"] or 0)
         return mined.select("language", F.col("query_id").alias("_key"), F.col("line").alias("value"))
+
+    def negative_index(self, docs, nparams: NegativeParams, counters: Counters) -> dict[str, list[str]]:
+        """Index each language's candidate answers (``language, id, answer[, a_emb]``) in shards
+        of at most ``negatives_shard_docs`` by a hash of the id, each scoring with the whole
+        language's BM25 statistics (``webfaq.benchmark.negatives`` says how); saved in the run's
+        staging area. Returns each language's shard paths."""
+        from pyspark.sql import functions as F
+
+        root, shard_docs = self.stage("work", "negative_index"), self.cfg.benchmark.negatives_shard_docs
+        sizes = {r["language"]: r["count"] for r in docs.groupBy("language").count().collect()}
+        nshards = {l: max(1, math.ceil(n / shard_docs)) for l, n in sizes.items()}
+        for l, n in nshards.items():
+            counters.add(f"negatives.index_shards.lang.{l}", n)
+        table = self.spark.createDataFrame(list(nshards.items()), "language string, nshards int")
+        sharded = (docs.join(F.broadcast(table), "language")
+                   .withColumn("shard", F.pmod(F.xxhash64("id"), F.col("nshards")).cast("int")).drop("nshards"))
+        terms = self.staged(sharded.groupBy("language", "shard").applyInPandas(
+            functools.partial(shard_terms, root=root, params=nparams), TERMS_SCHEMA), "negative_terms")
+        totals = {r["language"]: (int(r["docs"]), int(r["tokens"])) for r in terms.where(F.col("term") == TOTALS_TERM)
+                  .groupBy("language").agg(F.sum("df").alias("docs"), F.sum("tokens").alias("tokens")).collect()}
+        language_df = (terms.where(F.col("term") != TOTALS_TERM).groupBy("language", "term")
+                       .agg(F.sum("df").alias("gdf")))
+        columns = terms.join(language_df, ["language", "term"], "left").select("language", "shard", "col", "gdf")
+        built = columns.groupBy("language", "shard").applyInPandas(
+            functools.partial(shard_weights, root=root, totals=totals, params=nparams), INDEX_SCHEMA).collect()
+        paths: dict[str, list[str]] = {}
+        for r in sorted(built, key=lambda r: (r["language"], r["shard"])):
+            paths.setdefault(r["language"], []).append(r["path"])
+        return paths
 
     # ----------------------------------------------------------------- outputs
     def write_files(self, files: dict[str, Any], languages: list[str]) -> dict[str, int]:

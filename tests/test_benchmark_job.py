@@ -197,17 +197,24 @@ def test_evaluate_on_produced_split(built):
 
 
 @pytest.mark.cluster
-def test_hard_negatives_do_not_depend_on_the_query_shards(built, tmp_path):
-    """Each language's index is built once and read by every shard task: one shard per
-    language gives the same files as shards of 8 queries."""
+def test_hard_negatives_do_not_depend_on_the_query_or_index_shards(built, tmp_path):
+    """Each language's answers are indexed once, in shards scored with the language's BM25
+    statistics, and read by every query task: one query task and index shards of 4 answers
+    per language give the same files as query tasks of 8 and one index per language."""
     from webfaq_jobs.benchmark import BenchmarkJob
 
     root, manifest, _, _, pristine = built
     one = tmp_path / "lake"
     shutil.copytree(pristine, one)
     args = [a if a != "8" else "100000" for a in ARGS]  # --benchmark-queries-per-task
-    again = BenchmarkJob.from_argv(["--lake", str(one), *args]).execute()
-    assert again["counters"] == manifest["counters"]
+    again = BenchmarkJob.from_argv(["--lake", str(one), *args, "--benchmark-negatives-shard-docs", "4"]).execute()
+    shards = "negatives.index_shards.lang."
+    assert {k: v for k, v in manifest["counters"].items() if k.startswith(shards)} == {
+        f"{shards}{lang}": 1 for lang in manifest["languages"]}
+    for lang in manifest["languages"]:  # the candidates are the train answers (negatives_from = train)
+        assert again["counters"][f"{shards}{lang}"] == -(-again["counters"][f"split.train.lang.{lang}"] // 4) > 1
+    assert ({k: v for k, v in again["counters"].items() if not k.startswith(shards)}
+            == {k: v for k, v in manifest["counters"].items() if not k.startswith(shards)})
     assert _files(one / "benchmark") == _files(root / "benchmark")
 
 

@@ -18,6 +18,7 @@ from webfaq.benchmark.negatives import NegativeParams, mine
 from webfaq.benchmark.refine import RefineParams, max_similarity, refine_origin
 from webfaq.config import Config
 from support.benchlake import language_rows
+from support.shards import build_shards
 from support.faqsynth import faq_row, langid_sentences
 
 SHOP = "https://shop.example/faq"
@@ -139,23 +140,45 @@ def test_margin_zero_keeps_all_but_positive_and_duplicates(language):
     assert (out["kept"] == out["candidates"] - out["removed_positive"] - out["removed_duplicate"]).all()
 
 
-def test_saved_index_in_shards_equals_one_process(language, tmp_path):
-    """The Spark path: the language's index built and saved once, queries mined in shards
-    against the loaded copy (vectors memory-mapped) = mining everything in one process."""
-    from webfaq.benchmark.negatives import NegativeIndex, build_indexes, mine_shard
+@pytest.mark.parametrize("nshards", [1, 3, 7])
+def test_sharded_index_mined_in_query_shards_equals_one_process(language, tmp_path, nshards):
+    """The Spark path: the language's answers indexed in shards scored with the language's
+    statistics, saved, and training queries mined in tasks against the loaded shards (vectors
+    memory-mapped) = one index of everything in one process, line for line, for any number of
+    shards (BM25 ties broken by id in both)."""
+    from webfaq.benchmark.negatives import NegativeIndex, mine_shard
 
     corpus, _, dup_id = language
     params = NegativeParams(k=25, dense=True)
     docs = corpus[["language", "id", "answer", "a_emb"]]
-    queries = corpus[corpus["id"] != dup_id][["language", "id", "question", "q_emb"]]
-    built = build_indexes(docs.iloc[::-1], str(tmp_path / "index"), params)
-    assert built["docs"].tolist() == [len(docs)] and built["path"].tolist() == [str(tmp_path / "index" / "deu")]
-    loaded = NegativeIndex.load(built["path"][0])
-    assert isinstance(loaded.vectors, np.memmap)
-    paths = dict(zip(built["language"], built["path"]))
+    queries = corpus[corpus["id"] != dup_id][["language", "id", "question", "answer", "q_emb", "a_emb"]]
+    paths = build_shards(docs.iloc[::-1], str(tmp_path / "index"), params, nshards)
+    assert len(paths["deu"]) == nshards
+    loaded = [NegativeIndex.load(p) for p in paths["deu"]]
+    assert sum(len(i.ids) for i in loaded) == len(docs) and all(isinstance(i.vectors, np.memmap) for i in loaded)
     shuffled = queries.sample(frac=1.0, random_state=5)
     shards = [mine_shard(shuffled.iloc[k::4], paths, params) for k in range(4)]
     together = pd.concat(shards).sort_values("query_id").reset_index(drop=True)
-    reference = mine(docs, queries, params).sort_values("query_id").reset_index(drop=True)
+    reference = mine(docs, queries[["id", "question", "q_emb"]], params).sort_values("query_id").reset_index(drop=True)
     assert together.astype(str).equals(reference.astype(str))
     assert mine_shard(queries.assign(language="fra"), paths, params).empty  # no index for the language
+
+
+def test_shards_score_with_the_languages_statistics(language, tmp_path):
+    """A shard's BM25 of an answer is the whole language's (idf, mean length), not the shard's own."""
+    from webfaq.benchmark.bm25 import BM25Index
+    from webfaq.benchmark.negatives import NegativeIndex
+
+    corpus, _, _ = language
+    params = NegativeParams(k=10, dense=False)
+    docs = corpus[["language", "id", "answer"]].sort_values("id").reset_index(drop=True)
+    whole = BM25Index.build(docs["answer"].tolist(), params.bm25)
+    answers = docs.set_index("id")["answer"]  # each answer as the query of itself: every score > 0
+    expected = dict(zip(docs["id"], whole.score(docs["answer"].tolist(), np.arange(len(docs)))))
+    for path in build_shards(docs, str(tmp_path / "index"), params, 4)["deu"]:
+        shard = NegativeIndex.load(path)
+        texts, at = answers.loc[shard.ids].tolist(), np.arange(len(shard.ids))
+        got = shard.bm25.score(texts, at)
+        assert (got > 0).all() and np.array_equal(got, np.array([expected[i] for i in shard.ids], dtype=np.float32))
+        own = BM25Index.build(texts, params.bm25)
+        assert not np.allclose(got, own.score(texts, at))

@@ -341,11 +341,15 @@ class BenchmarkConfig:
                             bounds="[0, )")
     negatives_from: str = _opt("train", "Candidate documents. train: answers of train websites only.",
                                choices=("train", "all"))
-    queries_per_task: int = _opt(20_000, "Training queries one hard-negative task mines. A language's corpus "
-                                 "is indexed once per task.", bounds="[1, 10000000]")
+    negatives_shard_docs: int = _opt(200_000, "Answers per hard-negative index shard. A language's candidate "
+                                     "answers are indexed in shards of at most this many, and a task holds one "
+                                     "at a time (about 45 bytes per answer token while one is built); any shard "
+                                     "count gives the same negatives.", bounds="[1, 100000000]")
+    queries_per_task: int = _opt(20_000, "Training queries one hard-negative task mines. It reads its "
+                                 "language's index shards one after another.", bounds="[1, 10000000]")
     batch_rows: int = _opt(512, "Records per Arrow batch handed to the embedding model.", bounds="[1, 1000000]")
-    embed_only: bool = _opt(False, "Only fill the lake's vector store (question and answer views) for the refined "
-                                   "filtering. A GPU step before the CPU run; no benchmark is written.")
+    embed_only: bool = _opt(False, "Only fill the lake's question and answer vectors. They are those the refined "
+                                   "filtering needs; a GPU step before the CPU run; no benchmark is written.")
     table: str = _opt("benchmark", "Output: <lake>/<table>/<language>/ (BEIR folders).", metavar="NAME",
                       segment=True)
 

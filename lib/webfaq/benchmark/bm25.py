@@ -128,8 +128,8 @@ def _term_matrix(token_lists: Sequence[list[str]], vocab: dict[str, int]):
 
 def corpus_term_matrix(docs: Sequence[str], analyzer: str = "unicode",
                        chunk: int = BUILD_CHUNK_DOCS) -> tuple[sp.csr_matrix, dict[str, int], np.ndarray]:
-    """(docs x vocabulary) CSR matrix of token counts, the vocabulary (token -> column, in order
-    of first occurrence) and each document's token count.
+    """(docs x vocabulary) CSR matrix of token counts, the vocabulary (token -> column, in token
+    order: :func:`_in_token_order`) and each document's token count.
 
     Why in chunks: a language's whole corpus is indexed in one Spark task, and holding every
     document's token list at once (Python strings, a flat copy and an object array for
@@ -163,7 +163,22 @@ def corpus_term_matrix(docs: Sequence[str], analyzer: str = "unicode",
     tf = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32),
                         np.concatenate(indices) if indices else np.zeros(0, np.int32),
                         np.concatenate(indptr)), shape=(len(docs), len(vocab)), dtype=np.float32)
-    return tf, vocab, lengths
+    return _in_token_order(tf, vocab) + (lengths,)
+
+
+def _in_token_order(tf: sp.csr_matrix, vocab: dict[str, int]) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """``tf`` and ``vocab`` with the columns in token order. Why: a query's score sums its
+    tokens' weights in column order, and float32 sums in another order differ in the last bit;
+    with columns in token order, any two indexes order any two tokens alike, so a shard of a
+    corpus scores each document bit for bit as an index of the whole corpus does."""
+    tokens = list(vocab)
+    order = sorted(range(len(tokens)), key=tokens.__getitem__)
+    rank = np.empty(len(tokens), dtype=np.int32)
+    rank[order] = np.arange(len(tokens), dtype=np.int32)
+    tf.indices = rank[tf.indices]
+    tf.has_sorted_indices = False
+    tf.sort_indices()
+    return tf, {tokens[o]: i for i, o in enumerate(order)}
 
 
 class BM25Index:
@@ -185,9 +200,21 @@ class BM25Index:
     @classmethod
     def build(cls, docs: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
         tf, vocab, dl = corpus_term_matrix(docs, params.analyzer)
-        n = max(len(docs), 1)
-        avgdl = max(float(dl.mean()) if len(dl) else 0.0, 1e-9)
-        df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float64)
+        df = np.bincount(tf.indices, minlength=len(vocab))
+        return cls.from_counts(tf, vocab, dl, df, len(docs), int(dl.sum()), params)
+
+    @classmethod
+    def from_counts(cls, tf: sp.csr_matrix, vocab: dict[str, int], dl: np.ndarray, df: np.ndarray,
+                    n_docs: int, n_tokens: int, params: BM25Params) -> "BM25Index":
+        """The index of the documents whose token counts are ``tf`` (docs x ``vocab``, consumed)
+        and lengths ``dl``, scored with the statistics of the corpus they belong to: its
+        ``n_docs`` documents, ``n_tokens`` tokens and each column's document frequency ``df``.
+        Those of the documents themselves give :meth:`build`; those of a whole language give a
+        shard of it that scores every document exactly as the whole language's index would (the
+        hard-negative miner's shards)."""
+        n = max(n_docs, 1)
+        avgdl = max(n_tokens / n_docs if n_docs else 0.0, 1e-9)
+        df = np.asarray(df, dtype=np.float64)
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
         norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl)  # per document
         _bm25_weights_inplace(tf, idf, norm)
