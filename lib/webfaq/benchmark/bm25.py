@@ -191,7 +191,6 @@ class BM25Index:
         self.params = params
         self.idf = idf
         self.df = np.diff(weights.indptr)
-        self._by_doc: sp.csr_matrix | None = None
 
     @property
     def num_docs(self) -> int:
@@ -225,11 +224,12 @@ class BM25Index:
         return _term_matrix([tokenize(q, self.params.analyzer) for q in queries], self.vocab)[0]
 
     def score(self, queries: Sequence[str], docs: np.ndarray) -> np.ndarray:
-        """BM25 of each query against one given document (``docs[i]`` for ``queries[i]``)."""
-        if self._by_doc is None:
-            self._by_doc = self.weights.T.tocsr()
+        """BM25 of each query against one given document (``docs[i]`` for ``queries[i]``). The
+        documents' columns are taken from the index as they are: a document-major copy of the
+        whole index (as this once made) doubled a mining task's index memory for a few
+        thousand positives."""
         q = self.query_matrix(queries)
-        d = self._by_doc[np.asarray(docs, dtype=np.int64)]
+        d = self.weights[:, np.asarray(docs, dtype=np.int64)].T.tocsr()
         return np.asarray(q.multiply(d).sum(axis=1), dtype=np.float32).ravel()
 
     def search(self, queries: Sequence[str], k: int, max_postings: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
