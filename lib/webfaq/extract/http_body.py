@@ -18,8 +18,13 @@ browsers and warcio do:
 - Output is capped at ``limit + 1`` bytes, so a decompression bomb costs at most the cap.
 
 Only bodies that do not start with ``<`` are looked at (:func:`needs_decoding`), so the reader
-pays nothing for Common Crawl's records: a coded or chunked body cannot start with ``<``, and a
-``<`` under a coding header is a decoded body mislabelled, which is read as it is either way.
+pays nothing for Common Crawl's records: a chunked, gzip, zlib, brotli or zstd body cannot
+start with ``<`` (0x3C is no gzip or zstd magic, no zlib method, and as brotli's first byte it
+opens a metadata block with its reserved bit set), and a ``<`` under a coding header is a decoded
+body mislabelled, read as it is either way. Raw deflate is the one coding that can: 0x3C opens a
+non-final dynamic block of exactly 264 literal/length codes, which markup, repeating in long
+runs, hardly ever gives; such a body (under the ``deflate`` some servers send raw) would be read
+as it is and miss the prefilter.
 """
 
 from __future__ import annotations
