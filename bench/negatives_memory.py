@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.shards import build_shards, shard_of  # noqa: E402
+from support.shards import count_shards, language_statistics, shard_of, weight_shards  # noqa: E402
 
-from webfaq.benchmark.negatives import TOTALS_TERM, NegativeParams, mine_shard, shard_terms, shard_weights  # noqa: E402
+from webfaq.benchmark.negatives import NegativeParams, mine_shard, shard_terms, shard_weights  # noqa: E402
 
 PARAMS = NegativeParams(k=200, dense=False)
 
@@ -74,16 +74,14 @@ def run_child(task: str, work: str, *args) -> tuple[str, pd.DataFrame]:
 
 
 def measure(docs: pd.DataFrame, queries: pd.DataFrame, nshards: int, work: str) -> pd.DataFrame:
-    """Index the language in ``nshards`` (in this process), then time the largest shard's two
-    build tasks and one mining task, each in a process of its own."""
-    docs = docs.assign(shard=[shard_of(i, nshards) for i in docs["id"]])
-    paths = build_shards(docs[["language", "id", "answer"]], f"{work}/index", PARAMS, nshards)
-    largest = docs["shard"].value_counts().idxmax()
-    shard = docs[docs["shard"] == largest][["language", "shard", "id", "answer"]]
-    terms = pd.concat(shard_terms(g, f"{work}/stats", PARAMS) for _, g in docs.groupby("shard"))
-    is_total = terms["term"] == TOTALS_TERM
-    totals = {"eng": (int(terms[is_total]["df"].sum()), int(terms[is_total]["tokens"].sum()))}
-    gdf = terms[~is_total].groupby(["language", "term"], as_index=False)["df"].sum().rename(columns={"df": "gdf"})
+    """Index the language in ``nshards`` (in this process), then measure the largest shard's
+    two build tasks again and one mining task, each in a process of its own."""
+    terms = count_shards(docs[["language", "id", "answer"]], f"{work}/index", PARAMS, nshards)
+    totals, gdf = language_statistics(terms)
+    paths = weight_shards(terms, f"{work}/index", PARAMS)
+    sharded = docs.assign(shard=[shard_of(i, nshards) for i in docs["id"]])
+    largest = sharded["shard"].value_counts().idxmax()
+    shard = sharded[sharded["shard"] == largest][["language", "shard", "id", "answer"]]
     counting, counted = run_child("terms", work, shard, f"{work}/again")
     weighting, _ = run_child("weights", work, counted.merge(gdf, on=["language", "term"], how="left"),
                              f"{work}/again", totals)

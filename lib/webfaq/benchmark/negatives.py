@@ -114,20 +114,16 @@ class NegativeIndex:
                    np.array([_text_key(t) for t in corpus["answer"]], dtype=np.int64),
                    _matrix(corpus["a_emb"]) if params.dense else None)
 
-    def save(self, uri: str) -> None:
-        """``<uri>/vectors.npy`` (memory-mapped by readers) and ``<uri>/index.pkl`` (the rest).
-        A file this job wrote itself, read back by its own tasks: never untrusted input."""
-        if self.vectors is not None:
-            _save_vectors(uri, self.vectors)
-        self.save_index(uri, self.vectors is not None)
-
     def save_index(self, uri: str, has_vectors: bool) -> None:
-        """``<uri>/index.pkl``: everything but the vectors (saved on their own, once)."""
-        _write_pickle(uri, INDEX_FILE, (dataclasses.replace(self, vectors=None), has_vectors))
+        """``<uri>/index.pkl``: everything but the vectors, which :func:`shard_terms` saved as
+        ``<uri>/vectors.npy`` (memory-mapped by readers). A file this job wrote itself, read
+        back by its own tasks: never untrusted input."""
+        _write_file(uri, INDEX_FILE, pickle.dumps((dataclasses.replace(self, vectors=None), has_vectors),
+                                                  protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load(cls, uri: str) -> "NegativeIndex":
-        """Read what :meth:`save` wrote; the vectors are memory-mapped (from a local copy when
+        """Read what :meth:`save_index` wrote; the vectors are memory-mapped (from a local copy when
         the lake is remote), so the tasks of one machine share them through the page cache."""
         from webfaq.lake import arrow_fs
 
@@ -141,17 +137,18 @@ class NegativeIndex:
 INDEX_FILE, COUNTS_FILE, VECTORS_FILE = "index.pkl", "counts.pkl", "vectors.npy"
 
 
-def _write_pickle(uri: str, name: str, obj: Any) -> None:
+def _write_file(uri: str, name: str, data) -> None:
+    """``<uri>/<name>`` (in the run's staging area, local or remote) holding ``data``."""
     from webfaq.lake import arrow_fs
 
     filesystem, path = arrow_fs(uri)
     filesystem.create_dir(path, recursive=True)
     with filesystem.open_output_stream(f"{path}/{name}") as out:
-        out.write(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        out.write(data)
 
 
 def _read_pickle(uri: str, name: str) -> Any:
-    """A pickle :func:`_write_pickle` wrote in this run's staging area: never untrusted input."""
+    """A pickle this run's own tasks wrote in its staging area: never untrusted input."""
     from webfaq.lake import arrow_fs
 
     filesystem, path = arrow_fs(uri)
@@ -160,14 +157,9 @@ def _read_pickle(uri: str, name: str) -> Any:
 
 
 def _save_vectors(uri: str, vectors: np.ndarray) -> None:
-    from webfaq.lake import arrow_fs
-
-    filesystem, path = arrow_fs(uri)
-    filesystem.create_dir(path, recursive=True)
     buf = io.BytesIO()
     np.save(buf, vectors, allow_pickle=False)
-    with filesystem.open_output_stream(f"{path}/{VECTORS_FILE}") as out:
-        out.write(buf.getbuffer())
+    _write_file(uri, VECTORS_FILE, buf.getbuffer())
 
 
 def _local_copy(filesystem, path: str) -> str:
@@ -213,8 +205,9 @@ def shard_terms(corpus: pd.DataFrame, root: str, params: NegativeParams) -> pd.D
     uri = shard_path(root, language, shard)
     if params.dense:
         _save_vectors(uri, _matrix(corpus["a_emb"]))
-    _write_pickle(uri, COUNTS_FILE, (corpus["id"].to_numpy(), tf, vocab, lengths,
-                                     np.array([_text_key(t) for t in corpus["answer"]], dtype=np.int64)))
+    keys = np.array([_text_key(t) for t in corpus["answer"]], dtype=np.int64)
+    counts = (corpus["id"].to_numpy(), tf, vocab, lengths, keys)
+    _write_file(uri, COUNTS_FILE, pickle.dumps(counts, protocol=pickle.HIGHEST_PROTOCOL))
     columns = len(vocab)
     return pd.DataFrame({
         "language": language, "shard": shard,
@@ -262,8 +255,10 @@ def mine(corpus: pd.DataFrame, queries: pd.DataFrame, params: NegativeParams) ->
         return _empty()
     positives = corpus[["id", "answer", *(["a_emb"] if params.dense else [])]]
     queries = queries.drop(columns=[c for c in positives.columns if c != "id" and c in queries.columns])
-    index = NegativeIndex.build(corpus, params)
-    return mine_with([index], queries.merge(positives, on="id", how="left"), params)
+    queries = queries.merge(positives, on="id", how="left")
+    if queries["answer"].isna().any():
+        raise _no_positive(int(queries["answer"].isna().sum()))
+    return mine_with([NegativeIndex.build(corpus, params)], queries, params)
 
 
 def mine_with(indexes: Iterable[NegativeIndex], queries: pd.DataFrame, params: NegativeParams) -> pd.DataFrame:
@@ -273,16 +268,18 @@ def mine_with(indexes: Iterable[NegativeIndex], queries: pd.DataFrame, params: N
     if queries.empty:
         return _empty()
     queries = queries.sort_values("id", kind="stable").reset_index(drop=True)
-    if queries["answer"].isna().any():
-        raise ValueError(f"{int(queries['answer'].isna().sum())} training queries have no positive in the candidate corpus")
     best = _Candidates(queries, params)
     language = None
     for index in indexes:
         language = index.language
         best.add(index)
     if language is None or not best.found.all():
-        raise ValueError(f"{int((~best.found).sum())} training queries have no positive in the candidate corpus")
+        raise _no_positive(int((~best.found).sum()))
     return best.cleaned(language)
+
+
+def _no_positive(n: int) -> ValueError:
+    return ValueError(f"{n} training queries have no positive in the candidate corpus")
 
 
 def _id_bytes(ids) -> np.ndarray:
@@ -315,17 +312,15 @@ class _Candidates:
         self.best: tuple[np.ndarray, ...] | None = None  # ids, scores, text keys, shard, position
 
     def add(self, index: NegativeIndex) -> None:
-        ids = _id_bytes(index.ids)
+        ids = _id_bytes(index.ids)  # a shard holds at least one answer: Spark makes no empty groups
         loc = np.searchsorted(ids, self.qids)
-        here = (loc < len(ids)) & (ids[np.minimum(loc, len(ids) - 1)] == self.qids) if len(ids) else loc < 0
+        here = (loc < len(ids)) & (ids[np.minimum(loc, len(ids) - 1)] == self.qids)
         if here.any():
             self.pos_bm25[here] = index.bm25.score([self.questions[i] for i in np.flatnonzero(here)], loc[here])
             self.found |= here
         top, bm25 = index.bm25.search(self.questions, self.params.k)
         valid, at = top >= 0, np.maximum(top, 0)
-        found = (np.where(valid, ids[at], b"") if len(ids) else np.full(top.shape, b"", dtype=self.qids.dtype),
-                 np.where(valid, bm25, -np.inf).astype(np.float32),
-                 index.text_keys[at] if len(ids) else np.zeros(top.shape, np.int64),
+        found = (np.where(valid, ids[at], b""), np.where(valid, bm25, -np.inf).astype(np.float32), index.text_keys[at],
                  np.full(top.shape, len(self.vectors), dtype=np.int32), top.astype(np.int32))
         self.vectors.append(index.vectors)
         if self.best is None:  # one index orders its candidates by score, then id, already

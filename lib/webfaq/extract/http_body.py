@@ -79,7 +79,7 @@ def decoded_body(raw: bytes, headers: Headers, limit: int) -> tuple[bytes, list[
     return body, notes
 
 
-def dechunked(raw: bytes) -> tuple[bytes, str]:
+def dechunked(raw: bytes) -> tuple[bytes, bool]:
     """The data of a chunked body, and whether it broke off before its last chunk. A body that
     does not start with a chunk-size line was stored dechunked: it is returned as it is."""
     out, pos = [], 0
